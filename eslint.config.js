@@ -1,0 +1,52 @@
+// Lint: type-aware TypeScript rules plus the layer boundaries of shared/DESIGN.md.
+import tseslint from 'typescript-eslint';
+
+/** Each layer lists the project folders it must not import from. */
+const layers = {
+  contract: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
+  core: ['crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
+  crypto: ['storage', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
+  storage: ['crypto', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
+  services: ['http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
+  http: ['storage', 'crypto', 'proxy', 'runtime', 'sdk', 'cli', 'main'],
+  proxy: ['storage', 'crypto', 'http', 'runtime', 'sdk', 'cli', 'main'],
+  runtime: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'cli', 'main'],
+  sdk: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'cli', 'config', 'main'],
+  cli: ['core', 'crypto', 'storage', 'services', 'http', 'proxy'],
+};
+
+function banned(folders) {
+  return folders.flatMap((f) => [`**/${f}/**`, `**/${f}.js`, `../${f}/*`, `./${f}/*`]);
+}
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'bench/.work/**', 'web/dist/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.property.name='only']", message: 'No .only in tests.' },
+      ],
+    },
+  },
+  ...Object.entries(layers).map(([layer, forbidden]) => ({
+    files: [`src/${layer}/**/*.ts`],
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: banned(forbidden), message: `${layer}/ must not import this layer (shared/DESIGN.md).` }] },
+      ],
+    },
+  })),
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/config.ts', 'src/**/*.test.ts', 'src/cli/**'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Only src/config.ts reads process.env.' }],
+    },
+  },
+);

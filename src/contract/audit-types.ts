@@ -1,0 +1,19 @@
+// The audit event types Vaultgate emits; later subsystems add theirs here.
+
+export const auditEventTypes = [
+  'org.created',
+  'api_key.created',
+  'api_key.revoked',
+  'vault.created',
+  'vault.updated',
+  'vault.deleted',
+  'secret.created',
+  'secret.updated',
+  'secret.deleted',
+  'secret.revealed',
+  'auth.failed',
+  'keyring.rotated',
+] as const;
+
+export type AuditEventType = (typeof auditEventTypes)[number];
+export type AuditOutcome = 'success' | 'denied' | 'failure';

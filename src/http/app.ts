@@ -1,0 +1,89 @@
+// Builds the HTTP application (without listening): operator API, health, OpenAPI.
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
+import { createIdFactory } from '../core/ids.js';
+import type { AuditService } from '../services/audit-service.js';
+import type { OrgsService } from '../services/orgs-service.js';
+import type { SecretsService } from '../services/secrets-service.js';
+import type { VaultsService } from '../services/vaults-service.js';
+import { requireApiKey } from './auth.js';
+import { registerErrorHandling } from './errors.js';
+import { registerJsonParser } from './json-body.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerSecretRoutes } from './routes/secrets.js';
+import { registerVaultRoutes } from './routes/vaults.js';
+import { validatorCompiler } from './validation.js';
+
+export const publicApiPrefix = '/api/public/v1';
+export const bodyLimitBytes = 1024 * 1024;
+
+export interface AppServices {
+  orgs: OrgsService;
+  vaults: VaultsService;
+  secrets: SecretsService;
+  audit: AuditService;
+  /** Readiness: resolves when the store answers. */
+  ready(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger: FastifyBaseLogger;
+  sseHeartbeatMs?: number;
+  version: string;
+}
+
+export async function buildApp(services: AppServices, options: AppOptions): Promise<FastifyInstance> {
+  const requestIds = createIdFactory();
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: bodyLimitBytes,
+    genReqId: () => requestIds('request'),
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  registerJsonParser(app);
+  registerErrorHandling(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', String(request.id));
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Vaultgate API', version: options.version, description: 'Operator REST API of Vaultgate.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await services.ready();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...openStreams]) end();
+  });
+
+  await app.register(
+    async (scope) => {
+      requireApiKey(scope, services.orgs);
+      registerVaultRoutes(scope, services.vaults);
+      registerSecretRoutes(scope, services.secrets);
+      registerAuditRoutes(scope, services.audit, { heartbeatMs: options.sseHeartbeatMs ?? 15_000, openStreams });
+    },
+    { prefix: publicApiPrefix },
+  );
+  return app;
+}

@@ -1,0 +1,47 @@
+// Request validation: strict JSON bodies (no coercion, unknown fields refused) and messages
+// that name the field but never echo a value.
+import { Ajv, type ErrorObject } from 'ajv';
+import type { FastifySchemaCompiler } from 'fastify';
+
+const bodyAjv = new Ajv({ allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: false, strict: false });
+const paramAjv = new Ajv({ allErrors: false, coerceTypes: 'array', removeAdditional: false, useDefaults: true, strict: false });
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
+  (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema as object);
+
+const safeFieldName = /^[A-Za-z0-9_]{1,64}$/;
+
+/** `/allowed_domains/0` → `allowed_domains[0]`. */
+function fieldPath(instancePath: string): string {
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : `${i === 0 ? '' : '.'}${part.replace(/~1/g, '/').replace(/~0/g, '~')}`))
+    .join('');
+}
+
+export function describeValidationError(error: ErrorObject, dataVar: string): string {
+  const field = fieldPath(error.instancePath);
+  const where = field === '' ? dataVar : field;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const name = String(params.additionalProperty);
+      const prefix = field === '' ? '' : `${field}.`;
+      return safeFieldName.test(name) ? `unknown field: ${prefix}${name}` : `unknown field in ${where}`;
+    }
+    case 'required':
+      return `${field === '' ? '' : `${field}.`}${String(params.missingProperty)} is required`;
+    case 'type':
+      return `${where} must be ${params.type === 'object' && field === '' ? 'a JSON object' : `of type ${String(params.type)}`}`;
+    case 'enum':
+      return `${where} must be one of ${(params.allowedValues as unknown[]).join(', ')}`;
+    case 'anyOf':
+      return `${where} has the wrong type`;
+    case 'minimum':
+    case 'maximum':
+      return `${where} must be ${error.keyword === 'minimum' ? '>=' : '<='} ${String(params.limit)}`;
+    default:
+      return `${where} is invalid`;
+  }
+}

@@ -1,0 +1,192 @@
+// Composition root: config → master key → keyring → store → services → HTTP.
+import { existsSync, openSync, fsyncSync, closeSync, readFileSync, renameSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import { createIdFactory } from './core/ids.js';
+import { rewrapSealedValue } from './crypto/envelope.js';
+import { createKeyringRecord, kekIdOf, openKeyring, rewrapKeyringRecord, type Keyring, type KeyringRecord } from './crypto/keyring.js';
+import { loadMasterKey, MasterKeyError, masterKeyPath, parseMasterKey, pendingMasterKeyPath, writeKeyFileAtomically } from './crypto/master-key.js';
+import { buildApp } from './http/app.js';
+import { createAuditService } from './services/audit-service.js';
+import { draftEvent, systemClock, type ServiceDeps } from './services/context.js';
+import { createOrgsService } from './services/orgs-service.js';
+import { createSecretsService } from './services/secrets-service.js';
+import { createVaultsService } from './services/vaults-service.js';
+import { inspectSqliteStore, openSqliteStore } from './storage/sqlite/sqlite-store.js';
+import type { Store } from './storage/store.js';
+
+export const version = '0.1.0';
+
+export class BootError extends Error {
+  override name = 'BootError';
+}
+
+/** Log redaction: credentials and anything that could carry a value never reach a log line. */
+export const redactPaths = [
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'body',
+  'value',
+  '*.value',
+  'token',
+  'api_key',
+];
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' } }, destination ?? pino.destination(1));
+}
+
+export function sqlitePath(config: Config): string {
+  return join(config.dataDir, 'vaultgate.db');
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Finds the master key for this store without changing anything, except finishing a master-key
+ * rotation that committed but stopped before swapping key files.
+ */
+function resolveMasterKey(config: Config, stored: KeyringRecord | null, initialized: boolean): { key: Buffer; source: 'env' | 'file' } {
+  const loaded = loadMasterKey({ envValue: config.masterKey, dataDir: config.dataDir, storeInitialized: initialized });
+  if (!stored || kekIdOf(loaded.key) === stored.kekId) return loaded;
+  const pending = pendingMasterKeyPath(config.dataDir);
+  if (existsSync(pending)) {
+    const next = parseMasterKey(readFileSync(pending, 'utf8'), pending);
+    if (kekIdOf(next) === stored.kekId) {
+      if (loaded.source === 'env') {
+        throw new MasterKeyError(`the store was re-keyed by rotate-master-key: set VAULTGATE_MASTER_KEY to the key in ${pending}, then delete that file`);
+      }
+      renameSync(pending, masterKeyPath(config.dataDir));
+      fsyncDir(config.dataDir);
+      return { key: next, source: 'file' };
+    }
+  }
+  return loaded;
+}
+
+export interface Vaultgate {
+  store: Store;
+  keyring: Keyring;
+  masterKey: Buffer;
+  masterKeySource: 'env' | 'file';
+  deps: ServiceDeps;
+  close(): Promise<void>;
+}
+
+export async function openVaultgate(config: Config): Promise<Vaultgate> {
+  if (config.databaseUrl !== null) {
+    throw new BootError('VAULTGATE_DATABASE_URL is set, but the PostgreSQL backend is not part of this build yet; unset it to use the embedded SQLite store');
+  }
+  const path = sqlitePath(config);
+  const inspected = inspectSqliteStore(path);
+  const stored = inspected.keyring ? { kekId: inspected.keyring.kek_id, wrappedRoot: inspected.keyring.wrapped_root } : null;
+  const master = resolveMasterKey(config, stored, inspected.initialized);
+  const record = stored ?? createKeyringRecord(master.key);
+  const keyring = openKeyring(master.key, record);
+  const store = openSqliteStore({ path, auditKey: keyring.auditKey, keyring: { kek_id: record.kekId, wrapped_root: record.wrappedRoot } });
+  return {
+    store,
+    keyring,
+    masterKey: master.key,
+    masterKeySource: master.source,
+    deps: { ids: createIdFactory(), clock: systemClock },
+    close: () => store.close(),
+  };
+}
+
+export function createServices(vg: Vaultgate) {
+  const { store, keyring, deps } = vg;
+  return {
+    orgs: createOrgsService({ ...deps, store }),
+    vaults: createVaultsService({ ...deps, store }),
+    secrets: createSecretsService({ ...deps, store, keyring }),
+    audit: createAuditService({ store, auditKey: keyring.auditKey }),
+    ready: () => store.ping(),
+  };
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Where the one-time admin key banner goes (stdout by default). */
+  print?: (text: string) => void;
+  sseHeartbeatMs?: number;
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const vg = await openVaultgate(config);
+  try {
+    const services = createServices(vg);
+    const boot = await services.orgs.bootstrap(config.adminKey);
+    if (boot.printedKey) {
+      const print = options.print ?? ((text: string) => process.stdout.write(text));
+      print(`\nVaultgate created the default org ${boot.org.id}.\nAdmin API key (shown once, store it now):\n\n  ${boot.printedKey}\n\n`);
+    }
+    const app = await buildApp(services, { logger, version, ...(options.sseHeartbeatMs ? { sseHeartbeatMs: options.sseHeartbeatMs } : {}) });
+    const address = await app.listen({ host: config.apiAddr.host, port: config.apiAddr.port });
+    logger.info({ address, data_dir: config.dataDir, backend: vg.store.backend }, 'vaultgate api listening');
+    return {
+      app,
+      url: address,
+      async close() {
+        await app.close();
+        await vg.close();
+      },
+    };
+  } catch (err) {
+    await vg.close();
+    throw err;
+  }
+}
+
+/**
+ * Re-wraps the keyring and every data key under a new master key in one transaction. The new
+ * key is written to master.key.next before the commit, so a crash at any point leaves either the
+ * old key (nothing committed) or the pending file (committed) able to open every secret.
+ */
+export async function rotateMasterKey(config: Config, newKeyText?: string): Promise<{ from: string; to: string; rewrapped: number; pendingFile: string | null }> {
+  const vg = await openVaultgate(config);
+  try {
+    const newMaster = newKeyText === undefined ? randomBytes(32) : parseMasterKey(newKeyText, 'the new master key');
+    if (kekIdOf(newMaster) === vg.keyring.kekId) throw new MasterKeyError('the new master key equals the current one');
+    const current = await vg.store.getKeyring();
+    if (!current) throw new BootError('the store has no keyring');
+    const next = rewrapKeyringRecord(vg.masterKey, newMaster, { kekId: current.kek_id, wrappedRoot: current.wrapped_root });
+    const nextKeyring = openKeyring(newMaster, next);
+    const pending = pendingMasterKeyPath(config.dataDir);
+    writeKeyFileAtomically(pending, newMaster);
+    const org = await vg.store.getDefaultOrg();
+    const audit = org
+      ? [draftEvent(vg.deps, { orgId: org.id, actor: 'admin', requestId: null, sourceIp: null }, 'keyring.rotated', { details: { from: vg.keyring.kekId, to: next.kekId } })]
+      : [];
+    const rewrapped = await vg.store.rewrapAll({ kek_id: next.kekId, wrapped_root: next.wrappedRoot }, (ref) => {
+      const binding = { orgId: ref.org_id, vaultId: ref.vault_id, secretId: ref.secret_id, version: ref.version };
+      return rewrapSealedValue(vg.keyring, nextKeyring, binding, { kekId: ref.kek_id, wrappedKey: ref.wrapped_key, ciphertext: Buffer.alloc(0) }).wrappedKey;
+    }, audit);
+    if (vg.masterKeySource === 'file') {
+      renameSync(pending, masterKeyPath(config.dataDir));
+      fsyncDir(config.dataDir);
+    }
+    return { from: vg.keyring.kekId, to: next.kekId, rewrapped, pendingFile: vg.masterKeySource === 'file' ? null : pending };
+  } finally {
+    await vg.close();
+  }
+}

@@ -1,0 +1,53 @@
+// What every service call knows about its caller, and the clock/id dependencies services share.
+import type { AuditEventType, AuditOutcome } from '../contract/audit-types.js';
+import type { IdFactory } from '../core/ids.js';
+import type { AuditDraft } from '../storage/store.js';
+
+export interface Caller {
+  orgId: string;
+  /** The acting credential: an API key id, an agent id, or `system`/`admin` for the operator's CLI. */
+  actor: string;
+  requestId: string | null;
+  sourceIp: string | null;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface ServiceDeps {
+  ids: IdFactory;
+  clock: Clock;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface EventFields {
+  vault_id?: string | null;
+  secret_id?: string | null;
+  agent_id?: string | null;
+  target_id?: string | null;
+  outcome?: AuditOutcome;
+  reason?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Builds an audit draft; the store gives it its seq and hash inside the same transaction. */
+export function draftEvent(deps: ServiceDeps, caller: Caller, type: AuditEventType, fields: EventFields = {}): AuditDraft {
+  return {
+    id: deps.ids('event'),
+    type,
+    time: deps.clock.now().toISOString(),
+    org_id: caller.orgId,
+    actor: caller.actor,
+    vault_id: fields.vault_id ?? null,
+    secret_id: fields.secret_id ?? null,
+    agent_id: fields.agent_id ?? null,
+    target_id: fields.target_id ?? null,
+    request_id: caller.requestId,
+    source_ip: caller.sourceIp,
+    outcome: fields.outcome ?? 'success',
+    reason: fields.reason ?? null,
+    details: fields.details ?? {},
+  };
+}

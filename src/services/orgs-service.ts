@@ -1,0 +1,108 @@
+// Orgs and operator API keys: bootstrap of the default org, key minting, authentication.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { VaultError } from '../contract/errors.js';
+import type { ApiKeyRow, OrgRow, Store } from '../storage/store.js';
+import { draftEvent, type Caller, type ServiceDeps } from './context.js';
+
+export const apiKeyPrefix = 'vgk_';
+const minAdminKeyLength = 16;
+
+export interface Authenticated {
+  orgId: string;
+  keyId: string;
+}
+
+export function hashApiKey(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+function mintApiKey(): string {
+  return apiKeyPrefix + randomBytes(32).toString('base64url');
+}
+
+const adminCaller = (orgId: string): Caller => ({ orgId, actor: 'admin', requestId: null, sourceIp: null });
+
+export function createOrgsService(deps: ServiceDeps & { store: Store }) {
+  const { store } = deps;
+  const now = () => deps.clock.now().toISOString();
+
+  function keyRow(orgId: string, token: string, name: string | null): ApiKeyRow {
+    return { id: deps.ids('apiKey'), org_id: orgId, name, hash: hashApiKey(token), created_at: now(), revoked_at: null };
+  }
+
+  async function createOrgWithKey(name: string, isDefault: boolean, token: string) {
+    const org: OrgRow = { id: deps.ids('org'), name, is_default: isDefault, created_at: now() };
+    const key = keyRow(org.id, token, 'admin');
+    const caller = adminCaller(org.id);
+    const audit = [
+      draftEvent(deps, caller, 'org.created', { target_id: org.id, details: { name } }),
+      draftEvent(deps, caller, 'api_key.created', { target_id: key.id }),
+    ];
+    const result = await store.createOrg(org, key, audit);
+    if (!result.ok) throw new VaultError('invalid_request', 'an org with this name already exists');
+    return { org, key };
+  }
+
+  return {
+    /**
+     * Ensures the default org exists. Its first admin key is `adminKey` when given, else a new
+     * one that is returned once so the caller can print it. A given key missing from an existing
+     * store is added (automation may set it later); a revoked one stays revoked.
+     */
+    async bootstrap(adminKey: string | undefined): Promise<{ org: OrgRow; printedKey: string | null }> {
+      if (adminKey !== undefined && adminKey.length < minAdminKeyLength) {
+        throw new VaultError('invalid_request', `VAULTGATE_ADMIN_KEY must be at least ${minAdminKeyLength} characters`);
+      }
+      const existing = await store.getDefaultOrg();
+      if (!existing) {
+        const token = adminKey ?? mintApiKey();
+        const { org } = await createOrgWithKey('default', true, token);
+        return { org, printedKey: adminKey === undefined ? token : null };
+      }
+      if (adminKey !== undefined && !(await store.findApiKeyByHash(hashApiKey(adminKey)))) {
+        const key = keyRow(existing.id, adminKey, 'bootstrap');
+        await store.createApiKey(key, [draftEvent(deps, adminCaller(existing.id), 'api_key.created', { target_id: key.id })]);
+      }
+      return { org: existing, printedKey: null };
+    },
+
+    async createOrg(name: string): Promise<{ org_id: string; api_key: string }> {
+      if (name.trim() === '' || name.length > 128) throw new VaultError('invalid_request', 'org name must be 1-128 characters');
+      const token = mintApiKey();
+      const { org } = await createOrgWithKey(name, false, token);
+      return { org_id: org.id, api_key: token };
+    },
+
+    async createKey(orgName: string | undefined, name: string | null): Promise<{ id: string; org_id: string; api_key: string }> {
+      const org = orgName === undefined ? await store.getDefaultOrg() : await store.findOrgByName(orgName);
+      if (!org) throw new VaultError('not_found', 'org not found');
+      const token = mintApiKey();
+      const key = keyRow(org.id, token, name);
+      await store.createApiKey(key, [draftEvent(deps, adminCaller(org.id), 'api_key.created', { target_id: key.id })]);
+      return { id: key.id, org_id: org.id, api_key: token };
+    },
+
+    async revokeKey(keyId: string): Promise<{ id: string; org_id: string; revoked_at: string }> {
+      const revoked = await store.revokeApiKey(keyId, now(), (key) => [draftEvent(deps, adminCaller(key.org_id), 'api_key.revoked', { target_id: key.id })]);
+      if (!revoked || !revoked.revoked_at) throw new VaultError('not_found', 'api key not found');
+      return { id: revoked.id, org_id: revoked.org_id, revoked_at: revoked.revoked_at };
+    },
+
+    /** Looks a bearer token up by its hash and confirms it in constant time; revoked keys fail. */
+    async authenticate(token: string, origin: { requestId: string; sourceIp: string }): Promise<Authenticated | null> {
+      const hash = hashApiKey(token);
+      const row = await store.findApiKeyByHash(hash);
+      if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return null;
+      if (row.revoked_at !== null) {
+        // A revoked key names its org, so the attempt belongs in that org's chain; unknown
+        // tokens name no org and are only logged by the HTTP layer.
+        const caller: Caller = { orgId: row.org_id, actor: row.id, requestId: origin.requestId, sourceIp: origin.sourceIp };
+        await store.appendAudit([draftEvent(deps, caller, 'auth.failed', { target_id: row.id, outcome: 'denied', reason: 'api key revoked' })]);
+        return null;
+      }
+      return { orgId: row.org_id, keyId: row.id };
+    },
+  };
+}
+
+export type OrgsService = ReturnType<typeof createOrgsService>;

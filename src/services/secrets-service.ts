@@ -1,0 +1,225 @@
+// Secrets: create, read metadata, update as new versions, delete, reveal; every change audited.
+import { VaultError } from '../contract/errors.js';
+import type { CreateSecretBody, InjectSurface, RevealResponse, Secret, SecretVersion, UpdateSecretBody } from '../contract/schemas.js';
+import { openValue, sealValue } from '../crypto/envelope.js';
+import type { Keyring } from '../crypto/keyring.js';
+import type { SecretRow, SecretVersionRow, Store } from '../storage/store.js';
+import { draftEvent, type Caller, type ServiceDeps } from './context.js';
+import { paginate, type PageRequest, type PageResult } from './pagination.js';
+import {
+  checkAllowedDomains,
+  checkDescription,
+  checkEnvKey,
+  checkInjectIn,
+  checkLabels,
+  checkValue,
+  parseLabelFilters,
+  sameList,
+} from './secret-fields.js';
+
+export interface SecretsServiceDeps extends ServiceDeps {
+  store: Store;
+  keyring: Keyring;
+}
+
+export function toSecret(row: SecretRow): Secret {
+  return {
+    id: row.id,
+    env_key: row.env_key,
+    allowed_domains: row.allowed_domains,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    vault_id: row.vault_id,
+    version: row.version,
+    revealable: row.revealable,
+    labels: row.labels,
+    description: row.description,
+    inject_in: row.inject_in,
+  };
+}
+
+/** Where a secret is addressed from: nested under a vault, or flat by id. */
+export type SecretScope = { vaultId: string } | null;
+
+const maxCasRetries = 5;
+
+export function createSecretsService(deps: SecretsServiceDeps) {
+  const { store, keyring } = deps;
+
+  async function requireVault(orgId: string, vaultId: string): Promise<void> {
+    if (!(await store.getVault(orgId, vaultId))) throw new VaultError('vault_not_found');
+  }
+
+  async function requireSecret(caller: Caller, scope: SecretScope, secretId: string): Promise<SecretRow> {
+    if (scope) await requireVault(caller.orgId, scope.vaultId);
+    const row = await store.getSecret(caller.orgId, secretId);
+    if (!row || (scope && row.vault_id !== scope.vaultId)) throw new VaultError('secret_not_found');
+    return row;
+  }
+
+  async function currentValue(row: SecretRow): Promise<string> {
+    const version = await store.getSecretVersion(row.org_id, row.id, row.version);
+    if (!version) throw new VaultError('internal', 'current secret version is missing');
+    return openValue(keyring, bindingOf(row, row.version), sealedOf(version));
+  }
+
+  function versionRow(row: SecretRow, caller: Caller, changed: string[], value: string): SecretVersionRow {
+    const sealed = sealValue(keyring, bindingOf(row, row.version), value);
+    return {
+      secret_id: row.id,
+      version: row.version,
+      created_at: row.updated_at,
+      actor: caller.actor,
+      changed,
+      allowed_domains: row.allowed_domains,
+      inject_in: row.inject_in,
+      description: row.description,
+      kek_id: sealed.kekId,
+      wrapped_key: sealed.wrappedKey,
+      ciphertext: sealed.ciphertext,
+      fingerprint: keyring.fingerprint(row.id, value),
+    };
+  }
+
+  return {
+    async create(caller: Caller, vaultId: string, body: CreateSecretBody): Promise<Secret> {
+      await requireVault(caller.orgId, vaultId);
+      const envKey = checkEnvKey(body.env_key);
+      const value = checkValue(body.value);
+      const now = deps.clock.now().toISOString();
+      const row: SecretRow = {
+        id: deps.ids('secret'),
+        org_id: caller.orgId,
+        vault_id: vaultId,
+        env_key: envKey,
+        allowed_domains: checkAllowedDomains(body.allowed_domains),
+        inject_in: checkInjectIn(body.inject_in),
+        description: checkDescription(body.description),
+        labels: checkLabels(body.labels),
+        revealable: body.revealable ?? false,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+      };
+      const audit = [
+        draftEvent(deps, caller, 'secret.created', {
+          vault_id: vaultId,
+          secret_id: row.id,
+          details: { env_key: envKey, version: 1, allowed_domains: row.allowed_domains, revealable: row.revealable },
+        }),
+      ];
+      const result = await store.createSecret(row, versionRow(row, caller, ['value'], value), audit);
+      if (!result.ok) throw new VaultError(result.reason);
+      return toSecret(row);
+    },
+
+    async list(caller: Caller, vaultId: string, query: PageRequest & { label?: string | string[] }): Promise<PageResult<Secret>> {
+      const labels = parseLabelFilters(query.label);
+      const page = await paginate(query, (p) => store.listSecrets(caller.orgId, vaultId, { labels, page: p }));
+      if (!page) throw new VaultError('vault_not_found');
+      return { items: page.items.map(toSecret), nextCursor: page.nextCursor };
+    },
+
+    async get(caller: Caller, scope: SecretScope, secretId: string): Promise<Secret> {
+      return toSecret(await requireSecret(caller, scope, secretId));
+    },
+
+    async update(caller: Caller, scope: SecretScope, secretId: string, body: UpdateSecretBody, ifMatch: number | null): Promise<Secret> {
+      if (body.labels !== undefined) throw new VaultError('immutable_field', 'labels is immutable');
+      if (body.revealable !== undefined) throw new VaultError('immutable_field', 'revealable is immutable');
+      const expected = expectedVersion(ifMatch, body.expected_version);
+      const newValue = body.value === undefined ? undefined : checkValue(body.value);
+      const domains = body.allowed_domains === undefined ? undefined : checkAllowedDomains(body.allowed_domains);
+      const injectIn = body.inject_in === undefined ? undefined : checkInjectIn(body.inject_in);
+      const description = body.description === undefined ? undefined : checkDescription(body.description);
+
+      for (let attempt = 0; attempt < maxCasRetries; attempt++) {
+        const current = await requireSecret(caller, scope, secretId);
+        if (expected !== null && current.version !== expected) throw new VaultError('version_mismatch');
+        const currentVersion = await store.getSecretVersion(caller.orgId, secretId, current.version);
+        if (!currentVersion) throw new VaultError('internal', 'current secret version is missing');
+
+        const changed: string[] = [];
+        if (newValue !== undefined && keyring.fingerprint(secretId, newValue) !== currentVersion.fingerprint) changed.push('value');
+        if (domains !== undefined && !sameList(domains, current.allowed_domains)) changed.push('allowed_domains');
+        if (injectIn !== undefined && !sameList(injectIn, current.inject_in)) changed.push('inject_in');
+        if (description !== undefined && description !== current.description) changed.push('description');
+        if (changed.length === 0) return toSecret(current);
+
+        const next: SecretRow = {
+          ...current,
+          allowed_domains: domains ?? current.allowed_domains,
+          inject_in: (injectIn ?? current.inject_in) as InjectSurface[],
+          description: description === undefined ? current.description : description,
+          version: current.version + 1,
+          updated_at: deps.clock.now().toISOString(),
+        };
+        // A metadata-only change still makes a new version; its value is re-sealed under
+        // the new version's binding so that every version row decrypts on its own.
+        const value = changed.includes('value') && newValue !== undefined ? newValue : openValue(keyring, bindingOf(current, current.version), sealedOf(currentVersion));
+        const audit = [
+          draftEvent(deps, caller, 'secret.updated', {
+            vault_id: current.vault_id,
+            secret_id: secretId,
+            details: { env_key: current.env_key, version: next.version, changed },
+          }),
+        ];
+        const result = await store.putSecretVersion(caller.orgId, secretId, current.version, { row: next, version: versionRow(next, caller, changed, value) }, audit);
+        if (result.ok) return toSecret(next);
+        if (result.reason === 'not_found') throw new VaultError('secret_not_found');
+        if (expected !== null) throw new VaultError('version_mismatch');
+      }
+      throw new VaultError('unavailable', 'the secret is changing too often; retry');
+    },
+
+    async remove(caller: Caller, scope: SecretScope, secretId: string, ifMatch: number | null): Promise<void> {
+      const current = await requireSecret(caller, scope, secretId);
+      const audit = [
+        draftEvent(deps, caller, 'secret.deleted', {
+          vault_id: current.vault_id,
+          secret_id: secretId,
+          details: { env_key: current.env_key, version: current.version },
+        }),
+      ];
+      const result = await store.deleteSecret(caller.orgId, secretId, ifMatch, audit);
+      if (!result.ok) throw new VaultError(result.reason === 'not_found' ? 'secret_not_found' : 'version_mismatch');
+    },
+
+    async versions(caller: Caller, scope: SecretScope, secretId: string): Promise<SecretVersion[]> {
+      await requireSecret(caller, scope, secretId);
+      const rows = await store.listSecretVersions(caller.orgId, secretId);
+      if (!rows) throw new VaultError('secret_not_found');
+      return rows;
+    },
+
+    async reveal(caller: Caller, scope: SecretScope, secretId: string): Promise<RevealResponse> {
+      const row = await requireSecret(caller, scope, secretId);
+      const target = { vault_id: row.vault_id, secret_id: row.id };
+      if (!row.revealable) {
+        await store.appendAudit([draftEvent(deps, caller, 'secret.revealed', { ...target, outcome: 'denied', reason: 'secret is not revealable' })]);
+        throw new VaultError('not_revealable');
+      }
+      const value = await currentValue(row);
+      // Fail closed: the value is returned only after its audit record is durable.
+      await store.appendAudit([draftEvent(deps, caller, 'secret.revealed', { ...target, details: { env_key: row.env_key, version: row.version } })]);
+      return { value, version: row.version };
+    },
+  };
+}
+
+export type SecretsService = ReturnType<typeof createSecretsService>;
+
+function bindingOf(row: SecretRow, version: number) {
+  return { orgId: row.org_id, vaultId: row.vault_id, secretId: row.id, version };
+}
+
+function sealedOf(v: SecretVersionRow) {
+  return { kekId: v.kek_id, wrappedKey: v.wrapped_key, ciphertext: v.ciphertext };
+}
+
+function expectedVersion(ifMatch: number | null, bodyVersion: number | undefined): number | null {
+  if (ifMatch !== null && bodyVersion !== undefined && ifMatch !== bodyVersion) {
+    throw new VaultError('invalid_request', 'If-Match and expected_version disagree');
+  }
+  return ifMatch ?? bodyVersion ?? null;
+}

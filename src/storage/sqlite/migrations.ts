@@ -1,0 +1,103 @@
+// Numbered SQLite migrations; each runs once, in order, inside its own transaction.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const sqliteMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'foundation: orgs, keys, vaults, secrets, audit chain',
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+
+      CREATE TABLE orgs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        is_default INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX orgs_one_default ON orgs (is_default) WHERE is_default = 1;
+
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL REFERENCES orgs (id),
+        name TEXT,
+        hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+
+      CREATE TABLE vaults (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL REFERENCES orgs (id),
+        name TEXT NOT NULL,
+        description TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (org_id, name)
+      );
+
+      CREATE TABLE secrets (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL REFERENCES orgs (id),
+        vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+        env_key TEXT NOT NULL,
+        allowed_domains TEXT NOT NULL,
+        inject_in TEXT NOT NULL,
+        description TEXT,
+        labels TEXT NOT NULL,
+        revealable INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (vault_id, env_key)
+      );
+      CREATE INDEX secrets_by_vault ON secrets (vault_id, id);
+
+      CREATE TABLE secret_versions (
+        secret_id TEXT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        changed TEXT NOT NULL,
+        allowed_domains TEXT NOT NULL,
+        inject_in TEXT NOT NULL,
+        description TEXT,
+        kek_id TEXT NOT NULL,
+        wrapped_key BLOB NOT NULL,
+        ciphertext BLOB NOT NULL,
+        fingerprint TEXT NOT NULL,
+        PRIMARY KEY (secret_id, version)
+      );
+
+      CREATE TABLE audit_events (
+        org_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        time TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        vault_id TEXT,
+        secret_id TEXT,
+        agent_id TEXT,
+        target_id TEXT,
+        request_id TEXT,
+        source_ip TEXT,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (org_id, seq)
+      );
+      CREATE INDEX audit_by_secret ON audit_events (org_id, secret_id, seq);
+      CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+      CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+    `,
+  },
+];
