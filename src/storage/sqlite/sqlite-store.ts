@@ -264,8 +264,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         where.push(query.type.endsWith('.*') ? 'type LIKE ?' : 'type = ?');
         params.push(query.type.endsWith('.*') ? `${query.type.slice(0, -1)}%` : query.type);
       }
-      if (query.actor) (where.push('actor = ?'), params.push(query.actor));
-      if (query.secretId) (where.push('secret_id = ?'), params.push(query.secretId));
+      if (query.actor) {
+        where.push('actor = ?');
+        params.push(query.actor);
+      }
+      if (query.secretId) {
+        where.push('secret_id = ?');
+        params.push(query.secretId);
+      }
       const rows = db.prepare(`SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...params, query.limit) as Row[];
       return rows.map(toAuditEvent) satisfies AuditEvent[];
     },

@@ -1,0 +1,129 @@
+// Test harness: a real Vaultgate server on 127.0.0.1:0 with a temp data dir and captured logs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import { createLogger, startServer, type RunningServer } from '../../src/main.js';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+export const cliPath = join(repoRoot, 'dist/cli/main.js');
+
+export function tempDir(prefix = 'vg-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function newAdminKey(): string {
+  return `test-admin-${randomBytes(16).toString('hex')}`;
+}
+
+export interface TestServer {
+  url: string;
+  api: string;
+  apiKey: string;
+  dataDir: string;
+  logs: string[];
+  server: RunningServer;
+  /** fetch against the operator API with the admin key unless `key` is given (null: no auth header). */
+  call(method: string, path: string, opts?: { body?: unknown; raw?: string; key?: string | null; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; text: string; json: any }>;
+  close(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export interface TestServerOptions {
+  dataDir?: string;
+  env?: Record<string, string>;
+  apiKey?: string;
+  sseHeartbeatMs?: number;
+}
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const apiKey = opts.apiKey ?? newAdminKey();
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const config = loadConfig({
+    VAULTGATE_DATA_DIR: dataDir,
+    VAULTGATE_API_ADDR: '127.0.0.1:0',
+    VAULTGATE_ADMIN_KEY: apiKey,
+    VAULTGATE_LOG_LEVEL: 'info',
+    ...opts.env,
+  });
+  const server = await startServer(config, {
+    logger: createLogger('info', sink),
+    print: (text) => logs.push(text),
+    ...(opts.sseHeartbeatMs ? { sseHeartbeatMs: opts.sseHeartbeatMs } : {}),
+  });
+  const url = server.url;
+  const api = `${url}/api/public/v1`;
+  return {
+    url,
+    api,
+    apiKey,
+    dataDir,
+    logs,
+    server,
+    async call(method, path, o = {}) {
+      const headers: Record<string, string> = { ...o.headers };
+      const key = o.key === undefined ? apiKey : o.key;
+      if (key !== null) headers.authorization = `Bearer ${key}`;
+      let body: string | undefined = o.raw;
+      if (o.body !== undefined) body = JSON.stringify(o.body);
+      if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      const res = await fetch(path.startsWith('http') ? path : `${api}${path}`, { method, headers, body });
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, headers: res.headers, text, json };
+    },
+    async close(o = {}) {
+      await server.close();
+      if (!o.keepData && opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SpawnedServer {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Runs the built CLI (`dist/cli/main.js serve`) as a separate process, e.g. to kill -9 it. */
+export async function spawnServer(env: Record<string, string>, timeoutMs = 15_000): Promise<SpawnedServer> {
+  const child = spawn(process.execPath, [cliPath, 'serve'], {
+    env: { PATH: process.env.PATH ?? '', VAULTGATE_API_ADDR: '127.0.0.1:0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += String(d)));
+  child.stderr?.on('data', (d) => (out += String(d)));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`server did not start:\n${out}`)), timeoutMs);
+    const check = () => {
+      const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        res(m[1]);
+      }
+    };
+    child.stdout?.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`server exited with ${code}:\n${out}`));
+    });
+  });
+  return { child, url, output: () => out, exited };
+}
