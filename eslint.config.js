@@ -49,7 +49,6 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Only src/config.ts reads process.env.' }],
     },
   },
-,
   {
     // Tests read arbitrary JSON bodies; `any` there keeps assertions readable.
     files: ['test/**/*.ts', 'src/**/*.test.ts', 'bench/**/*.ts'],
