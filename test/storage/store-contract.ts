@@ -1,0 +1,182 @@
+// The behavioural contract every Store backend must pass (SQLite now, PostgreSQL next).
+import { describe, expect, it, beforeEach, afterEach } from 'vitest';
+import { createChainVerifier } from '../../src/core/audit-chain.js';
+import { createIdFactory } from '../../src/core/ids.js';
+import type { AuditDraft, SecretRow, SecretVersionRow, Store } from '../../src/storage/store.js';
+
+export interface StoreFactory {
+  open(): Promise<{ store: Store; auditKey: Buffer; cleanup(): Promise<void> }>;
+}
+
+const ids = createIdFactory();
+const t = (n: number) => new Date(Date.UTC(2026, 3, 25, 11, 45, n)).toISOString();
+
+function event(orgId: string, type: string, extra: Partial<AuditDraft> = {}): AuditDraft {
+  return {
+    id: ids('event'), type, time: t(0), org_id: orgId, actor: 'admin', vault_id: null, secret_id: null, agent_id: null,
+    target_id: null, request_id: null, source_ip: null, outcome: 'success', reason: null, details: {}, ...extra,
+  };
+}
+
+function secretRow(orgId: string, vaultId: string, envKey: string, labels: Record<string, string> = {}): SecretRow {
+  return {
+    id: ids('secret'), org_id: orgId, vault_id: vaultId, env_key: envKey, allowed_domains: [], inject_in: ['header'],
+    description: null, labels, revealable: false, version: 1, created_at: t(1), updated_at: t(1),
+  };
+}
+
+function versionOf(row: SecretRow, fingerprint = 'f1'): SecretVersionRow {
+  return {
+    secret_id: row.id, version: row.version, created_at: row.updated_at, actor: 'admin', changed: ['value'],
+    allowed_domains: row.allowed_domains, inject_in: row.inject_in, description: row.description,
+    kek_id: 'mk_test', wrapped_key: Buffer.from('wrapped'), ciphertext: Buffer.from('cipher'), fingerprint,
+  };
+}
+
+export function runStoreContract(name: string, factory: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let auditKey: Buffer;
+    let cleanup: () => Promise<void>;
+    let orgId: string;
+
+    async function newOrg(orgName: string): Promise<string> {
+      const id = ids('org');
+      const result = await store.createOrg(
+        { id, name: orgName, is_default: false, created_at: t(0) },
+        { id: ids('apiKey'), org_id: id, name: 'admin', hash: `hash-${id}`, created_at: t(0), revoked_at: null },
+        [event(id, 'org.created')],
+      );
+      expect(result).toEqual({ ok: true });
+      return id;
+    }
+
+    async function newVault(org: string, vaultName: string): Promise<string> {
+      const id = ids('vault');
+      expect(await store.createVault({ id, org_id: org, name: vaultName, description: null, created_at: t(1), updated_at: t(1) }, [event(org, 'vault.created')])).toEqual({ ok: true });
+      return id;
+    }
+
+    beforeEach(async () => {
+      ({ store, auditKey, cleanup } = await factory.open());
+      orgId = await newOrg('acme');
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    it('orgs: names are unique; the default org is found; keys are found by hash and revoked once', async () => {
+      expect(await store.getDefaultOrg()).toBeNull();
+      const dup = await store.createOrg({ id: ids('org'), name: 'acme', is_default: false, created_at: t(0) }, { id: ids('apiKey'), org_id: 'x', name: null, hash: 'h2', created_at: t(0), revoked_at: null }, []);
+      expect(dup).toEqual({ ok: false, reason: 'org_name_exists' });
+      expect((await store.findOrgByName('acme'))?.id).toBe(orgId);
+      const key = await store.findApiKeyByHash(`hash-${orgId}`);
+      expect(key?.org_id).toBe(orgId);
+      expect(await store.findApiKeyByHash('nope')).toBeNull();
+      const revoked = await store.revokeApiKey(key!.id, t(5), (k) => [event(k.org_id, 'api_key.revoked')]);
+      expect(revoked?.revoked_at).toBe(t(5));
+      expect((await store.findApiKeyByHash(`hash-${orgId}`))?.revoked_at).toBe(t(5));
+      expect(await store.revokeApiKey('key_missing', t(6), () => [])).toBeNull();
+    });
+
+    it('vaults: create, unique name per org, list in id order with paging, count secrets, update, delete cascades', async () => {
+      const a = await newVault(orgId, 'a');
+      const b = await newVault(orgId, 'b');
+      expect(await store.createVault({ id: ids('vault'), org_id: orgId, name: 'a', description: null, created_at: t(1), updated_at: t(1) }, [])).toEqual({ ok: false, reason: 'vault_name_exists' });
+      const other = await newOrg('other');
+      await newVault(other, 'a');
+      expect((await store.listVaults(orgId, { limit: 10 })).map((v) => v.id)).toEqual([a, b]);
+      expect((await store.listVaults(orgId, { limit: 10, after: a })).map((v) => v.id)).toEqual([b]);
+      expect(await store.getVault(other, a)).toBeNull();
+      const s = secretRow(orgId, a, 'K');
+      await store.createSecret(s, versionOf(s), []);
+      expect((await store.getVault(orgId, a))?.secret_count).toBe(1);
+      const renamed = await store.updateVault(orgId, a, { name: 'c', updated_at: t(9) }, []);
+      expect(renamed.ok && renamed.vault.name).toBe('c');
+      expect(await store.updateVault(orgId, a, { name: 'b', updated_at: t(9) }, [])).toEqual({ ok: false, reason: 'vault_name_exists' });
+      expect(await store.deleteVault(other, a, [])).toEqual({ ok: false, reason: 'not_found' });
+      expect(await store.deleteVault(orgId, a, [])).toEqual({ ok: true });
+      expect(await store.getSecret(orgId, s.id)).toBeNull();
+      expect(await store.getSecretVersion(orgId, s.id, 1)).toBeNull();
+    });
+
+    it('secrets: env_key unique per vault, label filters, compare-and-swap versions, delete with expected version', async () => {
+      const v = await newVault(orgId, 'v');
+      const s1 = secretRow(orgId, v, 'A', { env: 'prod', team: 'x' });
+      const s2 = secretRow(orgId, v, 'B', { env: 'dev' });
+      expect(await store.createSecret(s1, versionOf(s1), [])).toEqual({ ok: true });
+      expect(await store.createSecret(s2, versionOf(s2), [])).toEqual({ ok: true });
+      const dupKey = secretRow(orgId, v, 'A');
+      expect(await store.createSecret(dupKey, versionOf(dupKey), [])).toEqual({ ok: false, reason: 'env_key_exists' });
+      const noVault = secretRow(orgId, ids('vault'), 'C');
+      expect(await store.createSecret(noVault, versionOf(noVault), [])).toEqual({ ok: false, reason: 'vault_not_found' });
+
+      const list = (labels: [string, string][]) => store.listSecrets(orgId, v, { labels, page: { limit: 10 } }).then((r) => r?.map((s) => s.env_key));
+      expect(await list([])).toEqual(['A', 'B']);
+      expect(await list([['env', 'prod']])).toEqual(['A']);
+      expect(await list([['env', 'prod'], ['team', 'y']])).toEqual([]);
+      expect(await store.listSecrets(orgId, ids('vault'), { labels: [], page: { limit: 10 } })).toBeNull();
+      expect(await store.getSecret(orgId, s1.id)).toEqual(s1);
+
+      const v2 = { ...s1, version: 2, allowed_domains: ['api.example.com'], updated_at: t(3) };
+      expect(await store.putSecretVersion(orgId, s1.id, 1, { row: v2, version: versionOf(v2, 'f2') }, [])).toEqual({ ok: true });
+      expect(await store.putSecretVersion(orgId, s1.id, 1, { row: { ...v2, version: 3 }, version: versionOf({ ...v2, version: 3 }) }, [])).toEqual({ ok: false, reason: 'version_mismatch' });
+      expect((await store.getSecret(orgId, s1.id))?.version).toBe(2);
+      expect((await store.getSecretVersion(orgId, s1.id, 2))?.fingerprint).toBe('f2');
+      expect((await store.listSecretVersions(orgId, s1.id))?.map((x) => x.version)).toEqual([2, 1]);
+      expect(await store.getSecret('org_other', s1.id)).toBeNull();
+
+      expect(await store.deleteSecret(orgId, s1.id, 1, [])).toEqual({ ok: false, reason: 'version_mismatch' });
+      expect(await store.deleteSecret(orgId, s1.id, 2, [])).toEqual({ ok: true });
+      expect(await store.deleteSecret(orgId, s1.id, null, [])).toEqual({ ok: false, reason: 'not_found' });
+    });
+
+    it('audit: one chain per org, seq from 1, verifiable; filters; live wake-ups after commit', async () => {
+      const other = await newOrg('other');
+      const woken: [string, number][] = [];
+      const stop = store.onAudit((org, seq) => woken.push([org, seq]));
+      await store.appendAudit([event(orgId, 'secret.created', { secret_id: 'sec_1' }), event(orgId, 'secret.revealed', { actor: 'key_2' })]);
+      await store.appendAudit([event(other, 'vault.created')]);
+      stop();
+      await store.appendAudit([event(orgId, 'vault.deleted')]);
+      expect(woken).toEqual([[orgId, 2], [orgId, 3], [other, 2]]);
+
+      const all = await store.listAudit(orgId, { limit: 100 });
+      expect(all.map((e) => [e.seq, e.type])).toEqual([[1, 'org.created'], [2, 'secret.created'], [3, 'secret.revealed'], [4, 'vault.deleted']]);
+      expect((await store.listAudit(other, { limit: 100 })).map((e) => e.seq)).toEqual([1, 2]);
+      expect((await store.listAudit(orgId, { limit: 100, type: 'secret.*' })).map((e) => e.seq)).toEqual([2, 3]);
+      expect((await store.listAudit(orgId, { limit: 100, actor: 'key_2' })).map((e) => e.seq)).toEqual([3]);
+      expect((await store.listAudit(orgId, { limit: 100, secretId: 'sec_1' })).map((e) => e.seq)).toEqual([2]);
+      expect((await store.listAudit(orgId, { limit: 2, afterSeq: 1 })).map((e) => e.seq)).toEqual([2, 3]);
+
+      const verifier = createChainVerifier(auditKey);
+      for (const e of all) verifier.push(e);
+      expect(verifier.result()).toMatchObject({ ok: true, events: 4 });
+    });
+
+    it('fails closed: when the audit append fails, the change it records is rolled back', async () => {
+      const first = event(orgId, 'vault.created');
+      await store.appendAudit([first]);
+      const vaultId = ids('vault');
+      // Reusing an event id violates a constraint inside the same transaction.
+      await expect(store.createVault({ id: vaultId, org_id: orgId, name: 'x', description: null, created_at: t(1), updated_at: t(1) }, [{ ...first }])).rejects.toThrow();
+      expect(await store.getVault(orgId, vaultId)).toBeNull();
+      expect((await store.listAudit(orgId, { limit: 100 })).length).toBe(2);
+    });
+
+    it('rewrapAll replaces every wrapped key and the keyring in one step', async () => {
+      const v = await newVault(orgId, 'v');
+      const s = secretRow(orgId, v, 'A');
+      await store.createSecret(s, versionOf(s), []);
+      const n = await store.rewrapAll({ kek_id: 'mk_new', wrapped_root: Buffer.from('root2') }, (ref) => Buffer.concat([ref.wrapped_key, Buffer.from('!')]), []);
+      expect(n).toBe(1);
+      const row = await store.getSecretVersion(orgId, s.id, 1);
+      expect(row?.kek_id).toBe('mk_new');
+      expect(row?.wrapped_key.toString()).toBe('wrapped!');
+      expect((await store.getKeyring())?.kek_id).toBe('mk_new');
+      await expect(store.rewrapAll({ kek_id: 'mk_3', wrapped_root: Buffer.from('r') }, () => { throw new Error('boom'); }, [])).rejects.toThrow('boom');
+      expect((await store.getKeyring())?.kek_id).toBe('mk_new');
+    });
+  });
+}
