@@ -44,7 +44,7 @@ export default tseslint.config(
   })),
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/config.ts', 'src/**/*.test.ts', 'src/cli/**'],
+    ignores: ['src/config.ts', 'src/**/*.test.ts'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Only src/config.ts reads process.env.' }],
     },

@@ -17,7 +17,6 @@ export const errorTable = {
   immutable_field: { status: 400, message: 'field is immutable' },
   version_mismatch: { status: 412, message: 'version mismatch' },
   not_revealable: { status: 403, message: 'secret is not revealable' },
-  method_not_allowed: { status: 405, message: 'method not allowed' },
   internal: { status: 500, message: 'internal error' },
   unavailable: { status: 503, message: 'service unavailable' },
 } as const satisfies Record<string, { status: number; message: string }>;
