@@ -2,13 +2,14 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
+import { VaultError } from '../contract/errors.js';
 import { createIdFactory } from '../core/ids.js';
 import type { AuditService } from '../services/audit-service.js';
 import type { OrgsService } from '../services/orgs-service.js';
 import type { SecretsService } from '../services/secrets-service.js';
 import type { VaultsService } from '../services/vaults-service.js';
 import { requireApiKey } from './auth.js';
-import { registerErrorHandling } from './errors.js';
+import { registerErrorHandling, sendError } from './errors.js';
 import { registerJsonParser } from './json-body.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerSecretRoutes } from './routes/secrets.js';
@@ -40,7 +41,12 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     bodyLimit: bodyLimitBytes,
     genReqId: () => requestIds('request'),
     return503OnClosing: true,
-    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
+    // Routes check ids themselves (a malformed or over-long id answers like a missing one), so
+    // the router must not refuse long segments; Node's 16 KiB header limit still bounds the URL.
+    routerOptions: { maxParamLength: 16 * 1024, ignoreTrailingSlash: false },
+    // Router-level failures get the standard error body: Fastify's own echoes the whole URL.
+    frameworkErrors: (error, _request, reply) =>
+      sendError(reply, error.code === 'FST_ERR_BAD_URL' ? new VaultError('invalid_request', 'malformed URL') : new VaultError('not_found')),
   });
   app.setValidatorCompiler(validatorCompiler);
   registerJsonParser(app);
