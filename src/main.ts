@@ -10,7 +10,12 @@ import { rewrapSealedValue } from './crypto/envelope.js';
 import { createKeyringRecord, kekIdOf, openKeyring, rewrapKeyringRecord, type Keyring, type KeyringRecord } from './crypto/keyring.js';
 import { loadMasterKey, MasterKeyError, masterKeyPath, parseMasterKey, pendingMasterKeyPath, writeKeyFileAtomically } from './crypto/master-key.js';
 import { buildApp } from './http/app.js';
+import { generateProxyCa } from './crypto/proxy-ca.js';
+import { createAgentsService } from './services/agents-service.js';
 import { createAuditService } from './services/audit-service.js';
+import { createCompatService } from './services/compat-service.js';
+import { createGrantsService } from './services/grants-service.js';
+import { createRuntimeService } from './services/runtime-service.js';
 import { draftEvent, systemClock, type ServiceDeps } from './services/context.js';
 import { createOrgsService } from './services/orgs-service.js';
 import { createSecretsService } from './services/secrets-service.js';
@@ -106,13 +111,43 @@ export async function openVaultgate(config: Config): Promise<Vaultgate> {
   };
 }
 
-export function createServices(vg: Vaultgate) {
+/** The deployment CA: generated on first start and kept sealed in the store, so every node shares it. */
+async function ensureProxyCa(vg: Vaultgate): Promise<string> {
+  const existing = await vg.store.getProxyCa();
+  if (existing) return existing.cert_pem;
+  const sealed = await generateProxyCa(vg.keyring, vg.deps.clock.now());
+  const stored = await vg.store.initProxyCa({ cert_pem: sealed.certPem, sealed_key: sealed.sealedKey, created_at: vg.deps.clock.now().toISOString() });
+  return stored.cert_pem;
+}
+
+export function createServices(vg: Vaultgate, config: Config) {
   const { store, keyring, deps } = vg;
+  const vaults = createVaultsService({ ...deps, store });
+  const secrets = createSecretsService({ ...deps, store, keyring });
+  const grants = createGrantsService({ ...deps, store });
+  let caPem: Promise<string> | null = null;
+  const caCertificate = () =>
+    (caPem ??= ensureProxyCa(vg).catch((err: unknown) => {
+      caPem = null;
+      throw err;
+    }));
+  const proxyHost = config.proxyAddr.host.includes(':') ? `[${config.proxyAddr.host}]` : config.proxyAddr.host;
   return {
     orgs: createOrgsService({ ...deps, store }),
-    vaults: createVaultsService({ ...deps, store }),
-    secrets: createSecretsService({ ...deps, store, keyring }),
+    vaults,
+    secrets,
+    grants,
     audit: createAuditService({ store, auditKey: keyring.auditKey }),
+    agents: createAgentsService({ ...deps, store }),
+    runtime: createRuntimeService({
+      ...deps,
+      store,
+      keyring,
+      proxyBaseUrl: `http://${proxyHost}:${config.proxyAddr.port}`,
+      caCertificate,
+    }),
+    caCertificate,
+    compat: createCompatService({ store, vaults, secrets, grants }),
     ready: () => store.ping(),
   };
 }
@@ -134,7 +169,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger(config.logLevel);
   const vg = await openVaultgate(config);
   try {
-    const services = createServices(vg);
+    const services = createServices(vg, config);
+    await services.caCertificate();
     const boot = await services.orgs.bootstrap(config.adminKey);
     if (boot.printedKey) {
       const print = options.print ?? ((text: string) => process.stdout.write(text));

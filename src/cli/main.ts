@@ -11,9 +11,10 @@ function printJson(value: unknown): void {
 }
 
 async function withServices<T>(fn: (services: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
-  const vg = await openVaultgate(loadConfig());
+  const config = loadConfig();
+  const vg = await openVaultgate(config);
   try {
-    return await fn(createServices(vg));
+    return await fn(createServices(vg, config));
   } finally {
     await vg.close();
   }

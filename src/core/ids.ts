@@ -10,6 +10,7 @@ export const idPrefixes = {
   agentToken: 'atk_',
   grant: 'grt_',
   event: 'evt_',
+  resource: 'res_',
   request: 'req_',
 } as const;
 

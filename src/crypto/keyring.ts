@@ -23,6 +23,8 @@ export interface Keyring {
   readonly auditKey: Buffer;
   /** Key placeholders are derived from (a fresh copy per read). */
   readonly placeholderKey: Buffer;
+  /** Key that seals the deployment CA's private key; from the root, so it survives master-key rotation. */
+  readonly caKey: Buffer;
 }
 
 /** The master key given is not the one the store was created (or last rotated) with. */
@@ -140,6 +142,7 @@ export function openKeyring(masterKey: Buffer, record: KeyringRecord): Keyring {
   const fingerprintKey = hkdf(root, 'vaultgate fingerprint v1');
   const auditKey = hkdf(root, 'vaultgate audit v1');
   const placeholderKey = hkdf(root, 'vaultgate placeholder v1');
+  const caKey = hkdf(root, 'vaultgate proxy ca v1');
   root.fill(0);
 
   return {
@@ -169,6 +172,9 @@ export function openKeyring(masterKey: Buffer, record: KeyringRecord): Keyring {
     },
     get placeholderKey() {
       return Buffer.from(placeholderKey);
+    },
+    get caKey() {
+      return Buffer.from(caKey);
     },
   };
 }

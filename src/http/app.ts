@@ -4,19 +4,29 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { VaultError } from '../contract/errors.js';
 import { createIdFactory } from '../core/ids.js';
+import type { AgentsService } from '../services/agents-service.js';
 import type { AuditService } from '../services/audit-service.js';
+import type { CompatService } from '../services/compat-service.js';
+import type { GrantsService } from '../services/grants-service.js';
+import type { RuntimeService } from '../services/runtime-service.js';
 import type { OrgsService } from '../services/orgs-service.js';
 import type { SecretsService } from '../services/secrets-service.js';
 import type { VaultsService } from '../services/vaults-service.js';
-import { requireApiKey } from './auth.js';
+import { requireAgentToken, requireApiKey } from './auth.js';
 import { registerErrorHandling, sendError } from './errors.js';
 import { registerJsonParser } from './json-body.js';
+import { registerAgentRoutes } from './routes/agents.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerCompatRoutes } from './routes/compat.js';
+import { registerGrantRoutes } from './routes/grants.js';
+import { registerRuntimeRoutes } from './routes/runtime.js';
 import { registerSecretRoutes } from './routes/secrets.js';
 import { registerVaultRoutes } from './routes/vaults.js';
 import { validatorCompiler } from './validation.js';
 
 export const publicApiPrefix = '/api/public/v1';
+export const agentApiPrefix = '/api/agent/v1';
+export const compatApiPrefix = '/v1/vault';
 export const bodyLimitBytes = 1024 * 1024;
 
 export interface AppServices {
@@ -24,6 +34,10 @@ export interface AppServices {
   vaults: VaultsService;
   secrets: SecretsService;
   audit: AuditService;
+  agents: AgentsService;
+  grants: GrantsService;
+  runtime: RuntimeService;
+  compat: CompatService;
   /** Readiness: resolves when the store answers. */
   ready(): Promise<void>;
 }
@@ -88,8 +102,24 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
       registerVaultRoutes(scope, services.vaults);
       registerSecretRoutes(scope, services.secrets);
       registerAuditRoutes(scope, services.audit, { heartbeatMs: options.sseHeartbeatMs ?? 15_000, openStreams });
+      registerAgentRoutes(scope, services.agents);
+      registerGrantRoutes(scope, services.grants);
     },
     { prefix: publicApiPrefix },
+  );
+  await app.register(
+    async (scope) => {
+      requireAgentToken(scope, services.runtime);
+      registerRuntimeRoutes(scope, services.runtime);
+    },
+    { prefix: agentApiPrefix },
+  );
+  await app.register(
+    async (scope) => {
+      requireApiKey(scope, services.orgs);
+      registerCompatRoutes(scope, services.compat);
+    },
+    { prefix: compatApiPrefix },
   );
   return app;
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VaultError } from '../contract/errors.js';
 import type { Caller } from '../services/context.js';
 import type { OrgsService } from '../services/orgs-service.js';
+import type { AgentCaller, RuntimeService } from '../services/runtime-service.js';
 import { sendError } from './errors.js';
 
 declare module 'fastify' {
@@ -13,21 +14,46 @@ declare module 'fastify' {
 
 const bearer = /^Bearer ([\x21-\x7e]{1,512})$/;
 
+type Origin = { requestId: string; sourceIp: string };
+
+export function bearerToken(request: FastifyRequest): string | null {
+  return bearer.exec(request.headers.authorization ?? '')?.[1] ?? null;
+}
+
 /** Adds an onRequest hook to every route of `scope`: unauthenticated requests end with 401 there. */
-export function requireApiKey(scope: FastifyInstance, orgs: OrgsService): void {
+function requireBearer(scope: FastifyInstance, kind: string, authenticate: (token: string, origin: Origin) => Promise<Caller | null>): void {
   scope.decorateRequest('caller', null);
   scope.addHook('onRequest', async (request, reply) => {
-    const match = bearer.exec(request.headers.authorization ?? '');
+    const token = bearerToken(request);
     const origin = { requestId: String(request.id), sourceIp: request.ip };
-    const auth = match?.[1] ? await orgs.authenticate(match[1], origin) : null;
-    if (!auth) {
-      request.log.warn({ reason: match ? 'unknown or revoked api key' : 'missing bearer token' }, 'auth.failed');
+    const caller = token ? await authenticate(token, origin) : null;
+    if (!caller) {
+      request.log.warn({ reason: token ? `unknown or revoked ${kind}` : 'missing bearer token' }, 'auth.failed');
       // The connection may still be sending a body we will not read; close it after replying.
       reply.header('connection', 'close');
       return sendError(reply, new VaultError('unauthorized'));
     }
-    request.caller = { orgId: auth.orgId, actor: auth.keyId, requestId: origin.requestId, sourceIp: origin.sourceIp };
+    request.caller = caller;
   });
+}
+
+/** Operator API: API keys only (agent tokens are not accepted here). */
+export function requireApiKey(scope: FastifyInstance, orgs: OrgsService): void {
+  requireBearer(scope, 'api key', async (token, origin) => {
+    const auth = await orgs.authenticate(token, origin);
+    return auth && { orgId: auth.orgId, actor: auth.keyId, requestId: origin.requestId, sourceIp: origin.sourceIp };
+  });
+}
+
+/** Agent runtime API: agent tokens only (operator keys are not accepted here). */
+export function requireAgentToken(scope: FastifyInstance, runtime: RuntimeService): void {
+  requireBearer(scope, 'agent token', (token, origin) => runtime.authenticate(token, origin));
+}
+
+export function agentCallerOf(request: FastifyRequest): AgentCaller {
+  const caller = callerOf(request);
+  if (!('agentId' in caller)) throw new VaultError('unauthorized');
+  return caller as AgentCaller;
 }
 
 export function callerOf(request: FastifyRequest): Caller {

@@ -5,7 +5,8 @@ import { VaultError } from '../contract/errors.js';
 import { findDuplicateKey } from '../core/json-duplicates.js';
 
 export function registerJsonParser(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
+  // Fastify's built-in text/plain parser would hand a string body to JSON routes (400 instead of 415).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/([a-z0-9.+-]+\+)?json(\s*;.*)?$/i, { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
     let parsed: unknown;

@@ -16,6 +16,15 @@ export function createAuditService(deps: { store: Store; auditKey: Buffer }) {
       return store.listAudit(orgId, query);
     },
 
+    /** One page and the seq to continue after; null when nothing remains (one extra row tells). */
+    async page(orgId: string, query: AuditQuery): Promise<{ items: AuditEvent[]; nextAfter: number | null }> {
+      const items = await this.list(orgId, query);
+      const last = items[items.length - 1];
+      if (items.length < query.limit || !last) return { items, nextAfter: null };
+      const more = await store.listAudit(orgId, { ...query, afterSeq: last.seq, limit: 1 });
+      return { items, nextAfter: more.length > 0 ? last.seq : null };
+    },
+
     async verify(orgId: string, expectedHead?: string): Promise<AuditVerifyResult> {
       const verifier = createChainVerifier(deps.auditKey, expectedHead);
       let after = 0;

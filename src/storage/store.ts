@@ -1,6 +1,7 @@
 // The Store interface: every method is one atomic operation, audit appends included.
 import type { AuditEvent, InjectSurface } from '../contract/schemas.js';
 import type { UnsealedEvent } from '../core/audit-chain.js';
+import type { AgentStore } from './agent-store.js';
 
 export interface KeyringRow {
   kek_id: string;
@@ -107,7 +108,7 @@ export interface WrappedKeyRef {
 
 export type AuditListener = (orgId: string, seq: number) => void;
 
-export interface Store {
+export interface Store extends AgentStore {
   readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
   ping(): Promise<void>;
@@ -125,6 +126,7 @@ export interface Store {
   createVault(row: VaultRow, audit: AuditDraft[]): Promise<{ ok: true } | { ok: false; reason: 'vault_name_exists' }>;
   listVaults(orgId: string, page: Page): Promise<VaultWithCount[]>;
   getVault(orgId: string, vaultId: string): Promise<VaultWithCount | null>;
+  findVaultByName(orgId: string, name: string): Promise<VaultWithCount | null>;
   updateVault(
     orgId: string,
     vaultId: string,

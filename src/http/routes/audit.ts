@@ -31,11 +31,9 @@ export function registerAuditRoutes(scope: FastifyInstance, audit: AuditService,
 
   app.get('/audit', { schema: { tags, querystring: AuditQuery, response: { 200: Type.Array(AuditEvent), ...errorResponses } } }, async (request, reply) => {
     const q = request.query;
-    const limit = q.limit ?? 100;
-    const events = await audit.list(callerOf(request).orgId, { type: q.type, actor: q.actor, secretId: q.secret_id, afterSeq: q.after, limit });
-    const last = events[events.length - 1];
-    setNextLink(request, reply, 'after', events.length === limit && last ? String(last.seq) : null);
-    return events;
+    const page = await audit.page(callerOf(request).orgId, { type: q.type, actor: q.actor, secretId: q.secret_id, afterSeq: q.after, limit: q.limit ?? 100 });
+    setNextLink(request, reply, 'after', page.nextAfter === null ? null : String(page.nextAfter));
+    return page.items;
   });
 
   app.get(

@@ -101,3 +101,59 @@ export const sqliteMigrations: Migration[] = [
     `,
   },
 ];
+
+sqliteMigrations.push({
+  version: 2,
+  name: 'agents, attachments, agent tokens, grants',
+  sql: `
+    CREATE TABLE agents (
+      id TEXT PRIMARY KEY,
+      org_id TEXT NOT NULL REFERENCES orgs (id),
+      name TEXT NOT NULL,
+      env TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('stopped', 'deployed')),
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      UNIQUE (org_id, name)
+    );
+
+    CREATE TABLE agent_vaults (
+      id TEXT PRIMARY KEY,
+      org_id TEXT NOT NULL,
+      agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+      vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+      created_at TEXT NOT NULL,
+      UNIQUE (agent_id, vault_id)
+    );
+    CREATE INDEX agent_vaults_by_vault ON agent_vaults (vault_id);
+
+    CREATE TABLE agent_tokens (
+      id TEXT PRIMARY KEY,
+      org_id TEXT NOT NULL,
+      agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+      hash TEXT NOT NULL UNIQUE,
+      created_at TEXT NOT NULL,
+      revoked_at TEXT
+    );
+
+    CREATE TABLE grants (
+      id TEXT PRIMARY KEY,
+      org_id TEXT NOT NULL,
+      agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+      secret_id TEXT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+      created_at TEXT NOT NULL,
+      UNIQUE (agent_id, secret_id)
+    );
+    CREATE INDEX grants_by_secret ON grants (secret_id);
+
+    -- An agent's env_vars ({name, from_secret_id}); deleting the secret removes the entry.
+    CREATE TABLE agent_env_vars (
+      agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+      position INTEGER NOT NULL,
+      name TEXT NOT NULL,
+      secret_id TEXT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+      PRIMARY KEY (agent_id, name)
+    );
+    CREATE INDEX agent_env_vars_by_secret ON agent_env_vars (secret_id);
+  `,
+});

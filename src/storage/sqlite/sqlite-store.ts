@@ -20,7 +20,9 @@ import type {
   VaultWithCount,
   WrappedKeyRef,
 } from '../store.js';
+import { countDeployed, createSqliteAgentMethods } from './sqlite-agents.js';
 import { sqliteMigrations } from './migrations.js';
+import type { Tx } from './tx.js';
 import { toApiKey, toAuditEvent, toOrg, toSecret, toVersion, toVersionMeta, type Row } from './rows.js';
 
 const keyringMetaKey = 'keyring';
@@ -28,7 +30,10 @@ const keyringMetaKey = 'keyring';
 /** Reads the keyring without writing anything: boot decides about the master key first. */
 export function inspectSqliteStore(path: string): { initialized: boolean; keyring: KeyringRow | null } {
   if (!existsSync(path)) return { initialized: false, keyring: null };
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  // A read-only connection to a WAL database creates -wal/-shm files it never removes, so a
+  // refused boot would leave the data dir changed. A read-write connection that only reads
+  // removes them again on close; after a crash (a -wal exists) read-only changes nothing.
+  const db = new Database(path, { readonly: existsSync(`${path}-wal`), fileMustExist: true });
   try {
     const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
     if (!hasMeta) return { initialized: false, keyring: null };
@@ -96,8 +101,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     return out;
   }
 
-  type Tx<T> = { result: T; audit: AuditDraft[] };
-
   /** Runs `fn` and its audit drafts in one IMMEDIATE transaction, then wakes live listeners. */
   function write<T>(fn: () => Tx<T>): T {
     let announced: [string, number][] = [];
@@ -116,6 +119,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     (q.getVault.get(orgId, vaultId) as VaultWithCount | undefined) ?? null;
 
   const store: Store = {
+    ...createSqliteAgentMethods(db, write),
     backend: 'sqlite',
     async close() {
       db.close();
@@ -180,6 +184,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     async getVault(orgId, vaultId) {
       return vaultWithCount(orgId, vaultId);
     },
+    async findVaultByName(orgId, name) {
+      return (q.getVaultByName.get(orgId, name) as VaultWithCount | undefined) ?? null;
+    },
     async updateVault(orgId, vaultId, patch, audit) {
       return write((): Tx<Awaited<ReturnType<Store['updateVault']>>> => {
         const current = vaultWithCount(orgId, vaultId);
@@ -196,6 +203,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     async deleteVault(orgId, vaultId, audit) {
       return write((): Tx<VaultDelete> => {
         if (!vaultWithCount(orgId, vaultId)) return { result: { ok: false, reason: 'not_found' }, audit: [] };
+        const deployedAgents = countDeployed(db, orgId, vaultId);
+        if (deployedAgents > 0) return { result: { ok: false, reason: 'in_use', deployedAgents }, audit: [] };
         db.prepare('DELETE FROM vaults WHERE id = ? AND org_id = ?').run(vaultId, orgId);
         return { result: { ok: true }, audit };
       });
@@ -328,6 +337,7 @@ function prepareQueries(db: Database.Database) {
     vaultExists: db.prepare('SELECT 1 FROM vaults WHERE org_id = ? AND id = ?'),
     insertVault: db.prepare('INSERT INTO vaults (id, org_id, name, description, created_at, updated_at) VALUES (@id, @org_id, @name, @description, @created_at, @updated_at)'),
     getVault: db.prepare(`SELECT ${vaultColumns} FROM vaults v WHERE v.org_id = ? AND v.id = ?`),
+    getVaultByName: db.prepare(`SELECT ${vaultColumns} FROM vaults v WHERE v.org_id = ? AND v.name = ?`),
     listVaults: db.prepare(`SELECT ${vaultColumns} FROM vaults v WHERE v.org_id = ? AND v.id > ? ORDER BY v.id LIMIT ?`),
     secretByKey: db.prepare('SELECT 1 FROM secrets WHERE vault_id = ? AND env_key = ?'),
     getSecret: db.prepare('SELECT * FROM secrets WHERE org_id = ? AND id = ?'),

@@ -1,0 +1,81 @@
+// Wire schemas for agents, attachments, tokens, grants, the agent runtime API and the seed-003 API.
+import { Type, type Static } from '@sinclair/typebox';
+
+const Timestamp = Type.String({ format: 'date-time', examples: ['2026-04-25T11:45:19.000Z'] });
+
+export const EnvVar = Type.Object({ name: Type.String(), from_secret_id: Type.String() }, { additionalProperties: false });
+export type EnvVar = Static<typeof EnvVar>;
+
+export const AgentStatus = Type.Unsafe<'stopped' | 'deployed'>({ type: 'string', enum: ['stopped', 'deployed'] });
+
+export const Agent = Type.Object({
+  id: Type.String({ examples: ['agt_01KQ27AQH800XQTQPJZ0DH14SJ'] }),
+  name: Type.String(),
+  status: AgentStatus,
+  env: Type.Record(Type.String(), Type.String()),
+  env_vars: Type.Array(EnvVar),
+  vault_ids: Type.Array(Type.String()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Agent = Static<typeof Agent>;
+
+export const CreateAgentBody = Type.Object(
+  {
+    name: Type.String(),
+    env: Type.Optional(Type.Record(Type.String(), Type.String())),
+    env_vars: Type.Optional(Type.Array(EnvVar, { maxItems: 1000 })),
+    vault_ids: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateAgentBody = Static<typeof CreateAgentBody>;
+
+export const UpdateAgentBody = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    env: Type.Optional(Type.Record(Type.String(), Type.String())),
+    env_vars: Type.Optional(Type.Array(EnvVar, { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type UpdateAgentBody = Static<typeof UpdateAgentBody>;
+
+export const AttachVaultBody = Type.Object({ vault_id: Type.String() }, { additionalProperties: false });
+
+export const Resource = Type.Object({
+  id: Type.String(),
+  agent_id: Type.String(),
+  entity_type: Type.Literal('vault'),
+  entity_id: Type.String(),
+  created_at: Timestamp,
+});
+export type Resource = Static<typeof Resource>;
+
+export const CreateResourceBody = Type.Object(
+  { entity_type: Type.Unsafe<'vault'>({ type: 'string', enum: ['vault'] }), entity_id: Type.String() },
+  { additionalProperties: false },
+);
+
+export const AgentToken = Type.Object({ id: Type.String(), token: Type.String(), agent_id: Type.String(), created_at: Timestamp });
+export type AgentToken = Static<typeof AgentToken>;
+
+export const Grant = Type.Object({ grant_id: Type.String(), agent_id: Type.String(), secret_id: Type.String(), created_at: Timestamp });
+export type Grant = Static<typeof Grant>;
+
+export const CreateGrantBody = Type.Object({ agent_id: Type.String(), secret_id: Type.String() }, { additionalProperties: false });
+export type CreateGrantBody = Static<typeof CreateGrantBody>;
+
+export const AgentEnvironment = Type.Object({
+  env: Type.Record(Type.String(), Type.String()),
+  proxy_url: Type.String(),
+  ca_certificate: Type.String(),
+});
+export type AgentEnvironment = Static<typeof AgentEnvironment>;
+
+export const SecretValue = Type.Object({ value: Type.String() });
+
+export const CompatSecret = Type.Object({ id: Type.String(), name: Type.String(), created_at: Timestamp });
+export type CompatSecret = Static<typeof CompatSecret>;
+
+export const CompatCreateSecretBody = Type.Object({ name: Type.String(), value: Type.Optional(Type.String()) }, { additionalProperties: false });

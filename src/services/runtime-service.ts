@@ -1,0 +1,120 @@
+// The agent runtime: token authentication, the agent's environment, and `vault.read`.
+import { timingSafeEqual } from 'node:crypto';
+import { VaultError } from '../contract/errors.js';
+import type { AgentEnvironment } from '../contract/agent-schemas.js';
+import { decideRead, secretEnvironment, type AccessVia } from '../core/access.js';
+import { isValidEnvKey } from '../core/env-key.js';
+import { placeholderFor } from '../core/placeholders.js';
+import { openValue } from '../crypto/envelope.js';
+import type { Keyring } from '../crypto/keyring.js';
+import type { Store, SecretRow } from '../storage/store.js';
+import { hashAgentToken } from './agents-service.js';
+import { draftEvent, type Caller, type ServiceDeps } from './context.js';
+
+export interface AgentCaller extends Caller {
+  agentId: string;
+  tokenId: string;
+}
+
+export interface RuntimeDeps extends ServiceDeps {
+  store: Store;
+  keyring: Keyring;
+  /** Where agents reach the proxy, e.g. `http://127.0.0.1:7401`. */
+  proxyBaseUrl: string;
+  /** PEM of the deployment CA (loaded or generated at boot). */
+  caCertificate: () => Promise<string>;
+}
+
+export function createRuntimeService(deps: RuntimeDeps) {
+  const { store, keyring } = deps;
+  const placeholderKey = keyring.placeholderKey;
+
+  async function valueOf(secret: SecretRow): Promise<string> {
+    const version = await store.getSecretVersion(secret.org_id, secret.id, secret.version);
+    if (!version) throw new VaultError('internal', 'current secret version is missing');
+    const binding = { orgId: secret.org_id, vaultId: secret.vault_id, secretId: secret.id, version: secret.version };
+    return openValue(keyring, binding, { kekId: version.kek_id, wrappedKey: version.wrapped_key, ciphertext: version.ciphertext });
+  }
+
+  function accessed(caller: AgentCaller, secret: SecretRow, via: AccessVia, delivery: 'environment' | 'vault.read') {
+    return draftEvent(deps, caller, 'vault.accessed', {
+      agent_id: caller.agentId,
+      vault_id: secret.vault_id,
+      secret_id: secret.id,
+      details: { env_key: secret.env_key, version: secret.version, via, delivery },
+    });
+  }
+
+  async function factsOf(caller: AgentCaller) {
+    const facts = await store.agentAccessFacts(caller.orgId, caller.agentId);
+    // The agent was deleted after its token was checked: treat it as unauthenticated.
+    if (!facts) throw new VaultError('unauthorized');
+    return facts;
+  }
+
+  return {
+    /** Agent tokens work only here (and on the proxy); a revoked token fails on its next request. */
+    async authenticate(token: string, origin: { requestId: string; sourceIp: string }): Promise<AgentCaller | null> {
+      const hash = hashAgentToken(token);
+      const row = await store.findAgentTokenByHash(hash);
+      if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return null;
+      const caller: AgentCaller = { orgId: row.org_id, actor: row.agent_id, agentId: row.agent_id, tokenId: row.id, requestId: origin.requestId, sourceIp: origin.sourceIp };
+      if (row.revoked_at !== null) {
+        await store.appendAudit([draftEvent(deps, caller, 'auth.failed', { agent_id: row.agent_id, target_id: row.id, outcome: 'denied', reason: 'agent token revoked' })]);
+        return null;
+      }
+      return caller;
+    },
+
+    /**
+     * Plaintext env, unrestricted secrets as values, restricted secrets as placeholders. Plain env
+     * wins over a secret of the same name from an attached vault or grant; env_vars names cannot
+     * clash with it (refused when written). Every value delivered is audited before it is returned.
+     */
+    async environment(caller: AgentCaller, token: string): Promise<AgentEnvironment> {
+      const facts = await factsOf(caller);
+      const env: Record<string, string> = {};
+      const audit = [];
+      for (const entry of secretEnvironment(facts)) {
+        if (Object.prototype.hasOwnProperty.call(facts.agent.env, entry.name)) continue;
+        if (entry.form === 'placeholder') {
+          env[entry.name] = placeholderFor(placeholderKey, caller.agentId, entry.secret.id);
+        } else {
+          env[entry.name] = await valueOf(entry.secret);
+          audit.push(accessed(caller, entry.secret, entry.via, 'environment'));
+        }
+      }
+      Object.assign(env, facts.agent.env);
+      if (audit.length > 0) await store.appendAudit(audit);
+      const proxy = new URL(deps.proxyBaseUrl);
+      proxy.username = caller.agentId;
+      proxy.password = token;
+      return { env, proxy_url: proxy.toString().replace(/\/$/, ''), ca_certificate: await deps.caCertificate() };
+    },
+
+    /** The `vault.read` primitive (seed 003): access, then the domain restriction, each audited. */
+    async read(caller: AgentCaller, name: string): Promise<{ value: string }> {
+      const facts = await factsOf(caller);
+      const decision = decideRead(facts, name, await store.findSecretsByEnvKey(caller.orgId, name));
+      if (!decision.allow) {
+        await store.appendAudit([
+          draftEvent(deps, caller, 'vault.denied', {
+            agent_id: caller.agentId,
+            vault_id: decision.secret?.vault_id ?? null,
+            secret_id: decision.secret?.id ?? null,
+            outcome: 'denied',
+            reason: decision.reason,
+            // The requested name is recorded only when it is a plausible env name, never arbitrary text.
+            details: isValidEnvKey(name) ? { name } : {},
+          }),
+        ]);
+        throw new VaultError('access_denied');
+      }
+      const value = await valueOf(decision.secret);
+      await store.appendAudit([accessed(caller, decision.secret, decision.via, 'vault.read')]);
+      return { value };
+    },
+  };
+}
+
+export type RuntimeService = ReturnType<typeof createRuntimeService>;
