@@ -15,8 +15,11 @@ const layers = {
   cli: ['core', 'crypto', 'storage', 'services', 'http', 'proxy'],
 };
 
-function banned(folders) {
-  return folders.flatMap((f) => [`**/${f}/**`, `**/${f}.js`, `../${f}/*`, `./${f}/*`]);
+/** `config` and `main` are single files in src/; every other layer is a folder. */
+const fileLayers = new Set(['config', 'main']);
+
+function banned(layers) {
+  return layers.flatMap((f) => (fileLayers.has(f) ? [`**/src/${f}.js`, `../${f}.js`, `../../${f}.js`] : [`**/${f}/**`, `../${f}/*`, `./${f}/*`]));
 }
 
 export default tseslint.config(

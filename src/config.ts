@@ -61,3 +61,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel,
   });
 }
+
+export interface ClientConfig {
+  url: string;
+  apiKey: string | undefined;
+  agentToken: string | undefined;
+}
+
+/** What client commands (the CLI on top of the SDK) read: where the API is and how to authenticate. */
+export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): Readonly<ClientConfig> {
+  const url = optional(env, 'VAULTGATE_URL') ?? 'http://127.0.0.1:7400';
+  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError('VAULTGATE_URL must be an http:// or https:// URL');
+  return Object.freeze({ url, apiKey: optional(env, 'VAULTGATE_API_KEY'), agentToken: optional(env, 'VAULTGATE_AGENT_TOKEN') });
+}

@@ -2,7 +2,9 @@
 // The `vaultgate` command: serve, and the admin commands that work on the store directly.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadClientConfig, loadConfig } from '../config.js';
+import { createClient, VaultgateError } from '../sdk/index.js';
+import { applyAgentSpec, parseAgentSpec } from './agents-apply.js';
 import { VaultError } from '../contract/errors.js';
 import { createServices, openVaultgate, rotateMasterKey, startServer, version } from '../main.js';
 
@@ -98,8 +100,28 @@ admin
     }
   });
 
+function operatorClient() {
+  const config = loadClientConfig();
+  if (!config.apiKey) throw new ConfigError('set VAULTGATE_API_KEY (and VAULTGATE_URL if the API is not at http://127.0.0.1:7400)');
+  return createClient({ url: config.url, apiKey: config.apiKey });
+}
+
+const agents = program.command('agents').description('agents that use secrets');
+agents
+  .command('apply')
+  .description('create or update an agent from a devbox-style spec; applying it twice changes nothing')
+  .requiredOption('-f, --file <spec.yaml>', 'the agent spec (YAML)')
+  .option('--json', 'print the agent as JSON')
+  .addHelpText('after', '\nExample:\n  vaultgate agents apply -f devbox.yaml\n\nSpec:\n  name: my-devbox\n  vaults: [vlt_…]\n  env:\n    - name: GITHUB_TOKEN\n      from_secret_id: sec_…\n    - name: MODE\n      value: dev')
+  .action(async (opts: { file: string; json?: boolean }) => {
+    const spec = parseAgentSpec(readFileSync(opts.file, 'utf8'));
+    const { agent, action } = await applyAgentSpec(operatorClient(), spec);
+    if (opts.json) printJson(agent);
+    else process.stdout.write(`agent ${agent.name} (${agent.id}) ${action}\n`);
+  });
+
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const known = err instanceof VaultError || err instanceof ConfigError || (err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error');
+  const known = err instanceof VaultError || err instanceof VaultgateError || err instanceof ConfigError || (err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error');
   process.stderr.write(`vaultgate: ${known ? (err as Error).message : 'unexpected error'}\n`);
   if (!known) process.stderr.write(`${String((err as Error)?.stack ?? err)}\n`);
   process.exitCode = 1;

@@ -1,0 +1,118 @@
+// The Vaultgate SDK: typed clients for the operator API and the agent runtime API.
+import type { Agent, AgentEnvironment, AgentToken, CreateAgentBody, Grant, Resource, UpdateAgentBody, CompatSecret } from '../contract/agent-schemas.js';
+import type { AuditEvent, AuditVerifyResult, CreateSecretBody, CreateVaultBody, RevealResponse, Secret, SecretVersion, UpdateSecretBody, UpdateVaultBody, Vault } from '../contract/schemas.js';
+import { nextCursor, request, type RequestOptions, type Transport } from './http.js';
+
+export { VaultgateError } from './http.js';
+export type { Agent, AgentEnvironment, AgentToken, AuditEvent, AuditVerifyResult, CompatSecret, Grant, Resource, RevealResponse, Secret, SecretVersion, Vault };
+
+export interface ClientOptions {
+  url: string;
+  fetch?: typeof fetch;
+}
+
+export interface ListOptions {
+  limit?: number;
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | undefined;
+}
+
+/** `If-Match` for optimistic concurrency. */
+export interface VersionGuard {
+  ifVersion?: number;
+}
+
+function guard(opts?: VersionGuard): RequestOptions['headers'] {
+  return opts?.ifVersion === undefined ? {} : { 'if-match': `"${opts.ifVersion}"` };
+}
+
+function transport(opts: ClientOptions, token: string): Transport {
+  return { baseUrl: opts.url, token, fetch: opts.fetch ?? globalThis.fetch };
+}
+
+export function createClient(opts: ClientOptions & { apiKey: string }) {
+  const t = transport(opts, opts.apiKey);
+  const api = '/api/public/v1';
+  const call = async <T>(method: string, path: string, o?: RequestOptions) => (await request<T>(t, method, `${api}${path}`, o)).data;
+  const list = async <T>(path: string, o: object = {}): Promise<Page<T>> => {
+    const res = await request<T[]>(t, 'GET', `${api}${path}`, { query: o as RequestOptions['query'] });
+    return { items: res.data, nextCursor: nextCursor(res.headers) };
+  };
+  /** Follows `Link` headers until the last page. */
+  async function all<T>(path: string, o: Record<string, unknown> = {}): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await list<T>(path, { ...o, limit: 1000, ...(cursor ? { cursor } : {}) });
+      out.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return out;
+  }
+  const enc = encodeURIComponent;
+
+  return {
+    vaults: {
+      create: (body: CreateVaultBody) => call<Vault>('POST', '/vaults', { body }),
+      list: (o?: ListOptions) => list<Vault>('/vaults', o),
+      all: () => all<Vault>('/vaults'),
+      get: (id: string) => call<Vault>('GET', `/vaults/${enc(id)}`),
+      update: (id: string, body: UpdateVaultBody) => call<Vault>('PATCH', `/vaults/${enc(id)}`, { body }),
+      delete: (id: string) => call<void>('DELETE', `/vaults/${enc(id)}`),
+    },
+    secrets: {
+      create: (vaultId: string, body: CreateSecretBody) => call<Secret>('POST', `/vaults/${enc(vaultId)}/secrets`, { body }),
+      list: (vaultId: string, o?: ListOptions & { label?: string[] }) => list<Secret>(`/vaults/${enc(vaultId)}/secrets`, o),
+      all: (vaultId: string, o?: { label?: string[] }) => all<Secret>(`/vaults/${enc(vaultId)}/secrets`, o),
+      get: (id: string) => call<Secret>('GET', `/secrets/${enc(id)}`),
+      update: (id: string, body: UpdateSecretBody, o?: VersionGuard) => call<Secret>('PATCH', `/secrets/${enc(id)}`, { body, headers: guard(o) }),
+      delete: (id: string, o?: VersionGuard) => call<void>('DELETE', `/secrets/${enc(id)}`, { headers: guard(o) }),
+      versions: (id: string) => call<SecretVersion[]>('GET', `/secrets/${enc(id)}/versions`),
+      reveal: (id: string) => call<RevealResponse>('POST', `/secrets/${enc(id)}/reveal`),
+    },
+    agents: {
+      create: (body: CreateAgentBody) => call<Agent>('POST', '/agents', { body }),
+      list: (o?: ListOptions) => list<Agent>('/agents', o),
+      all: () => all<Agent>('/agents'),
+      get: (id: string) => call<Agent>('GET', `/agents/${enc(id)}`),
+      update: (id: string, body: UpdateAgentBody) => call<Agent>('PATCH', `/agents/${enc(id)}`, { body }),
+      delete: (id: string) => call<void>('DELETE', `/agents/${enc(id)}`),
+      deploy: (id: string) => call<Agent>('POST', `/agents/${enc(id)}/deploy`),
+      stop: (id: string) => call<Agent>('POST', `/agents/${enc(id)}/stop`),
+      attach: (id: string, vaultId: string) => call<Agent>('POST', `/agents/${enc(id)}/vaults`, { body: { vault_id: vaultId } }),
+      detach: (id: string, vaultId: string) => call<void>('DELETE', `/agents/${enc(id)}/vaults/${enc(vaultId)}`),
+      resources: (id: string) => call<Resource[]>('GET', `/agents/${enc(id)}/resources`),
+      createToken: (id: string) => call<AgentToken>('POST', `/agents/${enc(id)}/tokens`),
+      revokeToken: (id: string, tokenId: string) => call<void>('DELETE', `/agents/${enc(id)}/tokens/${enc(tokenId)}`),
+    },
+    grants: {
+      create: (agentId: string, secretId: string) => call<Grant>('POST', '/grants', { body: { agent_id: agentId, secret_id: secretId } }),
+      list: (o?: ListOptions & { agent_id?: string }) => list<Grant>('/grants', o),
+      delete: (grantId: string) => call<void>('DELETE', `/grants/${enc(grantId)}`),
+    },
+    audit: {
+      list: (o?: { type?: string; actor?: string; secret_id?: string; after?: number; limit?: number }) => call<AuditEvent[]>('GET', '/audit', { query: o }),
+      verify: (expectedHead?: string) => call<AuditVerifyResult>('GET', '/audit/verify', { query: { expected_head: expectedHead } }),
+    },
+  };
+}
+
+export type VaultgateClient = ReturnType<typeof createClient>;
+
+export function createAgentClient(opts: ClientOptions & { token: string }) {
+  const t = transport(opts, opts.token);
+  const api = '/api/agent/v1';
+  return {
+    environment: async () => (await request<AgentEnvironment>(t, 'GET', `${api}/environment`)).data,
+    vault: {
+      /** The `vault.read` primitive: the value, or a VaultgateError with code `access_denied`. */
+      read: async (name: string) => (await request<{ value: string }>(t, 'GET', `${api}/secrets/${encodeURIComponent(name)}`)).data.value,
+    },
+  };
+}
+
+export type VaultgateAgentClient = ReturnType<typeof createAgentClient>;
