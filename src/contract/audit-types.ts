@@ -24,6 +24,8 @@ export const auditEventTypes = [
   'grant.deleted',
   'vault.accessed',
   'vault.denied',
+  'proxy.injected',
+  'proxy.blocked',
   'auth.failed',
   'keyring.rotated',
 ] as const;

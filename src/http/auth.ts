@@ -12,7 +12,7 @@ declare module 'fastify' {
   }
 }
 
-const bearer = /^Bearer ([\x21-\x7e]{1,512})$/;
+const bearer = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
 type Origin = { requestId: string; sourceIp: string };
 

@@ -79,8 +79,12 @@ export function createVaultsService(deps: ServiceDeps & { store: Store }) {
     },
 
     async remove(caller: Caller, vaultId: string): Promise<void> {
-      const audit = [draftEvent(deps, caller, 'vault.deleted', { vault_id: vaultId })];
-      const result = await store.deleteVault(caller.orgId, vaultId, audit);
+      const result = await store.deleteVault(caller.orgId, vaultId, (vault, secrets) => [
+        ...secrets.map((s) =>
+          draftEvent(deps, caller, 'secret.deleted', { vault_id: vaultId, secret_id: s.id, reason: 'vault deleted', details: { env_key: s.env_key } }),
+        ),
+        draftEvent(deps, caller, 'vault.deleted', { vault_id: vaultId, details: { name: vault.name, secrets_deleted: secrets.length } }),
+      ]);
       if (result.ok) return;
       if (result.reason === 'not_found') throw new VaultError('vault_not_found');
       throw new VaultError('vault_in_use', `cannot delete vault: still attached to ${result.deployedAgents} deployed agent(s)`);

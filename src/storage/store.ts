@@ -133,7 +133,8 @@ export interface Store extends AgentStore {
     patch: { name?: string; description?: string | null; updated_at: string },
     audit: AuditDraft[],
   ): Promise<{ ok: true; vault: VaultWithCount } | { ok: false; reason: 'not_found' | 'vault_name_exists' }>;
-  deleteVault(orgId: string, vaultId: string, audit: AuditDraft[]): Promise<VaultDelete>;
+  /** `audit` is given the vault and the secrets that go with it, so each deletion is recorded. */
+  deleteVault(orgId: string, vaultId: string, audit: (vault: VaultRow, secrets: { id: string; env_key: string }[]) => AuditDraft[]): Promise<VaultDelete>;
 
   createSecret(row: SecretRow, version: SecretVersionRow, audit: AuditDraft[]): Promise<SecretWrite>;
   /** null when the vault does not exist in this org. */

@@ -95,8 +95,10 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       const renamed = await store.updateVault(orgId, a, { name: 'c', updated_at: t(9) }, []);
       expect(renamed.ok && renamed.vault.name).toBe('c');
       expect(await store.updateVault(orgId, a, { name: 'b', updated_at: t(9) }, [])).toEqual({ ok: false, reason: 'vault_name_exists' });
-      expect(await store.deleteVault(other, a, [])).toEqual({ ok: false, reason: 'not_found' });
-      expect(await store.deleteVault(orgId, a, [])).toEqual({ ok: true });
+      expect(await store.deleteVault(other, a, () => [])).toEqual({ ok: false, reason: 'not_found' });
+      const seen: string[] = [];
+      expect(await store.deleteVault(orgId, a, (vault, secrets) => (seen.push(vault.name, ...secrets.map((x) => x.env_key)), []))).toEqual({ ok: true });
+      expect(seen).toEqual(['c', 'K']);
       expect(await store.getSecret(orgId, s.id)).toBeNull();
       expect(await store.getSecretVersion(orgId, s.id, 1)).toBeNull();
     });

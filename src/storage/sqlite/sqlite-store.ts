@@ -202,11 +202,13 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     },
     async deleteVault(orgId, vaultId, audit) {
       return write((): Tx<VaultDelete> => {
-        if (!vaultWithCount(orgId, vaultId)) return { result: { ok: false, reason: 'not_found' }, audit: [] };
+        const vault = vaultWithCount(orgId, vaultId);
+        if (!vault) return { result: { ok: false, reason: 'not_found' }, audit: [] };
         const deployedAgents = countDeployed(db, orgId, vaultId);
         if (deployedAgents > 0) return { result: { ok: false, reason: 'in_use', deployedAgents }, audit: [] };
+        const secrets = db.prepare('SELECT id, env_key FROM secrets WHERE vault_id = ? ORDER BY id').all(vaultId) as { id: string; env_key: string }[];
         db.prepare('DELETE FROM vaults WHERE id = ? AND org_id = ?').run(vaultId, orgId);
-        return { result: { ok: true }, audit };
+        return { result: { ok: true }, audit: audit(vault, secrets) };
       });
     },
 

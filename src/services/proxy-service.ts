@@ -1,0 +1,123 @@
+// What the egress proxy asks of the vault: who the agent is, which placeholders it holds, and
+// whether each may be replaced for this destination and surface. Every decision is audited.
+import type { InjectSurface } from '../contract/schemas.js';
+import { secretEnvironment } from '../core/access.js';
+import { isAllowedDestination, type Destination } from '../core/host-match.js';
+import { placeholderFor } from '../core/placeholders.js';
+import { openValue } from '../crypto/envelope.js';
+import type { Keyring } from '../crypto/keyring.js';
+import type { SecretRow, Store } from '../storage/store.js';
+import { draftEvent, type ServiceDeps } from './context.js';
+import type { AgentCaller, RuntimeService } from './runtime-service.js';
+
+export type Surface = InjectSurface;
+
+export type PlaceholderDecision =
+  | { kind: 'inject'; secret: SecretRow; value: Buffer }
+  | { kind: 'block'; reason: string; secret: SecretRow | null };
+
+export interface ProxyRequestContext {
+  caller: AgentCaller;
+  destination: Destination;
+  /** `false` for plain http://, which never carries a value. */
+  tls: boolean;
+  /** Resolves one placeholder found in one surface of the request. */
+  decide(placeholder: string, surface: Surface): PlaceholderDecision;
+  /** Values this request carried, for scrubbing echoes in the response. */
+  injectedValues(): { value: Buffer; placeholder: Buffer }[];
+  /** Writes proxy.injected / proxy.blocked; resolves after the audit commit. */
+  audit(outcome: { blocked: { reason: string; secret: SecretRow | null } | null; surfaces: Map<string, Set<Surface>> }): Promise<void>;
+}
+
+export function createProxyService(deps: ServiceDeps & { store: Store; keyring: Keyring; runtime: RuntimeService }) {
+  const { store, keyring, runtime } = deps;
+  const placeholderKey = keyring.placeholderKey;
+
+  function decrypt(secret: SecretRow, version: { kek_id: string; wrapped_key: Buffer; ciphertext: Buffer }): Buffer {
+    const binding = { orgId: secret.org_id, vaultId: secret.vault_id, secretId: secret.id, version: secret.version };
+    return Buffer.from(openValue(keyring, binding, { kekId: version.kek_id, wrappedKey: version.wrapped_key, ciphertext: version.ciphertext }), 'utf8');
+  }
+
+  return {
+    /** Proxy-Authorization carries `agent_id:token`; the token must belong to that agent. */
+    async authenticate(agentId: string, token: string, origin: { requestId: string; sourceIp: string }): Promise<AgentCaller | null> {
+      const caller = await runtime.authenticate(token, origin);
+      return caller && caller.agentId === agentId ? caller : null;
+    },
+
+    /**
+     * Loads the agent's placeholders and their secrets' current values for one request. Nothing
+     * is cached across requests, so a rotation or a revoked grant applies to the very next one.
+     */
+    async prepare(caller: AgentCaller, destination: Destination, tls: boolean): Promise<ProxyRequestContext> {
+      const facts = await store.agentAccessFacts(caller.orgId, caller.agentId);
+      const bySlug = new Map<string, SecretRow>();
+      for (const entry of facts ? secretEnvironment(facts) : []) {
+        if (entry.form === 'placeholder') bySlug.set(placeholderFor(placeholderKey, caller.agentId, entry.secret.id), entry.secret);
+      }
+      const values = new Map<string, { value: Buffer; placeholder: Buffer }>();
+      const pending = new Map<string, Promise<void>>();
+      const versions = new Map<string, { kek_id: string; wrapped_key: Buffer; ciphertext: Buffer }>();
+      // Values are decrypted up front for the placeholders this destination may receive, so
+      // `decide` stays synchronous inside the streaming substitution.
+      for (const [placeholder, secret] of bySlug) {
+        if (!tls || !isAllowedDestination(secret.allowed_domains, destination)) continue;
+        pending.set(
+          secret.id,
+          store.getSecretVersion(secret.org_id, secret.id, secret.version).then((v) => {
+            if (!v) return;
+            versions.set(secret.id, v);
+            values.set(secret.id, { value: decrypt(secret, v), placeholder: Buffer.from(placeholder) });
+          }),
+        );
+      }
+      await Promise.all(pending.values());
+
+      return {
+        caller,
+        destination,
+        tls,
+        decide(placeholder, surface) {
+          const secret = bySlug.get(placeholder);
+          if (!secret) return { kind: 'block', reason: 'unknown placeholder', secret: null };
+          if (!tls) return { kind: 'block', reason: 'plain http never carries a secret value', secret };
+          if (!isAllowedDestination(secret.allowed_domains, destination)) return { kind: 'block', reason: 'destination not allowed for this secret', secret };
+          if (!secret.inject_in.includes(surface)) return { kind: 'block', reason: `secret may not be sent in the ${surface}`, secret };
+          const entry = values.get(secret.id);
+          if (!entry) return { kind: 'block', reason: 'secret value unavailable', secret };
+          return { kind: 'inject', secret, value: entry.value };
+        },
+        injectedValues() {
+          return [...values.values()];
+        },
+        async audit(outcome) {
+          const base = { agent_id: caller.agentId };
+          const host = destination.port === 443 ? destination.host : `${destination.host}:${destination.port}`;
+          const drafts = outcome.blocked
+            ? [
+                draftEvent(deps, caller, 'proxy.blocked', {
+                  ...base,
+                  secret_id: outcome.blocked.secret?.id ?? null,
+                  vault_id: outcome.blocked.secret?.vault_id ?? null,
+                  outcome: 'denied',
+                  reason: outcome.blocked.reason,
+                  details: { host },
+                }),
+              ]
+            : [...outcome.surfaces].map(([secretId, surfaces]) => {
+                const secret = [...bySlug.values()].find((s) => s.id === secretId);
+                return draftEvent(deps, caller, 'proxy.injected', {
+                  ...base,
+                  secret_id: secretId,
+                  vault_id: secret?.vault_id ?? null,
+                  details: { host, surfaces: [...surfaces], env_key: secret?.env_key ?? null, version: secret?.version ?? null },
+                });
+              });
+          if (drafts.length > 0) await store.appendAudit(drafts);
+        },
+      };
+    },
+  };
+}
+
+export type ProxyService = ReturnType<typeof createProxyService>;

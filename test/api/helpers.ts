@@ -1,0 +1,223 @@
+// Shared helpers of the operator-API black-box suites: fixtures, exact-shape builders, paging, SSE, a second org.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { cliPath, type TestServer } from '../helpers/server.js';
+
+export const secretKeyOrder = [
+  'id',
+  'env_key',
+  'allowed_domains',
+  'created_at',
+  'updated_at',
+  'vault_id',
+  'version',
+  'revealable',
+  'labels',
+  'description',
+  'inject_in',
+];
+
+export const auditKeyOrder = [
+  'id',
+  'seq',
+  'type',
+  'time',
+  'org_id',
+  'actor',
+  'vault_id',
+  'secret_id',
+  'agent_id',
+  'target_id',
+  'request_id',
+  'source_ip',
+  'outcome',
+  'reason',
+  'details',
+  'prev_hash',
+  'hash',
+];
+
+export const isoMs = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+export const ulid = '[0-9A-HJKMNP-TV-Z]{26}';
+export const idOf = (prefix: string) => new RegExp(`^${prefix}_${ulid}$`);
+export const hex64 = /^[0-9a-f]{64}$/;
+
+/** An error body exactly as the error table builds it. */
+export const err = (error: string, code: string) => ({ error, code });
+export const vaultNotFound = err('vault not found', 'vault_not_found');
+export const secretNotFound = err('secret not found', 'secret_not_found');
+export const invalid = (message: string) => err(message, 'invalid_request');
+export const unauthorized = err('unauthorized', 'unauthorized');
+export const versionMismatch = err('version mismatch', 'version_mismatch');
+
+/** A well-formed id that was never minted. */
+export const missingId = (prefix: string) => `${prefix}_01KQ27AQH800XQTQPJZ0DH14SJ`;
+
+let canaries = 0;
+/** A distinctive value that must never appear in any response but a reveal. */
+export function canary(tag = 'v'): string {
+  canaries += 1;
+  return `CANARY-${tag}-${canaries}-${Math.random().toString(36).slice(2, 12)}`;
+}
+
+export async function createVault(s: TestServer, name: string, description?: string): Promise<any> {
+  const res = await s.call('POST', '/vaults', { body: description === undefined ? { name } : { name, description } });
+  expect(res.status, res.text).toBe(201);
+  return res.json;
+}
+
+export async function createSecret(s: TestServer, vaultId: string, body: Record<string, unknown>): Promise<any> {
+  const res = await s.call('POST', `/vaults/${vaultId}/secrets`, { body: { value: canary('fixture'), ...body } });
+  expect(res.status, res.text).toBe(201);
+  return res.json;
+}
+
+/** The full secret object a create with `body` must answer, built from the returned id and times. */
+export function expectedSecret(created: { id: string; created_at: string; updated_at: string }, vaultId: string, over: Record<string, unknown>): Record<string, unknown> {
+  return {
+    id: created.id,
+    env_key: over.env_key,
+    allowed_domains: over.allowed_domains ?? [],
+    created_at: created.created_at,
+    updated_at: created.updated_at,
+    vault_id: vaultId,
+    version: over.version ?? 1,
+    revealable: over.revealable ?? false,
+    labels: over.labels ?? {},
+    description: over.description ?? null,
+    inject_in: over.inject_in ?? ['header'],
+  };
+}
+
+/** The admin key's id (`key_…`), the actor of every mutation made through `s.call`. */
+export async function adminKeyId(s: TestServer): Promise<string> {
+  const res = await s.call('GET', '/audit?type=api_key.created');
+  expect(res.status).toBe(200);
+  return res.json[0].target_id;
+}
+
+/** Follows `Link: <…>; rel="next"` from `firstPath`; returns each page's items and link. */
+export async function walkPages(s: TestServer, firstPath: string): Promise<{ pages: any[][]; links: (string | null)[] }> {
+  const pages: any[][] = [];
+  const links: (string | null)[] = [];
+  let next: string | null = `/api/public/v1${firstPath}`;
+  while (next !== null && pages.length < 50) {
+    const res = await s.call('GET', `${s.url}${next}`);
+    expect(res.status, res.text).toBe(200);
+    pages.push(res.json);
+    const link = res.headers.get('link');
+    links.push(link);
+    next = link === null ? null : nextLinkPath(link);
+  }
+  return { pages, links };
+}
+
+export function nextLinkPath(link: string): string {
+  const m = /^<(\/api\/public\/v1\/[^>]+)>; rel="next"$/.exec(link);
+  if (!m?.[1]) throw new Error(`bad Link header: ${link}`);
+  return m[1];
+}
+
+/** All audit events of the caller's org, oldest first. */
+export async function allEvents(s: TestServer, key?: string): Promise<any[]> {
+  const res = await s.call('GET', '/audit?limit=1000', key === undefined ? {} : { key });
+  expect(res.status, res.text).toBe(200);
+  return res.json;
+}
+
+/** `vaultgate admin org create` against the running server's data dir (WAL lets both write). */
+export async function createOrgViaCli(s: TestServer, name: string): Promise<{ org_id: string; api_key: string }> {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first`);
+  const { stdout } = await promisify(execFile)(process.execPath, [cliPath, 'admin', 'org', 'create', name, '--json'], {
+    env: { PATH: process.env.PATH ?? '', VAULTGATE_DATA_DIR: s.dataDir },
+  });
+  return JSON.parse(stdout);
+}
+
+export interface SseFrame {
+  id?: string;
+  event?: string;
+  data?: string;
+  comment?: string;
+  retry?: string;
+}
+
+/** A raw `http.get` SSE client that splits the stream into frames (blocks separated by a blank line). */
+export class SseClient {
+  readonly frames: SseFrame[] = [];
+  raw = '';
+  status = 0;
+  contentType = '';
+  private req: http.ClientRequest | null = null;
+  private waiters: (() => void)[] = [];
+  private offset = 0;
+
+  static async open(s: TestServer, path: string, headers: Record<string, string> = {}): Promise<SseClient> {
+    const c = new SseClient();
+    await new Promise<void>((resolve, reject) => {
+      c.req = http.get(`${s.api}${path}`, { headers: { authorization: `Bearer ${s.apiKey}`, ...headers } }, (res) => {
+        c.status = res.statusCode ?? 0;
+        c.contentType = String(res.headers['content-type'] ?? '');
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => c.push(chunk));
+        res.on('error', () => undefined);
+        resolve();
+      });
+      c.req.on('error', reject);
+    });
+    return c;
+  }
+
+  private push(chunk: string): void {
+    this.raw += chunk;
+    let end: number;
+    while ((end = this.raw.indexOf('\n\n', this.offset)) !== -1) {
+      const frame: SseFrame = {};
+      for (const line of this.raw.slice(this.offset, end).split('\n')) {
+        if (line.startsWith(':')) frame.comment = line.slice(1).trim();
+        else {
+          const at = line.indexOf(': ');
+          frame[line.slice(0, at) as 'id' | 'event' | 'data' | 'retry'] = line.slice(at + 2);
+        }
+      }
+      this.frames.push(frame);
+      this.offset = end + 2;
+    }
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  events(): any[] {
+    return this.frames.filter((f) => f.data !== undefined).map((f) => JSON.parse(f.data as string));
+  }
+
+  /** Resolves once `pred` holds, or rejects after `ms`. */
+  async until(pred: () => boolean, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!pred()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`SSE condition not met in ${ms} ms; received:\n${this.raw.slice(-2000)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.req?.destroy();
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Exact status and exact JSON body. */
+export function expectJson(res: { status: number; text: string; json: any }, status: number, body: unknown): void {
+  expect(res.status, res.text.slice(0, 500)).toBe(status);
+  expect(res.json).toEqual(body);
+}
