@@ -1,0 +1,220 @@
+// Shared helpers of the agents/grants/runtime black-box suites: fixtures, agent-API calls, a second
+// org, a raw SSE client and the canary search (raw, base64 at every alignment, hex, JSON escapes).
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { cliPath, type TestServer } from '../helpers/server.js';
+
+export type Res = { status: number; headers: Headers; text: string; json: any };
+
+export const isoMs = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+export const idOf = (prefix: string) => new RegExp(`^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$`);
+export const placeholderRe = /^vgph_[0-9A-Za-z]{40}$/;
+/** A well-formed id that was never minted. */
+export const missingId = (prefix: string) => `${prefix}_01KQ27AQH800XQTQPJZ0DH14SJ`;
+
+export const err = (error: string, code: string) => ({ error, code });
+export const E = {
+  unauthorized: err('unauthorized', 'unauthorized'),
+  denied: err('access denied', 'access_denied'),
+  agent: err('agent not found', 'agent_not_found'),
+  vault: err('vault not found', 'vault_not_found'),
+  secret: err('secret not found', 'secret_not_found'),
+  grant: err('grant not found', 'grant_not_found'),
+  token: err('token not found', 'token_not_found'),
+  resource: err('resource not found', 'resource_not_found'),
+  invalid: (message: string) => err(message, 'invalid_request'),
+};
+
+/** Exact status and exact JSON body. */
+export function expectJson(res: Res, status: number, body: unknown): void {
+  expect(res.status, res.text.slice(0, 500)).toBe(status);
+  expect(res.json).toEqual(body);
+}
+
+export function expect204(res: Res): void {
+  expect(res.status, res.text.slice(0, 500)).toBe(204);
+  expect(res.text).toBe('');
+}
+
+let counter = 0;
+/** A distinctive value; ':' '/' '+' make its escaped and encoded forms differ from the raw one. */
+export function canary(tag = 'v'): string {
+  counter += 1;
+  return `CNRY:${tag}/${counter}-${Math.random().toString(36).slice(2, 12)}+${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export async function ok(res: Promise<Res>, status: number): Promise<any> {
+  const r = await res;
+  expect(r.status, r.text.slice(0, 500)).toBe(status);
+  return r.json;
+}
+
+export const createVault = (s: TestServer, name: string, key?: string) => ok(s.call('POST', '/vaults', { body: { name }, ...(key ? { key } : {}) }), 201);
+
+export const createSecret = (s: TestServer, vaultId: string, envKey: string, value: string, extra: Record<string, unknown> = {}, key?: string) =>
+  ok(s.call('POST', `/vaults/${vaultId}/secrets`, { body: { env_key: envKey, value, ...extra }, ...(key ? { key } : {}) }), 201);
+
+export const createAgent = (s: TestServer, body: Record<string, unknown>, key?: string) => ok(s.call('POST', '/agents', { body, ...(key ? { key } : {}) }), 201);
+
+export async function mintToken(s: TestServer, agentId: string, key?: string): Promise<{ id: string; token: string }> {
+  return ok(s.call('POST', `/agents/${agentId}/tokens`, key ? { key } : {}), 201);
+}
+
+export const grant = (s: TestServer, agentId: string, secretId: string, key?: string) =>
+  ok(s.call('POST', '/grants', { body: { agent_id: agentId, secret_id: secretId }, ...(key ? { key } : {}) }), 201);
+
+/** A call on the agent runtime API with an agent token. */
+export const agentCall = (s: TestServer, token: string | null, path: string, method = 'GET') => s.call(method, `${s.url}/api/agent/v1${path}`, { key: token });
+
+export const readSecret = (s: TestServer, token: string, name: string) => agentCall(s, token, `/secrets/${encodeURIComponent(name)}`);
+
+export async function envOf(s: TestServer, token: string): Promise<Record<string, string>> {
+  const res = await agentCall(s, token, '/environment');
+  expect(res.status, res.text.slice(0, 300)).toBe(200);
+  return res.json.env;
+}
+
+/** An agent with a fresh token. */
+export async function agentWithToken(s: TestServer, body: Record<string, unknown>, key?: string): Promise<{ agent: any; token: string; tokenId: string }> {
+  const agent = await createAgent(s, body, key);
+  const t = await mintToken(s, agent.id, key);
+  return { agent, token: t.token, tokenId: t.id };
+}
+
+/** All audit events of the caller's org, oldest first. */
+export async function allEvents(s: TestServer, key?: string): Promise<any[]> {
+  return ok(s.call('GET', '/audit?limit=1000', key ? { key } : {}), 200);
+}
+
+export async function eventsOf(s: TestServer, type: string, key?: string): Promise<any[]> {
+  return (await allEvents(s, key)).filter((e) => e.type === type);
+}
+
+/** `vaultgate admin org create` against the running server's data dir. */
+export async function createOrg(s: TestServer, name: string): Promise<{ org_id: string; api_key: string }> {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first`);
+  const { stdout } = await promisify(execFile)(process.execPath, [cliPath, 'admin', 'org', 'create', name, '--json'], {
+    env: { PATH: process.env.PATH ?? '', VAULTGATE_DATA_DIR: s.dataDir },
+  });
+  return JSON.parse(stdout);
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A raw SSE client on the operator API: frames are split on blank lines. */
+export class Sse {
+  raw = '';
+  status = 0;
+  frames: { id?: string; event?: string; data?: string; comment?: string }[] = [];
+  private req: http.ClientRequest | null = null;
+  private offset = 0;
+
+  static async open(s: TestServer, path: string, headers: Record<string, string> = {}): Promise<Sse> {
+    const c = new Sse();
+    await new Promise<void>((resolve, reject) => {
+      c.req = http.get(`${s.api}${path}`, { headers: { authorization: `Bearer ${s.apiKey}`, ...headers } }, (res) => {
+        c.status = res.statusCode ?? 0;
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => c.push(chunk));
+        res.on('error', () => undefined);
+        resolve();
+      });
+      c.req.on('error', reject);
+    });
+    return c;
+  }
+
+  private push(chunk: string): void {
+    this.raw += chunk;
+    let end: number;
+    while ((end = this.raw.indexOf('\n\n', this.offset)) !== -1) {
+      const frame: Sse['frames'][number] = {};
+      for (const line of this.raw.slice(this.offset, end).split('\n')) {
+        if (line.startsWith(':')) frame.comment = line.slice(1).trim();
+        else {
+          const at = line.indexOf(': ');
+          (frame as Record<string, string>)[line.slice(0, at)] = line.slice(at + 2);
+        }
+      }
+      this.frames.push(frame);
+      this.offset = end + 2;
+    }
+  }
+
+  events(): any[] {
+    return this.frames.filter((f) => f.data !== undefined).map((f) => JSON.parse(f.data as string));
+  }
+
+  async until(pred: () => boolean, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`SSE condition not met in ${ms} ms; received:\n${this.raw.slice(-2000)}`);
+      await sleep(10);
+    }
+  }
+
+  close(): void {
+    this.req?.destroy();
+  }
+}
+
+/** Every form in which `text` could leak: raw, JSON-escaped, base64/base64url at each alignment, hex, percent. */
+export function needles(text: string): { form: string; bytes: Buffer }[] {
+  const utf8 = Buffer.from(text, 'utf8');
+  const out: { form: string; bytes: Buffer }[] = [];
+  const add = (form: string, s: string) => out.push({ form, bytes: Buffer.from(s, 'utf8') });
+  add('raw', text);
+  add('json', JSON.stringify(text).slice(1, -1));
+  for (let shift = 0; shift < 3; shift++) {
+    const b64 = Buffer.concat([Buffer.alloc(shift), utf8]).toString('base64').replace(/=+$/, '');
+    const first = shift === 0 ? 0 : shift === 1 ? 2 : 3;
+    const core = b64.slice(first, Math.floor(((shift + utf8.length) * 8) / 6));
+    add(`base64@${shift}`, core);
+    add(`base64url@${shift}`, core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  add('hex', utf8.toString('hex'));
+  add('HEX', utf8.toString('hex').toUpperCase());
+  add('percent', encodeURIComponent(text));
+  out.push({ form: 'utf16le', bytes: Buffer.from(text, 'utf16le') });
+  return out;
+}
+
+/** The forms of `secret` found in `hay`, labelled with `where`. */
+export function leaks(where: string, hay: string | Buffer, secret: string): string[] {
+  const buf = Buffer.isBuffer(hay) ? hay : Buffer.from(hay, 'utf8');
+  return needles(secret)
+    .filter((n) => buf.indexOf(n.bytes) !== -1)
+    .map((n) => `${where}: ${n.form}`);
+}
+
+/** Every regular file under `dir`, recursively, as [path, bytes]. */
+export function filesUnder(dir: string): [string, Buffer][] {
+  return readdirSync(dir).flatMap((name): [string, Buffer][] => {
+    const path = join(dir, name);
+    const st = statSync(path);
+    if (st.isDirectory()) return filesUnder(path);
+    return st.isFile() ? [[path, readFileSync(path)]] : [];
+  });
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/cli/main.js …args` against the test server with only PATH, URL and key set. */
+export function runCli(s: TestServer, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cliPath, ...args],
+      { env: { PATH: process.env.PATH ?? '', VAULTGATE_URL: s.url, VAULTGATE_API_KEY: s.apiKey, ...env }, timeout: 15_000 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
