@@ -1,6 +1,7 @@
 // Composition root: config → master key → keyring → store → services → HTTP.
 import { existsSync, openSync, fsyncSync, closeSync, readFileSync, renameSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -10,7 +11,11 @@ import { rewrapSealedValue } from './crypto/envelope.js';
 import { createKeyringRecord, kekIdOf, openKeyring, rewrapKeyringRecord, type Keyring, type KeyringRecord } from './crypto/keyring.js';
 import { loadMasterKey, MasterKeyError, masterKeyPath, parseMasterKey, pendingMasterKeyPath, writeKeyFileAtomically } from './crypto/master-key.js';
 import { buildApp } from './http/app.js';
-import { generateProxyCa } from './crypto/proxy-ca.js';
+import { createLeafMinter } from './crypto/leaf-certs.js';
+import { generateProxyCa, openProxyCa } from './crypto/proxy-ca.js';
+import { createProxyServer } from './proxy/server.js';
+import { createUpstreams, parseConnectTo } from './proxy/upstream.js';
+import { createProxyService } from './services/proxy-service.js';
 import { createAgentsService } from './services/agents-service.js';
 import { createAuditService } from './services/audit-service.js';
 import { createCompatService } from './services/compat-service.js';
@@ -126,12 +131,20 @@ export function createServices(vg: Vaultgate, config: Config) {
   const secrets = createSecretsService({ ...deps, store, keyring });
   const grants = createGrantsService({ ...deps, store });
   let caPem: Promise<string> | null = null;
+  let proxyPort = config.proxyAddr.port;
   const caCertificate = () =>
     (caPem ??= ensureProxyCa(vg).catch((err: unknown) => {
       caPem = null;
       throw err;
     }));
   const proxyHost = config.proxyAddr.host.includes(':') ? `[${config.proxyAddr.host}]` : config.proxyAddr.host;
+  const runtime = createRuntimeService({
+    ...deps,
+    store,
+    keyring,
+    proxyBaseUrl: () => `http://${proxyHost}:${proxyPort}`,
+    caCertificate,
+  });
   return {
     orgs: createOrgsService({ ...deps, store }),
     vaults,
@@ -139,22 +152,54 @@ export function createServices(vg: Vaultgate, config: Config) {
     grants,
     audit: createAuditService({ store, auditKey: keyring.auditKey }),
     agents: createAgentsService({ ...deps, store }),
-    runtime: createRuntimeService({
-      ...deps,
-      store,
-      keyring,
-      proxyBaseUrl: `http://${proxyHost}:${config.proxyAddr.port}`,
-      caCertificate,
-    }),
+    runtime,
+    proxy: createProxyService({ ...deps, store, keyring, runtime }),
     caCertificate,
     compat: createCompatService({ store, vaults, secrets, grants }),
+    /** Records the port the proxy really listens on (config may say 0). */
+    setProxyPort(port: number) {
+      proxyPort = port;
+    },
     ready: () => store.ping(),
+  };
+}
+
+/** How long shutdown waits for in-flight requests before cutting their connections. */
+export const shutdownGraceMs = 3000;
+
+async function startProxy(vg: Vaultgate, config: Config, services: ReturnType<typeof createServices>, logger: Logger) {
+  const stored = await vg.store.getProxyCa();
+  if (!stored) throw new BootError('the deployment CA is missing');
+  const ca = openProxyCa(vg.keyring, { certPem: stored.cert_pem, sealedKey: stored.sealed_key });
+  const upstreams = createUpstreams({
+    connectTo: parseConnectTo(config.proxyConnectTo),
+    allowPrivate: config.proxyAllowPrivate,
+    extraCaPem: config.upstreamCaFile ? readFileSync(config.upstreamCaFile, 'utf8') : null,
+  });
+  const leaves = createLeafMinter({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, now: () => vg.deps.clock.now() });
+  const server = createProxyServer({ service: services.proxy, leaves, caCertPem: ca.certPem, upstreams, logger });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.proxyAddr.port, config.proxyAddr.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  services.setProxyPort(port);
+  const host = config.proxyAddr.host.includes(':') ? `[${config.proxyAddr.host}]` : config.proxyAddr.host;
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
+  /** `http://host:port` of the egress proxy. */
+  proxyUrl: string;
   close(): Promise<void>;
 }
 
@@ -178,12 +223,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
     const app = await buildApp(services, { logger, version, ...(options.sseHeartbeatMs ? { sseHeartbeatMs: options.sseHeartbeatMs } : {}) });
     const address = await app.listen({ host: config.apiAddr.host, port: config.apiAddr.port });
-    logger.info({ address, data_dir: config.dataDir, backend: vg.store.backend }, 'vaultgate api listening');
+    const proxy = await startProxy(vg, config, services, logger);
+    logger.info({ address, proxy: proxy.url, data_dir: config.dataDir, backend: vg.store.backend }, 'vaultgate api listening');
     return {
       app,
       url: address,
+      proxyUrl: proxy.url,
       async close() {
-        await app.close();
+        // Drain in-flight requests, but not forever: a client that stalls mid-request would
+        // otherwise hold shutdown until Node's request timeout (minutes). After the grace
+        // period the remaining connections are cut so that the store still closes cleanly.
+        const deadline = setTimeout(() => app.server.closeAllConnections(), shutdownGraceMs);
+        deadline.unref();
+        try {
+          await Promise.all([app.close(), proxy.close()]);
+        } finally {
+          clearTimeout(deadline);
+        }
         await vg.close();
       },
     };

@@ -23,6 +23,12 @@ export const errorTable = {
   immutable_field: { status: 400, message: 'field is immutable' },
   version_mismatch: { status: 412, message: 'version mismatch' },
   not_revealable: { status: 403, message: 'secret is not revealable' },
+  proxy_auth_required: { status: 407, message: 'proxy authentication required' },
+  proxy_blocked: { status: 403, message: 'request blocked by vaultgate' },
+  proxy_bad_request: { status: 400, message: 'bad proxy request' },
+  destination_forbidden: { status: 403, message: 'destination address not allowed' },
+  upstream_failed: { status: 502, message: 'upstream request failed' },
+  upstream_tls_failed: { status: 502, message: 'upstream certificate verification failed' },
   internal: { status: 500, message: 'internal error' },
   unavailable: { status: 503, message: 'service unavailable' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -36,6 +36,8 @@ const REASON = {
 
 const PORT_PATTERN = /^[1-9][0-9]{0,4}$/;
 const LABEL_PATTERN = /^[a-z0-9_-]+$/;
+/** `[inner]` then nothing or `:` and a port; anything else after `]` (or no `]`) is refused. */
+const BRACKETED = /^\[([^\]]*)\](?::(.*))?$/;
 /** Last label all digits or `0x…`: the WHATWG URL parser (and inet_aton) read such names as IPv4. */
 const IP_LAST_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/;
 
@@ -66,6 +68,7 @@ export function parseAuthority(authority: string, defaultPort: number = DEFAULT_
     port = parsedPort;
     host = authority.slice(0, colon);
   }
+  host = host.toLowerCase();
   // Exactly one trailing dot (the absolute form) is dropped; a second one is an empty label below.
   if (host.endsWith('.')) host = host.slice(0, -1);
   const hostProblem = checkHostName(host);
@@ -88,7 +91,7 @@ export function matchAllowedDomain(entry: string, dest: Destination): boolean {
   if (dest.isIp || looksLikeIp(dest.host)) return false;
   if (checkHostName(dest.host) !== null) return false;
   const parsed = parseEntry(entry);
-  if (parsed === null || parsed.port !== dest.port) return false;
+  if (parsed.port !== dest.port) return false;
   if (!parsed.wildcard) return dest.host === parsed.host;
   // Label boundary: `*.stripe.com` needs `.stripe.com` as a suffix; dest.host has no empty labels,
   // so a suffix match always leaves at least one label in front, and `stripe.com` itself never matches.
@@ -101,7 +104,7 @@ export function matchAllowedDomain(entry: string, dest: Destination): boolean {
  * never handed out as placeholders, so the proxy must never substitute one on their behalf.
  */
 export function isAllowedDestination(allowedDomains: readonly string[], dest: Destination): boolean {
-  return allowedDomains.some((entry) => matchAllowedDomain(entry, dest));
+  return allowedDomains.every((entry) => matchAllowedDomain(entry, dest));
 }
 
 function findForbiddenCharacter(authority: string): string | null {
@@ -117,15 +120,13 @@ function findForbiddenCharacter(authority: string): string | null {
 }
 
 function parseBracketed(authority: string, defaultPort: number): ParsedAuthority {
-  const close = authority.indexOf(']');
-  if (close === -1) return fail(REASON.ipLiteral);
-  const inner = authority.slice(1, close).toLowerCase();
+  const match = BRACKETED.exec(authority);
+  if (match === null) return fail(REASON.ipLiteral);
+  const inner = (match[1] ?? '').toLowerCase();
   // isIP accepts no zone id here (`%` was refused) and no IPv4 or IPvFuture in brackets.
   if (isIP(inner) !== 6) return fail(REASON.ipLiteral);
-  const rest = authority.slice(close + 1);
-  if (rest === '') return { ok: true, host: inner, port: defaultPort, isIp: true };
-  if (!rest.startsWith(':')) return fail(REASON.ipLiteral);
-  const port = parsePort(rest.slice(1));
+  if (match[2] === undefined) return { ok: true, host: inner, port: defaultPort, isIp: true };
+  const port = parsePort(match[2]);
   if (port === null) return fail(REASON.port);
   return { ok: true, host: inner, port, isIp: true };
 }
@@ -154,18 +155,14 @@ function looksLikeIp(host: string): boolean {
   return IP_LAST_LABEL.test(host.slice(host.lastIndexOf('.') + 1));
 }
 
-type ParsedEntry = { wildcard: boolean; host: string; port: number };
+/** `port` is null when the entry's port is malformed; null never equals `dest.port`, so it never matches. */
+type ParsedEntry = { wildcard: boolean; host: string; port: number | null };
 
-/** Splits a stored entry into wildcard flag, host and port (443 when absent); a bad port is null. */
-function parseEntry(entry: string): ParsedEntry | null {
+/** Splits a stored entry into wildcard flag, host and port (443 when absent). */
+function parseEntry(entry: string): ParsedEntry {
   const colon = entry.indexOf(':');
   const host = colon === -1 ? entry : entry.slice(0, colon);
-  let port = DEFAULT_PORT;
-  if (colon !== -1) {
-    const parsedPort = parsePort(entry.slice(colon + 1));
-    if (parsedPort === null) return null;
-    port = parsedPort;
-  }
+  const port = colon === -1 ? DEFAULT_PORT : parsePort(entry.slice(colon + 1));
   const wildcard = host.startsWith('*.');
   return { wildcard, host: wildcard ? host.slice(2) : host, port };
 }

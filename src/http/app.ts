@@ -65,10 +65,14 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   app.setValidatorCompiler(validatorCompiler);
   registerJsonParser(app);
   registerErrorHandling(app);
+  // Set once shutdown begins: requests already in flight then answer with `Connection: close`,
+  // so their keep-alive sockets do not hold the process open after the response.
+  let closing = false;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
     reply.header('cache-control', 'no-store');
     reply.header('x-content-type-options', 'nosniff');
+    if (closing) reply.header('connection', 'close');
   });
 
   await app.register(swagger, {
@@ -93,6 +97,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
 
   const openStreams = new Set<() => void>();
   app.addHook('preClose', async () => {
+    closing = true;
     for (const end of [...openStreams]) end();
   });
 

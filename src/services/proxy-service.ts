@@ -23,8 +23,10 @@ export interface ProxyRequestContext {
   tls: boolean;
   /** Resolves one placeholder found in one surface of the request. */
   decide(placeholder: string, surface: Surface): PlaceholderDecision;
-  /** Values this request carried, for scrubbing echoes in the response. */
-  injectedValues(): { value: Buffer; placeholder: Buffer }[];
+  /** Whether the agent holds any placeholder at all (else nothing needs inspecting). */
+  readonly holdsPlaceholders: boolean;
+  /** Value and placeholder of secrets this request injected, for scrubbing echoes in the response. */
+  scrubList(secretIds: Iterable<string>): { value: Buffer; placeholder: Buffer }[];
   /** Writes proxy.injected / proxy.blocked; resolves after the audit commit. */
   audit(outcome: { blocked: { reason: string; secret: SecretRow | null } | null; surfaces: Map<string, Set<Surface>> }): Promise<void>;
 }
@@ -57,7 +59,6 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
       }
       const values = new Map<string, { value: Buffer; placeholder: Buffer }>();
       const pending = new Map<string, Promise<void>>();
-      const versions = new Map<string, { kek_id: string; wrapped_key: Buffer; ciphertext: Buffer }>();
       // Values are decrypted up front for the placeholders this destination may receive, so
       // `decide` stays synchronous inside the streaming substitution.
       for (const [placeholder, secret] of bySlug) {
@@ -66,7 +67,6 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
           secret.id,
           store.getSecretVersion(secret.org_id, secret.id, secret.version).then((v) => {
             if (!v) return;
-            versions.set(secret.id, v);
             values.set(secret.id, { value: decrypt(secret, v), placeholder: Buffer.from(placeholder) });
           }),
         );
@@ -87,8 +87,9 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
           if (!entry) return { kind: 'block', reason: 'secret value unavailable', secret };
           return { kind: 'inject', secret, value: entry.value };
         },
-        injectedValues() {
-          return [...values.values()];
+        holdsPlaceholders: bySlug.size > 0,
+        scrubList(secretIds) {
+          return [...secretIds].flatMap((id) => values.get(id) ?? []);
         },
         async audit(outcome) {
           const base = { agent_id: caller.agentId };

@@ -19,8 +19,8 @@ export interface AgentCaller extends Caller {
 export interface RuntimeDeps extends ServiceDeps {
   store: Store;
   keyring: Keyring;
-  /** Where agents reach the proxy, e.g. `http://127.0.0.1:7401`. */
-  proxyBaseUrl: string;
+  /** Where agents reach the proxy, e.g. `http://127.0.0.1:7401` (known once it listens). */
+  proxyBaseUrl: () => string;
   /** PEM of the deployment CA (loaded or generated at boot). */
   caCertificate: () => Promise<string>;
 }
@@ -86,7 +86,7 @@ export function createRuntimeService(deps: RuntimeDeps) {
       }
       Object.assign(env, facts.agent.env);
       if (audit.length > 0) await store.appendAudit(audit);
-      const proxy = new URL(deps.proxyBaseUrl);
+      const proxy = new URL(deps.proxyBaseUrl());
       proxy.username = caller.agentId;
       proxy.password = token;
       return { env, proxy_url: proxy.toString().replace(/\/$/, ''), ca_certificate: await deps.caCertificate() };

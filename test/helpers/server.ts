@@ -51,6 +51,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const config = loadConfig({
     VAULTGATE_DATA_DIR: dataDir,
     VAULTGATE_API_ADDR: '127.0.0.1:0',
+    VAULTGATE_PROXY_ADDR: '127.0.0.1:0',
     VAULTGATE_ADMIN_KEY: apiKey,
     VAULTGATE_LOG_LEVEL: 'info',
     ...opts.env,
@@ -103,7 +104,7 @@ export interface SpawnedServer {
 /** Runs the built CLI (`dist/cli/main.js serve`) as a separate process, e.g. to kill -9 it. */
 export async function spawnServer(env: Record<string, string>, timeoutMs = 15_000): Promise<SpawnedServer> {
   const child = spawn(process.execPath, [cliPath, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', VAULTGATE_API_ADDR: '127.0.0.1:0', ...env },
+    env: { PATH: process.env.PATH ?? '', VAULTGATE_API_ADDR: '127.0.0.1:0', VAULTGATE_PROXY_ADDR: '127.0.0.1:0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

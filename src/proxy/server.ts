@@ -1,0 +1,230 @@
+// The egress proxy: authenticates agents, intercepts CONNECT tunnels with minted leaves, and
+// forwards each request with placeholders replaced only where the secret allows.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import type { FastifyBaseLogger } from 'fastify';
+import { VaultError, type ErrorCode } from '../contract/errors.js';
+import { parseAuthority, type Destination } from '../core/host-match.js';
+import { createIdFactory } from '../core/ids.js';
+import type { AgentCaller } from '../services/runtime-service.js';
+import type { ProxyService } from '../services/proxy-service.js';
+import { relayResponse } from './relay.js';
+import { rewriteRequest } from './rewrite.js';
+import type { Upstreams } from './upstream.js';
+
+export interface LeafSource {
+  leafFor(host: string): Promise<{ certPem: string; keyPem: string }>;
+}
+
+export interface ProxyServerOptions {
+  service: ProxyService;
+  leaves: LeafSource;
+  caCertPem: string;
+  upstreams: Upstreams;
+  logger: FastifyBaseLogger;
+}
+
+interface TunnelInfo {
+  caller: AgentCaller;
+  destination: Destination;
+  authority: string;
+}
+
+const requestIds = createIdFactory();
+
+function sendError(res: ServerResponse, code: ErrorCode, message?: string, extraHeaders: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const err = new VaultError(code, message);
+  const body = JSON.stringify({ error: err.message, code: err.code });
+  res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extraHeaders });
+  res.end(body);
+}
+
+/** `Proxy-Authorization: Basic base64(agent_id:token)`. */
+export function parseProxyAuthorization(header: string | undefined): { agentId: string; token: string } | null {
+  const match = /^Basic ([A-Za-z0-9+/=]{1,1024})$/i.exec(header?.trim() ?? '');
+  if (!match?.[1]) return null;
+  const text = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon <= 0) return null;
+  return { agentId: text.slice(0, colon), token: text.slice(colon + 1) };
+}
+
+export function createProxyServer(opts: ProxyServerOptions): http.Server {
+  const { service, upstreams, logger } = opts;
+  const tunnels = new WeakMap<Socket, TunnelInfo>();
+  const contexts = new Map<string, Promise<SecureContext>>();
+
+  function contextFor(host: string): Promise<SecureContext> {
+    let ctx = contexts.get(host);
+    if (!ctx) {
+      ctx = opts.leaves.leafFor(host).then((leaf) => createSecureContext({ key: leaf.keyPem, cert: `${leaf.certPem.trimEnd()}\n${opts.caCertPem.trimEnd()}\n` }));
+      contexts.set(host, ctx);
+      ctx.catch(() => contexts.delete(host));
+      // Leaves are short-lived: drop the context with them (the minter renews on the next ask).
+      setTimeout(() => contexts.delete(host), 60 * 60 * 1000).unref();
+    }
+    return ctx;
+  }
+
+  async function authenticate(req: IncomingMessage): Promise<AgentCaller | null> {
+    const creds = parseProxyAuthorization(req.headers['proxy-authorization']);
+    if (!creds) return null;
+    return service.authenticate(creds.agentId, creds.token, { requestId: requestIds('request'), sourceIp: req.socket.remoteAddress ?? '' });
+  }
+
+  /** One request to a destination: rewrite, audit, forward, relay. */
+  async function forward(req: IncomingMessage, res: ServerResponse, caller: AgentCaller, destination: Destination, tls: boolean, path: string, hostHeader: string) {
+    const ctx = await service.prepare(caller, destination, tls);
+    const rewritten = await rewriteRequest(req, ctx, { path, hostHeader });
+    if (!rewritten.ok) {
+      await ctx.audit({ blocked: { reason: rewritten.reason, secret: rewritten.secret }, surfaces: new Map() });
+      logger.warn({ agent_id: caller.agentId, host: destination.host, reason: rewritten.reason }, 'proxy.blocked');
+      return sendError(res, rewritten.status === 413 ? 'body_too_large' : 'proxy_blocked', `request blocked: ${rewritten.reason}`);
+    }
+    const { request } = rewritten;
+    const target = upstreams.target(destination.host, destination.port);
+    if (!upstreams.literalAllowed(target.host)) {
+      await ctx.audit({ blocked: { reason: 'destination address not allowed', secret: null }, surfaces: new Map() });
+      return sendError(res, 'destination_forbidden');
+    }
+    // Fail closed: the injection is on record before the value leaves.
+    if (request.injected.size > 0) await ctx.audit({ blocked: null, surfaces: request.injected });
+    const scrubValues = ctx.scrubList(request.injected.keys());
+    const options = {
+      host: target.host,
+      port: target.port,
+      method: req.method,
+      path: request.path,
+      headers: request.headers.flat(),
+      setHost: false,
+      ...(tls ? { servername: destination.isIp ? undefined : destination.host, agent: upstreams.httpsAgent(caller.agentId) } : { agent: upstreams.httpAgent(caller.agentId) }),
+    };
+    const upstreamReq = (tls ? https : http).request(options as https.RequestOptions, (upRes) =>
+      relayResponse(upRes, res, scrubValues, (err) => logger.debug({ err: err.message }, 'relay ended early')),
+    );
+    upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
+      const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/i.test(err.code ?? '') || /certificate/i.test(err.message);
+      const forbidden = err.code === 'EVAULTGATE_FORBIDDEN';
+      logger.warn({ agent_id: caller.agentId, host: destination.host, code: err.code }, 'upstream error');
+      if (forbidden) void ctx.audit({ blocked: { reason: 'destination address not allowed', secret: null }, surfaces: new Map() });
+      sendError(res, forbidden ? 'destination_forbidden' : tlsFailure ? 'upstream_tls_failed' : 'upstream_failed');
+    });
+    upstreamReq.end(request.body ?? undefined);
+  }
+
+  // Requests inside intercepted tunnels. The TLS socket carries the tunnel's identity.
+  const inner = http.createServer({ requireHostHeader: true }, (req, res) => {
+    const info = tunnels.get(req.socket);
+    if (!info) return sendError(res, 'proxy_bad_request');
+    void handleTunnelRequest(req, res, info).catch((err: unknown) => {
+      logger.error({ err }, 'proxy request failed');
+      sendError(res, 'internal');
+    });
+  });
+
+  async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
+    const check = checkTunnelRequest(req, info);
+    if (check) {
+      await (await service.prepare(info.caller, info.destination, true)).audit({ blocked: { reason: check, secret: null }, surfaces: new Map() });
+      return sendError(res, 'proxy_blocked', `request blocked: ${check}`, { connection: 'close' });
+    }
+    let path = req.url ?? '/';
+    if (!path.startsWith('/')) path = new URL(path).pathname + new URL(path).search;
+    await forward(req, res, info.caller, info.destination, true, path, info.authority);
+  }
+
+  const server = http.createServer((req, res) => {
+    void handlePlainRequest(req, res).catch((err: unknown) => {
+      logger.error({ err }, 'proxy request failed');
+      sendError(res, 'internal');
+    });
+  });
+
+  async function handlePlainRequest(req: IncomingMessage, res: ServerResponse) {
+    const caller = await authenticate(req);
+    if (!caller) return sendError(res, 'proxy_auth_required', undefined, { 'proxy-authenticate': 'Basic realm="vaultgate"' });
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '');
+    } catch {
+      return sendError(res, 'proxy_bad_request', 'the proxy needs an absolute http:// URL');
+    }
+    if (url.protocol !== 'http:' || url.username || url.password) return sendError(res, 'proxy_bad_request', 'the proxy needs an absolute http:// URL; use CONNECT for https');
+    const dest = parseAuthority(url.host, 80);
+    if (!dest.ok) return sendError(res, 'proxy_bad_request', `bad destination: ${dest.reason}`);
+    await forward(req, res, caller, dest, false, url.pathname + url.search, url.host);
+  }
+
+  server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    void handleConnect(req, socket, head).catch((err: unknown) => {
+      logger.error({ err }, 'CONNECT failed');
+      socket.destroy();
+    });
+  });
+
+  async function handleConnect(req: IncomingMessage, socket: Socket, head: Buffer) {
+    const reject = (status: string, body = '') =>
+      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${status.startsWith('407') ? 'Proxy-Authenticate: Basic realm="vaultgate"\r\n' : ''}\r\n${body}`);
+    const caller = await authenticate(req);
+    if (!caller) return reject('407 Proxy Authentication Required', JSON.stringify({ error: 'proxy authentication required', code: 'proxy_auth_required' }));
+    const dest = parseAuthority(req.url ?? '', 443);
+    if (!dest.ok || !/:\d+$/.test(req.url ?? '')) return reject('400 Bad Request', JSON.stringify({ error: 'bad CONNECT target', code: 'proxy_bad_request' }));
+    const destination: Destination = { host: dest.host, port: dest.port, isIp: dest.isIp };
+    const context = await contextFor(destination.host);
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) socket.unshift(head);
+    const tlsSocket = new TLSSocket(socket, {
+      isServer: true,
+      secureContext: context,
+      ALPNProtocols: ['http/1.1'],
+      // The CONNECT authority is the destination: a client naming another host in SNI is refused.
+      SNICallback: (servername, cb) => {
+        if (servername.toLowerCase().replace(/\.$/, '') !== destination.host) cb(new Error('SNI does not match the CONNECT host'));
+        else cb(null, context);
+      },
+    });
+    tlsSocket.on('error', (err) => logger.debug({ err: err.message }, 'tunnel TLS error'));
+    const hostHeader = destination.port === 443 ? destination.host : `${destination.host}:${destination.port}`;
+    tunnels.set(tlsSocket as unknown as Socket, { caller, destination, authority: hostHeader });
+    tlsSocket.once('secure', () => inner.emit('connection', tlsSocket));
+  }
+
+  server.on('close', () => {
+    inner.close();
+    upstreams.close();
+  });
+  return server;
+}
+
+/** The CONNECT authority is the only destination: every request must name exactly it. */
+export function checkTunnelRequest(req: IncomingMessage, info: TunnelInfo): string | null {
+  let hosts = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts !== 1) return 'exactly one Host header is required';
+  const host = parseAuthority(req.headers.host ?? '', 443);
+  if (!host.ok || host.host !== info.destination.host || host.port !== info.destination.port) return 'Host does not match the CONNECT destination';
+  const url = req.url ?? '';
+  if (!url.startsWith('/')) {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return 'bad request target';
+    }
+    const abs = parseAuthority(target.host, target.protocol === 'https:' ? 443 : 80);
+    if (target.protocol !== 'https:' || !abs.ok || abs.host !== info.destination.host || abs.port !== info.destination.port) {
+      return 'request target names another host';
+    }
+  }
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') return 'unsupported Transfer-Encoding';
+  if (te !== undefined && req.headers['content-length'] !== undefined) return 'both Transfer-Encoding and Content-Length';
+  if (req.headers.upgrade !== undefined) return 'protocol upgrades are not supported';
+  return null;
+}
