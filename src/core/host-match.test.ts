@@ -232,6 +232,14 @@ describe('parseAuthority', () => {
     expect(parseAuthority(authority)).toEqual({ ok: false, reason });
   });
 
+  it('gives no reason that a refused input can be part of (reasons fed back as inputs)', () => {
+    for (const reason of new Set(refused.map(([, r]) => r))) {
+      expect(reason).toMatch(/^[a-z ]+$/);
+      const again = parseAuthority(reason);
+      if (!again.ok) expect(again.reason.includes(reason)).toBe(false);
+    }
+  });
+
   it('defaults to port 443 and takes another default for plain HTTP', () => {
     expect(parseAuthority('a.com')).toMatchObject({ port: 443 });
     expect(parseAuthority('a.com', 80)).toMatchObject({ port: 80 });

@@ -104,7 +104,7 @@ export function matchAllowedDomain(entry: string, dest: Destination): boolean {
  * never handed out as placeholders, so the proxy must never substitute one on their behalf.
  */
 export function isAllowedDestination(allowedDomains: readonly string[], dest: Destination): boolean {
-  return allowedDomains.every((entry) => matchAllowedDomain(entry, dest));
+  return allowedDomains.some((entry) => matchAllowedDomain(entry, dest));
 }
 
 function findForbiddenCharacter(authority: string): string | null {

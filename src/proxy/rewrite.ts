@@ -1,8 +1,7 @@
 // Rewrites one request for its upstream: hop-by-hop headers out, placeholders in or a block.
 import type { IncomingMessage } from 'node:http';
 import { createSubstituter, substituteHeaderValue, substitutePercentEncoded, type Resolve } from '../core/substitution.js';
-import type { ProxyRequestContext, Surface } from '../services/proxy-service.js';
-import type { SecretRow } from '../storage/store.js';
+import type { ProxyRequestContext, ProxySecret as SecretRow, Surface } from '../services/proxy-service.js';
 
 export const maxBodyBytes = 16 * 1024 * 1024;
 

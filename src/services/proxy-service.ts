@@ -11,6 +11,7 @@ import { draftEvent, type ServiceDeps } from './context.js';
 import type { AgentCaller, RuntimeService } from './runtime-service.js';
 
 export type Surface = InjectSurface;
+export type ProxySecret = SecretRow;
 
 export type PlaceholderDecision =
   | { kind: 'inject'; secret: SecretRow; value: Buffer }
