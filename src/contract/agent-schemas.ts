@@ -60,6 +60,9 @@ export const CreateResourceBody = Type.Object(
 export const AgentToken = Type.Object({ id: Type.String(), token: Type.String(), agent_id: Type.String(), created_at: Timestamp });
 export type AgentToken = Static<typeof AgentToken>;
 
+export const AgentTokenInfo = Type.Object({ id: Type.String(), agent_id: Type.String(), created_at: Timestamp, revoked_at: Type.Union([Timestamp, Type.Null()]) });
+export type AgentTokenInfo = Static<typeof AgentTokenInfo>;
+
 export const Grant = Type.Object({ grant_id: Type.String(), agent_id: Type.String(), secret_id: Type.String(), created_at: Timestamp });
 export type Grant = Static<typeof Grant>;
 

@@ -16,7 +16,7 @@ export const errorTable = {
   resource_not_found: { status: 404, message: 'resource not found' },
   access_denied: { status: 403, message: 'access denied' },
   vault_name_exists: { status: 409, message: 'a vault with this name already exists' },
-  vault_in_use: { status: 400, message: 'cannot delete vault: still attached to deployed agents' },
+  vault_in_use: { status: 400, message: 'cannot delete vault: still attached to deployed agent(s)' },
   env_key_exists: { status: 400, message: 'env_key already exists in this vault' },
   value_empty: { status: 400, message: 'value cannot be empty' },
   value_too_large: { status: 400, message: 'value is too large (limit 65536 bytes)' },

@@ -1,5 +1,5 @@
 // The Vaultgate SDK: typed clients for the operator API and the agent runtime API.
-import type { Agent, AgentEnvironment, AgentToken, CreateAgentBody, Grant, Resource, UpdateAgentBody, CompatSecret } from '../contract/agent-schemas.js';
+import type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, CreateAgentBody, Grant, Resource, UpdateAgentBody, CompatSecret } from '../contract/agent-schemas.js';
 import type { AuditEvent, AuditVerifyResult, CreateSecretBody, CreateVaultBody, RevealResponse, Secret, SecretVersion, UpdateSecretBody, UpdateVaultBody, Vault } from '../contract/schemas.js';
 import { nextCursor, request, type RequestOptions, type Transport } from './http.js';
 
@@ -87,6 +87,7 @@ export function createClient(opts: ClientOptions & { apiKey: string }) {
       detach: (id: string, vaultId: string) => call<void>('DELETE', `/agents/${enc(id)}/vaults/${enc(vaultId)}`),
       resources: (id: string) => call<Resource[]>('GET', `/agents/${enc(id)}/resources`),
       createToken: (id: string) => call<AgentToken>('POST', `/agents/${enc(id)}/tokens`),
+      tokens: (id: string) => call<AgentTokenInfo[]>('GET', `/agents/${enc(id)}/tokens`),
       revokeToken: (id: string, tokenId: string) => call<void>('DELETE', `/agents/${enc(id)}/tokens/${enc(tokenId)}`),
     },
     grants: {

@@ -1,7 +1,7 @@
 // Agents: their config, vault attachments (two wire shapes), status and tokens; all audited.
 import { createHash, randomBytes } from 'node:crypto';
 import { VaultError } from '../contract/errors.js';
-import type { Agent, AgentToken, CreateAgentBody, Resource, UpdateAgentBody } from '../contract/agent-schemas.js';
+import type { Agent, AgentToken, AgentTokenInfo, CreateAgentBody, Resource, UpdateAgentBody } from '../contract/agent-schemas.js';
 import type { AgentPatch, AgentView, AgentWrite, AttachmentRow } from '../storage/agent-store.js';
 import type { Store } from '../storage/store.js';
 import { checkAgentName, checkEnv, checkEnvVars, checkVaultIds } from './agent-fields.js';
@@ -145,6 +145,12 @@ export function createAgentsService(deps: ServiceDeps & { store: Store }) {
       const audit = [draftEvent(deps, caller, 'agent.token_created', { agent_id: agentId, target_id: row.id })];
       if (!(await store.createAgentToken(row, audit))) throw new VaultError('agent_not_found');
       return { id: row.id, token, agent_id: agentId, created_at: row.created_at };
+    },
+
+    async tokens(caller: Caller, agentId: string): Promise<AgentTokenInfo[]> {
+      const rows = await store.listAgentTokens(caller.orgId, agentId);
+      if (!rows) throw new VaultError('agent_not_found');
+      return rows.map((t) => ({ id: t.id, agent_id: t.agent_id, created_at: t.created_at, revoked_at: t.revoked_at }));
     },
 
     async revokeToken(caller: Caller, agentId: string, tokenId: string): Promise<void> {

@@ -36,7 +36,10 @@ export function createCompatService(deps: { store: Store; vaults: VaultsService;
     },
 
     async listSecrets(caller: Caller, query: PageRequest): Promise<PageResult<CompatSecret>> {
-      const page = await secrets.list(caller, await defaultVaultId(caller), query);
+      // Reading creates nothing: without a default vault there is nothing to list.
+      const vault = await store.findVaultByName(caller.orgId, defaultVaultName);
+      if (!vault) return { items: [], nextCursor: null };
+      const page = await secrets.list(caller, vault.id, query);
       return { items: page.items.map((s) => ({ id: s.id, name: s.env_key, created_at: s.created_at })), nextCursor: page.nextCursor };
     },
 

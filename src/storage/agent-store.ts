@@ -86,6 +86,8 @@ export interface AgentStore {
 
   createAgentToken(row: AgentTokenRow, audit: AuditDraft[]): Promise<boolean>;
   revokeAgentToken(orgId: string, agentId: string, tokenId: string, revokedAt: string, audit: AuditDraft[]): Promise<boolean>;
+  /** null when the agent does not exist in this org. */
+  listAgentTokens(orgId: string, agentId: string): Promise<AgentTokenRow[] | null>;
   findAgentTokenByHash(hash: string): Promise<AgentTokenRow | null>;
 
   /** Granting twice returns the existing grant (`created: false`). */

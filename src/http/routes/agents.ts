@@ -2,7 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { Agent, AgentToken, AttachVaultBody, CreateAgentBody, CreateResourceBody, Resource, UpdateAgentBody } from '../../contract/agent-schemas.js';
+import { Agent, AgentToken, AgentTokenInfo, AttachVaultBody, CreateAgentBody, CreateResourceBody, Resource, UpdateAgentBody } from '../../contract/agent-schemas.js';
 import type { AgentsService } from '../../services/agents-service.js';
 import { callerOf } from '../auth.js';
 import { noContent, requireId, setNextLink } from '../request-helpers.js';
@@ -69,6 +69,9 @@ export function registerAgentRoutes(scope: FastifyInstance, agents: AgentsServic
 
   app.post('/agents/:agent_id/tokens', { schema: { tags, params: AgentParams, response: { 201: AgentToken, ...errorResponses } } }, async (request, reply) =>
     reply.code(201).send(await agents.mintToken(callerOf(request), agentId(request.params))),
+  );
+  app.get('/agents/:agent_id/tokens', { schema: { tags, params: AgentParams, response: { 200: Type.Array(AgentTokenInfo), ...errorResponses } } }, async (request) =>
+    agents.tokens(callerOf(request), agentId(request.params)),
   );
   app.delete('/agents/:agent_id/tokens/:id', { schema: { tags, params: AgentItemParams, response: errorResponses } }, async (request, reply) => {
     await agents.revokeToken(callerOf(request), agentId(request.params), requireId('agentToken', request.params.id, 'token_not_found'));

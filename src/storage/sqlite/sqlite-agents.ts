@@ -140,6 +140,10 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write): A
         return { result: changed > 0, audit: changed > 0 ? audit : [] };
       });
     },
+    async listAgentTokens(orgId, agentId) {
+      if (!q.agent.get(orgId, agentId)) return null;
+      return db.prepare('SELECT * FROM agent_tokens WHERE agent_id = ? ORDER BY id').all(agentId) as AgentTokenRow[];
+    },
     async findAgentTokenByHash(hash) {
       return (db.prepare('SELECT * FROM agent_tokens WHERE hash = ?').get(hash) as AgentTokenRow | undefined) ?? null;
     },
