@@ -48,13 +48,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (allowPrivate !== undefined && allowPrivate !== '1' && allowPrivate !== '0') {
     throw new ConfigError('VAULTGATE_PROXY_ALLOW_PRIVATE must be 1 or 0');
   }
+  const adminKey = optional(env, 'VAULTGATE_ADMIN_KEY');
+  if (adminKey !== undefined && adminKey.length < 16) throw new ConfigError('VAULTGATE_ADMIN_KEY must be at least 16 characters');
   return Object.freeze({
     dataDir: resolve(optional(env, 'VAULTGATE_DATA_DIR') ?? './.vaultgate'),
     databaseUrl,
     masterKey: optional(env, 'VAULTGATE_MASTER_KEY'),
     apiAddr: parseListenAddress('VAULTGATE_API_ADDR', optional(env, 'VAULTGATE_API_ADDR') ?? '127.0.0.1:7400'),
     proxyAddr: parseListenAddress('VAULTGATE_PROXY_ADDR', optional(env, 'VAULTGATE_PROXY_ADDR') ?? '127.0.0.1:7401'),
-    adminKey: optional(env, 'VAULTGATE_ADMIN_KEY'),
+    adminKey,
     upstreamCaFile: optional(env, 'VAULTGATE_UPSTREAM_CA_FILE') ?? null,
     proxyConnectTo: optional(env, 'VAULTGATE_PROXY_CONNECT_TO') ?? null,
     proxyAllowPrivate: allowPrivate === '1',

@@ -48,7 +48,7 @@ beforeAll(async () => {
   await mutate('DELETE', `/secrets/${hidden.id}`, undefined, 204, () => ev('secret.deleted', v.id, hidden.id, { env_key: 'H', version: 1 }));
   // Deleting a vault records each secret that goes with it, then the vault.
   await mutate('DELETE', `/vaults/${v.id}`, undefined, 204, () => ev('secret.deleted', v.id, sec.id, { env_key: 'K' }, 'success', 'vault deleted'));
-  expected.push({ request_id: expected[expected.length - 1].request_id, ...ev('vault.deleted', v.id, null, { name: 'ops2', secrets_deleted: 1 }) });
+  expected.push({ request_id: expected[expected.length - 1]!.request_id, ...ev('vault.deleted', v.id, null, { name: 'ops2', secrets_deleted: 1 }) });
   // Failed writes leave no trace.
   await mutate('POST', '/vaults', { name: '' }, 400, null);
   await mutate('PATCH', `/secrets/${sec.id}`, { value: 'x' }, 404, null);

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { VaultError } from '../../contract/errors.js';
 import type { AuditEvent } from '../../contract/schemas.js';
 import { genesisHash, sealEvent } from '../../core/audit-chain.js';
 import type {
@@ -115,6 +116,17 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     return result;
   }
 
+  /**
+   * A node still holding the previous master key must not write data keys wrapped by it after a
+   * rotation committed: checked inside the write transaction, so no such row can land.
+   */
+  function requireCurrentKek(kekId: string): void {
+    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(keyringMetaKey) as { value: Buffer } | undefined;
+    if (!row || decodeKeyring(row.value).kek_id !== kekId) {
+      throw new VaultError('unavailable', 'the master key was rotated: restart this node with the new key');
+    }
+  }
+
   const vaultWithCount = (orgId: string, vaultId: string) =>
     (q.getVault.get(orgId, vaultId) as VaultWithCount | undefined) ?? null;
 
@@ -216,6 +228,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return write((): Tx<SecretWrite> => {
         if (!q.vaultExists.get(row.org_id, row.vault_id)) return { result: { ok: false, reason: 'vault_not_found' }, audit: [] };
         if (q.secretByKey.get(row.vault_id, row.env_key)) return { result: { ok: false, reason: 'env_key_exists' }, audit: [] };
+        requireCurrentKek(version.kek_id);
         q.insertSecret.run(secretParams(row));
         q.insertVersion.run(versionParams(version));
         return { result: { ok: true }, audit };
@@ -241,6 +254,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         const current = q.getSecret.get(orgId, secretId) as Row | undefined;
         if (!current) return { result: { ok: false, reason: 'not_found' }, audit: [] };
         if (current.version !== baseVersion) return { result: { ok: false, reason: 'version_mismatch' }, audit: [] };
+        requireCurrentKek(next.version.kek_id);
         q.updateSecret.run(secretParams(next.row));
         q.insertVersion.run(versionParams(next.version));
         return { result: { ok: true }, audit };
