@@ -76,3 +76,8 @@ export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError('VAULTGATE_URL must be an http:// or https:// URL');
   return Object.freeze({ url, apiKey: optional(env, 'VAULTGATE_API_KEY'), agentToken: optional(env, 'VAULTGATE_AGENT_TOKEN') });
 }
+
+/** A copy of this process's environment, for commands that start children (`vaultgate run`). */
+export function parentEnvironment(): NodeJS.ProcessEnv {
+  return { ...process.env };
+}

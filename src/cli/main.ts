@@ -2,8 +2,9 @@
 // The `vaultgate` command: serve, and the admin commands that work on the store directly.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ConfigError, loadClientConfig, loadConfig } from '../config.js';
+import { ConfigError, loadClientConfig, loadConfig, parentEnvironment } from '../config.js';
 import { createClient, VaultgateError } from '../sdk/index.js';
+import { runAsAgent } from '../runtime/run.js';
 import { applyAgentSpec, parseAgentSpec } from './agents-apply.js';
 import { VaultError } from '../contract/errors.js';
 import { createServices, openVaultgate, rotateMasterKey, startServer, version } from '../main.js';
@@ -118,6 +119,47 @@ agents
     const { agent, action } = await applyAgentSpec(operatorClient(), spec);
     if (opts.json) printJson(agent);
     else process.stdout.write(`agent ${agent.name} (${agent.id}) ${action}\n`);
+  });
+
+program
+  .command('run')
+  .description("run a command as an agent: its environment, the egress proxy and the deployment CA")
+  .option('--agent <id-or-name>', 'the agent (with VAULTGATE_API_KEY: a token is minted for this run and revoked after)')
+  .option('--spec <file>', 'apply this agent spec first, then run as that agent')
+  .option('--watch', 'restart the command when an unrestricted value it holds changes')
+  .argument('<command...>', 'the command and its arguments (after --)')
+  .addHelpText('after', '\nExamples:\n  VAULTGATE_AGENT_TOKEN=vgat_… vaultgate run -- curl https://api.stripe.com/v1/charges -H "Authorization: Bearer $STRIPE_KEY"\n  vaultgate run --agent researcher -- python3 agent.py')
+  .action(async (command: string[], opts: { agent?: string; spec?: string; watch?: boolean }) => {
+    const client = loadClientConfig();
+    let token = client.agentToken;
+    let revoke: (() => Promise<void>) | null = null;
+    if (opts.agent !== undefined || opts.spec !== undefined || token === undefined) {
+      const operator = operatorClient();
+      let agentId: string;
+      if (opts.spec !== undefined) {
+        agentId = (await applyAgentSpec(operator, parseAgentSpec(readFileSync(opts.spec, 'utf8')))).agent.id;
+      } else if (opts.agent !== undefined) {
+        const ref = opts.agent;
+        agentId = ref.startsWith('agt_') ? ref : ((await operator.agents.all()).find((a) => a.name === ref)?.id ?? ref);
+      } else {
+        throw new ConfigError('set VAULTGATE_AGENT_TOKEN, or give --agent or --spec with VAULTGATE_API_KEY');
+      }
+      const minted = await operator.agents.createToken(agentId);
+      token = minted.token;
+      revoke = () => operator.agents.revokeToken(agentId, minted.id);
+    }
+    try {
+      process.exitCode = await runAsAgent({
+        url: client.url,
+        token,
+        command,
+        watch: opts.watch ?? false,
+        parentEnv: parentEnvironment(),
+        onNotice: (text) => process.stderr.write(`${text}\n`),
+      });
+    } finally {
+      await revoke?.().catch(() => process.stderr.write('vaultgate run: could not revoke the token minted for this run\n'));
+    }
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

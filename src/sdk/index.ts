@@ -109,6 +109,8 @@ export function createAgentClient(opts: ClientOptions & { token: string }) {
   const api = '/api/agent/v1';
   return {
     environment: async () => (await request<AgentEnvironment>(t, 'GET', `${api}/environment`)).data,
+    /** Changes whenever the environment would change; carries no value. */
+    fingerprint: async () => (await request<{ fingerprint: string }>(t, 'GET', `${api}/environment/fingerprint`)).data,
     vault: {
       /** The `vault.read` primitive: the value, or a VaultgateError with code `access_denied`. */
       read: async (name: string) => (await request<{ value: string }>(t, 'GET', `${api}/secrets/${encodeURIComponent(name)}`)).data.value,

@@ -1,5 +1,5 @@
 // The agent runtime: token authentication, the agent's environment, and `vault.read`.
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { VaultError } from '../contract/errors.js';
 import type { AgentEnvironment } from '../contract/agent-schemas.js';
 import { decideRead, secretEnvironment, type AccessVia } from '../core/access.js';
@@ -90,6 +90,14 @@ export function createRuntimeService(deps: RuntimeDeps) {
       proxy.username = caller.agentId;
       proxy.password = token;
       return { env, proxy_url: proxy.toString().replace(/\/$/, ''), ca_certificate: await deps.caCertificate() };
+    },
+
+    /** A digest of what the environment holds (names, secret ids and versions, plain env): no value, not audited. */
+    async fingerprint(caller: AgentCaller): Promise<{ fingerprint: string }> {
+      const facts = await factsOf(caller);
+      const shape = secretEnvironment(facts).map((e) => [e.name, e.secret.id, e.secret.version, e.form]);
+      const digest = createHash('sha256').update(JSON.stringify([shape, facts.agent.env])).digest('hex');
+      return { fingerprint: digest };
     },
 
     /** The `vault.read` primitive (seed 003): access, then the domain restriction, each audited. */

@@ -14,6 +14,9 @@ export function registerRuntimeRoutes(scope: FastifyInstance, runtime: RuntimeSe
   app.get('/environment', { schema: { tags, response: { 200: AgentEnvironment, ...errorResponses } } }, async (request) =>
     runtime.environment(agentCallerOf(request), bearerToken(request) ?? ''),
   );
+  app.get('/environment/fingerprint', { schema: { tags, response: { 200: Type.Object({ fingerprint: Type.String() }), ...errorResponses } } }, async (request) =>
+    runtime.fingerprint(agentCallerOf(request)),
+  );
   app.get(
     '/secrets/:env_key',
     { schema: { tags, params: Type.Object({ env_key: Type.String({ maxLength: 256 }) }), response: { 200: SecretValue, ...errorResponses } } },
