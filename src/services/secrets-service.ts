@@ -47,7 +47,7 @@ export function createSecretsService(deps: SecretsServiceDeps) {
   const { store, keyring } = deps;
 
   async function requireVault(orgId: string, vaultId: string): Promise<void> {
-    if (!(await store.getVault(orgId, vaultId))) throw new VaultError('vault_not_found');
+    if (!(await store.vaultExists(orgId, vaultId))) throw new VaultError('vault_not_found');
   }
 
   async function requireSecret(caller: Caller, scope: SecretScope, secretId: string): Promise<SecretRow> {

@@ -127,6 +127,8 @@ export interface Store extends AgentStore {
   listVaults(orgId: string, page: Page): Promise<VaultWithCount[]>;
   getVault(orgId: string, vaultId: string): Promise<VaultWithCount | null>;
   findVaultByName(orgId: string, name: string): Promise<VaultWithCount | null>;
+  /** Existence only: cheaper than getVault, which counts the vault's secrets. */
+  vaultExists(orgId: string, vaultId: string): Promise<boolean>;
   updateVault(
     orgId: string,
     vaultId: string,

@@ -89,6 +89,7 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       expect((await store.listVaults(orgId, { limit: 10 })).map((v) => v.id)).toEqual([a, b]);
       expect((await store.listVaults(orgId, { limit: 10, after: a })).map((v) => v.id)).toEqual([b]);
       expect(await store.getVault(other, a)).toBeNull();
+      expect([await store.vaultExists(orgId, a), await store.vaultExists(other, a)]).toEqual([true, false]);
       const s = secretRow(orgId, a, 'K');
       await store.createSecret(s, versionOf(s), []);
       expect((await store.getVault(orgId, a))?.secret_count).toBe(1);

@@ -196,6 +196,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     async getVault(orgId, vaultId) {
       return vaultWithCount(orgId, vaultId);
     },
+    async vaultExists(orgId, vaultId) {
+      return q.vaultExists.get(orgId, vaultId) !== undefined;
+    },
     async findVaultByName(orgId, name) {
       return (q.getVaultByName.get(orgId, name) as VaultWithCount | undefined) ?? null;
     },

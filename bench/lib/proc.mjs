@@ -1,0 +1,162 @@
+// Process plumbing for the benchmarks: pinning, /proc readers, child tracking and cleanup.
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+
+let tasksetPath;
+/** Absolute path of `taskset` if it exists and works here, else null. */
+export function taskset() {
+  if (tasksetPath !== undefined) return tasksetPath;
+  try {
+    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+    tasksetPath = 'taskset';
+  } catch {
+    tasksetPath = null;
+  }
+  return tasksetPath;
+}
+
+/** [command, args] that runs `cmd args` pinned to `cpu` when taskset is available (taskset execs, so the pid is cmd's). */
+export function pinned(cpu, cmd, args) {
+  return taskset() ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+}
+
+let clkTck;
+export function ticksPerSecond() {
+  if (clkTck === undefined) {
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
+  }
+  return clkTck;
+}
+
+/** utime and stime of a process (all its threads), in microseconds. */
+export function cpuTimes(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Field 2 (comm) may contain spaces; fields after the closing paren are space separated.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const k = 1e6 / ticksPerSecond();
+  return { user: Number(rest[11]) * k, sys: Number(rest[12]) * k };
+}
+
+/** utime+stime of a process (all its threads), in microseconds. */
+export function cpuMicros(pid) {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
+}
+
+/** Aggregate CPU counters from /proc/stat (all CPUs): total, busy and steal jiffies. */
+export function cpuCounters() {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal guest guest_nice (guest is already in user)
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  const steal = v[7] ?? 0;
+  return { total, steal, busy: total - v[3] - v[4] - steal };
+}
+
+export function stealPercent(before, after) {
+  const dt = after.total - before.total;
+  return dt > 0 ? (100 * (after.steal - before.steal)) / dt : 0;
+}
+
+/** TCP ports the process is listening on (from its socket fds and /proc/net/tcp{,6}). */
+export function listeningPorts(pid) {
+  const inodes = new Set();
+  let fds = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // fd closed meanwhile
+    }
+  }
+  const ports = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9])) continue;
+      ports.push(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return ports;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- tracked children and temp dirs, removed on exit, signal or failure ----
+
+const children = new Set();
+const tempDirs = new Set();
+
+export function trackTempDir(dir) {
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+/** spawn() whose child is killed by cleanup() if still running. */
+export function spawnTracked(cmd, args, options) {
+  const child = spawn(cmd, args, options);
+  children.add(child);
+  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.exited.then(() => children.delete(child));
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
+export async function stopChild(child, graceMs = 3000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+export async function cleanup() {
+  await Promise.all([...children].map((c) => stopChild(c, 2000)));
+  for (const dir of [...tempDirs]) removeTempDir(dir);
+}
+
+/** Synchronous last resort for process 'exit': kill by pid (only our own children) and remove temp dirs. */
+function cleanupSync() {
+  for (const c of children) {
+    try {
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
+let installed = false;
+export function installCleanupHandlers() {
+  if (installed) return;
+  installed = true;
+  process.on('exit', cleanupSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+      process.stderr.write(`\nbench: ${sig}, cleaning up\n`);
+      cleanup().finally(() => process.exit(130));
+    });
+  }
+}
