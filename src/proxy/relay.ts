@@ -6,8 +6,8 @@ import { createScrubber, scrubAll, type ScrubValue } from '../core/scrub.js';
 
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-function decoderFor(encoding: string | undefined) {
-  switch ((encoding ?? 'identity').trim().toLowerCase()) {
+function decoderFor(coding: string) {
+  switch (coding) {
     case 'gzip':
     case 'x-gzip':
       return createGunzip();
@@ -21,14 +21,34 @@ function decoderFor(encoding: string | undefined) {
 }
 
 /**
+ * Decoders undoing `Content-Encoding` and then any transfer coding besides the `chunked` that
+ * Node already removed (codings are listed in the order applied, so undone in reverse); `null`
+ * when a coding is unknown, since such a body cannot be scrubbed.
+ */
+function decodersFor(contentEncoding: string | undefined, transferEncoding: string | undefined): Transform[] | null {
+  const list = (v: string | undefined) => (v ?? '').split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity' && c !== 'chunked');
+  const codings = [...list(contentEncoding), ...list(transferEncoding)];
+  const decoders = codings.reverse().map(decoderFor);
+  return decoders.every((d) => d !== null) ? (decoders as Transform[]) : null;
+}
+
+/**
  * Without injected values the response passes through untouched. With them, headers and body are
  * scrubbed; a compressed body (the upstream ignored `Accept-Encoding: identity`) is decompressed
  * first and sent uncompressed, since scrubbing compressed bytes cannot work.
  */
 export function relayResponse(upstream: IncomingMessage, res: ServerResponse, values: ScrubValue[], onError: (err: Error) => void): void {
   const scrub = values.length > 0;
-  const encoding = upstream.headers['content-encoding'];
-  const decoder = scrub ? decoderFor(encoding) : null;
+  const decoders = scrub ? decodersFor(upstream.headers['content-encoding'], upstream.headers['transfer-encoding']) : [];
+  if (decoders === null) {
+    // A body in a coding we cannot undo could carry the value past the scrubber: refuse it.
+    upstream.destroy();
+    const body = JSON.stringify({ error: 'upstream request failed', code: 'upstream_failed' });
+    res.writeHead(502, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    return;
+  }
+  const decoder = decoders.length > 0;
   const headers: [string, string][] = [];
   for (let i = 0; i < upstream.rawHeaders.length; i += 2) {
     const name = upstream.rawHeaders[i]!;
@@ -39,7 +59,8 @@ export function relayResponse(upstream: IncomingMessage, res: ServerResponse, va
     const value = upstream.rawHeaders[i + 1]!;
     headers.push([name, scrub ? scrubAll(Buffer.from(value, 'latin1'), values).toString('latin1') : value]);
   }
-  res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, headers.flat());
+  const reason = upstream.statusMessage ?? '';
+  res.writeHead(upstream.statusCode ?? 502, scrub ? scrubAll(Buffer.from(reason, 'latin1'), values).toString('latin1') : reason, headers.flat());
   if (!scrub) {
     pipeline(upstream, res, (err) => err && onError(err));
     return;
@@ -54,6 +75,5 @@ export function relayResponse(upstream: IncomingMessage, res: ServerResponse, va
     },
   });
   const done = (err: NodeJS.ErrnoException | null) => err && onError(err);
-  if (decoder) pipeline(upstream, decoder, transform, res, done);
-  else pipeline(upstream, transform, res, done);
+  pipeline([upstream, ...decoders, transform, res], done);
 }

@@ -1,10 +1,12 @@
 // Rewrites one request for its upstream: hop-by-hop headers out, placeholders in or a block.
 import type { IncomingMessage } from 'node:http';
-import { createSubstituter, substituteHeaderValue, substitutePercentEncoded, type Resolve } from '../core/substitution.js';
+import type { ScrubValue } from '../core/scrub.js';
+import { createSubstituter, encodeBytesURIComponent, substituteHeaderValue, substitutePercentEncoded, type Resolve } from '../core/substitution.js';
 import type { ProxyRequestContext, ProxySecret as SecretRow, Surface } from '../services/proxy-service.js';
 
 export const maxBodyBytes = 16 * 1024 * 1024;
 
+const basicToken = /^[ \t]*basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
 const hopByHop = new Set(['connection', 'expect', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
 export interface Rewritten {
@@ -14,11 +16,16 @@ export interface Rewritten {
   body: Buffer | null;
   /** secret id → surfaces its value went into. */
   injected: Map<string, Set<Surface>>;
+  /**
+   * The encoded forms the proxy itself wrote (percent-encoded values in the URL, re-encoded Basic
+   * credentials), each mapped back to what the agent sent, so that an echo of them is scrubbed too.
+   */
+  echoForms: ScrubValue[];
 }
 
 export type RewriteResult = { ok: true; request: Rewritten } | { ok: false; status: number; reason: string; secret: SecretRow | null };
 
-export function resolverFor(ctx: ProxyRequestContext, surface: Surface, injected: Map<string, Set<Surface>>, blockedSecret: { secret: SecretRow | null }): Resolve {
+export function resolverFor(ctx: ProxyRequestContext, surface: Surface, injected: Map<string, Set<Surface>>, blockedSecret: { secret: SecretRow | null }, echoForms: ScrubValue[] = []): Resolve {
   return (placeholder) => {
     const decision = ctx.decide(placeholder, surface);
     if (decision.kind === 'block') {
@@ -28,6 +35,10 @@ export function resolverFor(ctx: ProxyRequestContext, surface: Surface, injected
     const surfaces = injected.get(decision.secret.id) ?? new Set<Surface>();
     surfaces.add(surface);
     injected.set(decision.secret.id, surfaces);
+    if (surface === 'path' || surface === 'query') {
+      const encoded = Buffer.from(encodeBytesURIComponent(decision.value), 'latin1');
+      if (!encoded.equals(decision.value)) echoForms.push({ value: encoded, placeholder: Buffer.from(placeholder, 'latin1') });
+    }
     return { kind: 'inject', value: decision.value, secretId: decision.secret.id };
   };
 }
@@ -61,17 +72,18 @@ async function readBody(req: IncomingMessage, resolve: Resolve): Promise<{ body:
  */
 export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestContext, target: { path: string; hostHeader: string }): Promise<RewriteResult> {
   const injected = new Map<string, Set<Surface>>();
+  const echoForms: ScrubValue[] = [];
   const blocked = { secret: null as SecretRow | null };
   const fail = (status: number, reason: string): RewriteResult => ({ ok: false, status, reason, secret: blocked.secret });
 
   const qAt = target.path.indexOf('?');
   const rawPath = qAt < 0 ? target.path : target.path.slice(0, qAt);
   const rawQuery = qAt < 0 ? null : target.path.slice(qAt + 1);
-  const path = substitutePercentEncoded(rawPath, resolverFor(ctx, 'path', injected, blocked));
+  const path = substitutePercentEncoded(rawPath, resolverFor(ctx, 'path', injected, blocked, echoForms));
   if ('blocked' in path) return fail(403, path.blocked.reason);
   let fullPath = path.value;
   if (rawQuery !== null) {
-    const query = substitutePercentEncoded(rawQuery, resolverFor(ctx, 'query', injected, blocked));
+    const query = substitutePercentEncoded(rawQuery, resolverFor(ctx, 'query', injected, blocked, echoForms));
     if ('blocked' in query) return fail(403, query.blocked.reason);
     fullPath += `?${query.value}`;
   }
@@ -87,8 +99,12 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestCont
     if (/vgph_/i.test(name)) return fail(403, 'placeholder in a header name');
     if (lower === 'content-length') continue;
     if (lower === 'content-encoding' && req.rawHeaders[i + 1]!.trim().toLowerCase() !== 'identity') encoded = true;
-    const value = substituteHeaderValue(req.rawHeaders[i + 1]!, headerResolve);
+    const original = req.rawHeaders[i + 1]!;
+    const value = substituteHeaderValue(original, headerResolve);
     if ('blocked' in value) return fail(403, value.blocked.reason);
+    const sent = basicToken.exec(original)?.[1];
+    const put = basicToken.exec(value.value)?.[1];
+    if (sent && put && sent !== put) echoForms.push({ value: Buffer.from(put, 'latin1'), placeholder: Buffer.from(sent, 'latin1') });
     headers.push([name, value.value]);
   }
 
@@ -108,5 +124,5 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestCont
     for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === 'accept-encoding') headers.splice(i, 1);
     headers.push(['Accept-Encoding', 'identity']);
   }
-  return { ok: true, request: { path: fullPath, headers, body, injected } };
+  return { ok: true, request: { path: fullPath, headers, body, injected, echoForms } };
 }

@@ -30,9 +30,15 @@ interface TunnelInfo {
   caller: AgentCaller;
   destination: Destination;
   authority: string;
+  /** The CONNECT's Proxy-Authorization, checked again for every request of the tunnel. */
+  proxyAuthorization: string | undefined;
+  /** Set once a request was refused: the tunnel is closing and nothing behind it is processed. */
+  refused?: boolean;
 }
 
 const requestIds = createIdFactory();
+/** How long a client gets to finish the TLS handshake inside a CONNECT tunnel. */
+const tunnelHandshakeTimeoutMs = 10_000;
 
 function sendError(res: ServerResponse, code: ErrorCode, message?: string, extraHeaders: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -72,8 +78,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     return ctx;
   }
 
-  async function authenticate(req: IncomingMessage): Promise<AgentCaller | null> {
-    const creds = parseProxyAuthorization(req.headers['proxy-authorization']);
+  async function authenticate(req: IncomingMessage, header = req.headers['proxy-authorization']): Promise<AgentCaller | null> {
+    const creds = parseProxyAuthorization(header);
     if (!creds) return null;
     return service.authenticate(creds.agentId, creds.token, { requestId: requestIds('request'), sourceIp: req.socket.remoteAddress ?? '' });
   }
@@ -95,7 +101,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     }
     // Fail closed: the injection is on record before the value leaves.
     if (request.injected.size > 0) await ctx.audit({ blocked: null, surfaces: request.injected });
-    const scrubValues = ctx.scrubList(request.injected.keys());
+    const scrubValues = [...ctx.scrubList(request.injected.keys()), ...request.echoForms];
     const options = {
       host: target.host,
       port: target.port,
@@ -129,14 +135,24 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   });
 
   async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
+    // RFC 9112 §9.6: after the refusal (sent with `Connection: close`) no further request of the
+    // tunnel is processed, not even one already pipelined behind it; the socket closes after the 403.
+    if (info.refused) return;
     const check = checkTunnelRequest(req, info);
     if (check) {
+      info.refused = true;
       await (await service.prepare(info.caller, info.destination, true)).audit({ blocked: { reason: check, secret: null }, surfaces: new Map() });
       return sendError(res, 'proxy_blocked', `request blocked: ${check}`, { connection: 'close' });
     }
+    // A token revoked while its tunnel is open must not keep working on that tunnel.
+    const caller = await authenticate(req, info.proxyAuthorization);
+    if (!caller || caller.agentId !== info.caller.agentId) {
+      info.refused = true;
+      return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
+    }
     let path = req.url ?? '/';
     if (!path.startsWith('/')) path = new URL(path).pathname + new URL(path).search;
-    await forward(req, res, info.caller, info.destination, true, path, info.authority);
+    await forward(req, res, caller, info.destination, true, path, info.authority);
   }
 
   const server = http.createServer((req, res) => {
@@ -190,8 +206,22 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       },
     });
     tlsSocket.on('error', (err) => logger.debug({ err: err.message }, 'tunnel TLS error'));
+    // A handshake that fails, stalls or is abandoned must not keep the tunnel: Node only ends
+    // (never closes) a wrapped socket whose peer leaves mid-handshake, which leaked the socket
+    // and held the proxy's shutdown forever.
+    let secured = false;
+    const handshakeTimer = setTimeout(() => tlsSocket.destroy(), tunnelHandshakeTimeoutMs);
+    handshakeTimer.unref();
+    tlsSocket.once('secure', () => {
+      secured = true;
+      clearTimeout(handshakeTimer);
+    });
+    tlsSocket.once('end', () => {
+      if (!secured) tlsSocket.destroy();
+    });
+    tlsSocket.once('close', () => clearTimeout(handshakeTimer));
     const hostHeader = destination.port === 443 ? destination.host : `${destination.host}:${destination.port}`;
-    tunnels.set(tlsSocket as unknown as Socket, { caller, destination, authority: hostHeader });
+    tunnels.set(tlsSocket as unknown as Socket, { caller, destination, authority: hostHeader, proxyAuthorization: req.headers['proxy-authorization'] });
     tlsSocket.once('secure', () => inner.emit('connection', tlsSocket));
   }
 

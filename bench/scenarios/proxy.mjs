@@ -1,0 +1,411 @@
+// Scenario `proxy`: HTTPS requests carrying one placeholder in `Authorization: Bearer vgph_…`
+// through Vaultgate's egress proxy (TLS interception + injection) to a local HTTPS upstream,
+// interleaved with the same requests direct, through a minimal CONNECT tunnel, and through
+// mitmproxy (when installed). Keep-alive pools of 1 and 32 connections, and a new CONNECT + TLS
+// handshake per request at 1 and 8 concurrent.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'undici';
+import { connector } from '../lib/proxy-connect.mjs';
+import { interleavedSides, perRound, startMitmproxy, startProxyClient, startTunnel, startUpstream, startVaultgateWithEnv } from '../lib/proxy-harness.mjs';
+import { makeTestPki } from '../lib/proxy-pki.mjs';
+import { removeTempDir, trackTempDir } from '../lib/proc.mjs';
+import { mmm, num } from '../lib/report.mjs';
+import { apiClient, fetchAllPages, repoRoot } from '../lib/servers.mjs';
+
+export const name = 'proxy';
+export const description =
+  'HTTPS GET with one Authorization placeholder through the egress proxy vs direct, a CONNECT tunnel and mitmproxy; keep-alive c=1/32, new TLS connection per request c=1/8';
+
+const HOST = 'api.bench.test';
+const OTHER = 'other.bench.test';
+const PATH = '/v1/charges/ch_bench';
+const KEEPALIVE = [1, 32];
+const NEWCONN = [1, 8];
+const TARGETS = { inject_vs_tunnel: 0.6, added_p50_ms: 1 };
+
+/** Which code was measured: HEAD and the files under src/ that differ from it (dist/ is built from the working tree). */
+function codeVersion() {
+  const git = (args) => {
+    try {
+      return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
+    } catch {
+      return null;
+    }
+  };
+  const status = git(['status', '--porcelain', '--', 'src']);
+  return { head: git(['rev-parse', '--short', 'HEAD']), src_changes_vs_head: status ? status.split('\n').map((l) => l.slice(3)) : [] };
+}
+
+/** One request through a fresh connection, outside the measurements (setup checks). */
+async function oneRequest(spec) {
+  const client = new Client(`https://${spec.servername}`, { connect: connector(spec), pipelining: 1 });
+  try {
+    const res = await client.request({ path: spec.path, method: 'GET', headers: spec.headers });
+    return { status: res.statusCode, body: await res.body.text() };
+  } finally {
+    await client.destroy();
+  }
+}
+
+async function must(res, status, what) {
+  const r = await res;
+  if (![status].flat().includes(r.status)) throw new Error(`${what} -> ${r.status} ${r.text?.slice(0, 300)}`);
+  return r.json;
+}
+
+export async function run({ quick, log }) {
+  // 4 keep-alive rounds (4 paths) and 3 new-connection rounds (2 paths) of 2.5 s keep the whole
+  // scenario under ~3 minutes on a 2-core host.
+  const rounds = quick ? 2 : 4;
+  const newconnRounds = quick ? 2 : 3;
+  const duration = quick ? 1 : 2.5;
+  const warmup = quick ? 0.5 : 1;
+  const started = [];
+  const dir = trackTempDir(mkdtempSync(join(tmpdir(), 'vg-bench-proxy-')));
+  try {
+    const pki = await makeTestPki(dir, [HOST, OTHER]);
+    const upstream = await startUpstream(pki);
+    started.push(upstream);
+    const connectTo = [HOST, OTHER].map((h) => `${h}:443=127.0.0.1:${upstream.port}`).join(',');
+    const tunnel = await startTunnel(connectTo);
+    started.push(tunnel);
+    const profDir = process.env.BENCH_PROXY_CPU_PROF;
+    const vg = await startVaultgateWithEnv(
+      {
+        VAULTGATE_PROXY_CONNECT_TO: connectTo,
+        VAULTGATE_UPSTREAM_CA_FILE: pki.caFile,
+        VAULTGATE_PROXY_ALLOW_PRIVATE: '1',
+        // Profiling (not part of a normal run): see bench/lib/proxy-cpuprof.mjs.
+        ...(profDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(import.meta.dirname, '../lib/proxy-cpuprof.mjs')}`.trim(), BENCH_CPU_PROF_DIR: profDir } : {}),
+      },
+      { logLevel: 'warn' },
+    );
+    started.push(vg);
+
+    // Setup through the operator API: vault, restricted secret, agent with the vault, token.
+    const value = randomBytes(20).toString('hex'); // 40 bytes
+    const vault = await must(vg.api('POST', '/vaults', { name: 'bench-proxy' }), 201, 'create vault');
+    const secret = await must(vg.api('POST', `/vaults/${vault.id}/secrets`, { env_key: 'API_KEY', value, allowed_domains: [HOST] }), 201, 'create secret');
+    const agent = await must(vg.api('POST', '/agents', { name: 'bench-proxy-agent' }), 201, 'create agent');
+    await must(vg.api('POST', `/agents/${agent.id}/vaults`, { vault_id: vault.id }), [200, 201], 'attach vault');
+    const token = (await must(vg.api('POST', `/agents/${agent.id}/tokens`), 201, 'agent token')).token;
+    const environment = await must(apiClient(`${vg.url}/api/agent/v1`, token)('GET', '/environment'), 200, 'agent environment');
+    const placeholder = environment.env?.API_KEY;
+    if (!/^vgph_[0-9A-Za-z]{40}$/.test(placeholder ?? '')) throw new Error(`environment has no placeholder for API_KEY: ${JSON.stringify(environment.env)}`);
+    const proxyUrl = new URL(environment.proxy_url);
+    const proxy = { host: proxyUrl.hostname, port: Number(proxyUrl.port), auth: `${decodeURIComponent(proxyUrl.username)}:${decodeURIComponent(proxyUrl.password)}` };
+    await upstream.expect(`Bearer ${value}`);
+
+    const base = { servername: HOST, path: PATH };
+    const real = { authorization: `Bearer ${value}` };
+    const ph = { authorization: `Bearer ${placeholder}` };
+    const sides = {
+      direct: { key: 'direct', proxyPid: null, spec: { ...base, proxy: null, host: '127.0.0.1', port: upstream.port, ca: pki.caPem, headers: real } },
+      tunnel: { key: 'tunnel', proxyPid: tunnel.pid, proxyPort: tunnel.port, spec: { ...base, proxy: { host: '127.0.0.1', port: tunnel.port, auth: proxy.auth }, ca: pki.caPem, headers: real } },
+      vaultgate: { key: 'vaultgate', proxyPid: vg.pid, proxyPort: proxy.port, spec: { ...base, proxy, ca: environment.ca_certificate, headers: ph } },
+    };
+    const mitm = await startMitmproxy({ dir, upstreamCaFile: pki.caFile, host: HOST, target: { host: '127.0.0.1', port: upstream.port }, placeholder, value });
+    if (mitm.unavailable) {
+      log(`proxy: mitmproxy peer skipped: ${mitm.unavailable}`);
+    } else {
+      started.push(mitm);
+      sides.mitmproxy = { key: 'mitmproxy', proxyPid: mitm.pid, proxyPort: mitm.port, spec: { ...base, proxy: { host: '127.0.0.1', port: mitm.port }, ca: mitm.caPem, headers: ph } };
+    }
+
+    // Every path answers before measuring; the upstream saw the real value each time.
+    let setupServed = 0;
+    for (const side of Object.values(sides)) {
+      await upstream.reset();
+      const r = await oneRequest(side.spec);
+      const st = await upstream.stats();
+      if (r.status !== 200 || st.expected !== 1) throw new Error(`${side.key}: setup request -> ${r.status} ${r.body.slice(0, 200)}; upstream ${JSON.stringify(st)}`);
+      if (side.key === 'vaultgate') setupServed++;
+    }
+    // A host outside allowed_domains never receives the value (nor anything else).
+    await upstream.reset();
+    const disallowed = await oneRequest({ ...sides.vaultgate.spec, servername: OTHER });
+    const disallowedUp = await upstream.stats();
+
+    const client = await startProxyClient();
+    started.push(client);
+    log(
+      `proxy: vaultgate pid ${vg.pid} (proxy :${proxy.port}), tunnel pid ${tunnel.pid}, ${mitm.unavailable ? 'no mitmproxy' : `mitmproxy ${mitm.version} pid ${mitm.pid}`} on CPU 1; ` +
+        `upstream pid ${upstream.pid} (:${upstream.port}) and load client pid ${client.pid} on CPU 0; disallowed host -> ${disallowed.status}`,
+    );
+
+    const out = {
+      method: { rounds, newconn_rounds: newconnRounds, duration_s: duration, warmup_s: warmup, log_level: 'warn', steal_limit_pct: 5, keepalive_connections: KEEPALIVE, newconn_concurrency: NEWCONN, path: PATH, host: HOST },
+      targets: TARGETS,
+      code: codeVersion(),
+    };
+    const vgRuns = [];
+    const mitmRuns = [];
+    const onRun = (key, r) => {
+      if (key === 'vaultgate') vgRuns.push(r);
+      if (key === 'mitmproxy') mitmRuns.push(r);
+    };
+    const runsBy = {};
+    const keepSides = ['direct', 'tunnel', 'vaultgate', 'mitmproxy'].filter((k) => sides[k]);
+    for (const c of KEEPALIVE) {
+      log(`proxy: keep-alive c=${c}: ${rounds} rounds × ${duration}s, interleaved ${keepSides.join(', ')}`);
+      const res = await interleavedSides({ client, upstream, sides: keepSides.map((k) => sides[k]), mode: 'keepalive', conns: c, rounds, duration, warmup, log, label: `c=${c}`, onRun });
+      for (const k of keepSides) out[`${k}_c${c}`] = res.summaries[k];
+      runsBy[`keepalive_c${c}`] = res.runs;
+    }
+    for (const c of NEWCONN) {
+      log(`proxy: new TLS connection per request, ${c} concurrent: ${newconnRounds} rounds × ${duration}s, interleaved tunnel, vaultgate`);
+      const res = await interleavedSides({ client, upstream, sides: [sides.tunnel, sides.vaultgate], mode: 'newconn', conns: c, rounds: newconnRounds, duration, warmup, log, label: `newconn c=${c}`, onRun });
+      for (const k of ['tunnel', 'vaultgate']) out[`newconn_${k}_c${c}`] = res.summaries[k];
+      runsBy[`newconn_c${c}`] = res.runs;
+    }
+
+    const rps = (a, b) => (a.rps > 0 ? b.rps / a.rps : null);
+    const k32 = runsBy.keepalive_c32;
+    const k1 = runsBy.keepalive_c1;
+    out.inject_vs_tunnel = { ...perRound(k32.tunnel, k32.vaultgate, rps), target: `>= ${TARGETS.inject_vs_tunnel}` };
+    out.inject_vs_tunnel.met = out.inject_vs_tunnel.median >= TARGETS.inject_vs_tunnel;
+    out.added_p50_ms = { ...perRound(k1.direct, k1.vaultgate, (a, b) => b.p50_ms - a.p50_ms), target: `<= ${TARGETS.added_p50_ms}` };
+    out.added_p50_ms.met = out.added_p50_ms.median <= TARGETS.added_p50_ms;
+    out.newconn_inject_vs_tunnel = Object.fromEntries(NEWCONN.map((c) => [`c${c}`, perRound(runsBy[`newconn_c${c}`].tunnel, runsBy[`newconn_c${c}`].vaultgate, rps)]));
+    // Context ratios: per-request CPU of Vaultgate vs the tunnel, the c=1 tunnel's own added p50.
+    const cpu = (a, b) => (a.cpu_us_per_req > 0 ? b.cpu_us_per_req / a.cpu_us_per_req : null);
+    out.cpu_vs_tunnel = {
+      keepalive_c1: perRound(k1.tunnel, k1.vaultgate, cpu),
+      keepalive_c32: perRound(k32.tunnel, k32.vaultgate, cpu),
+      ...Object.fromEntries(NEWCONN.map((c) => [`newconn_c${c}`, perRound(runsBy[`newconn_c${c}`].tunnel, runsBy[`newconn_c${c}`].vaultgate, cpu)])),
+    };
+    out.tunnel_added_p50_ms = perRound(k1.direct, k1.tunnel, (a, b) => b.p50_ms - a.p50_ms);
+    out.inject_vs_direct_c32 = perRound(k32.direct, k32.vaultgate, rps);
+    if (sides.mitmproxy) {
+      out.mitmproxy = {
+        version: mitm.version,
+        note: 'mitmdump with an addon that routes the host to the upstream (TLS still verified for the name) and replaces the placeholder in headers; no response scrubbing, no audit',
+        mitmproxy_vs_tunnel_c32: perRound(k32.tunnel, k32.mitmproxy, rps),
+        inject_vs_mitmproxy_c32: perRound(k32.mitmproxy, k32.vaultgate, rps),
+        added_p50_ms_c1: perRound(k1.direct, k1.mitmproxy, (a, b) => b.p50_ms - a.p50_ms),
+        upstream_mismatches: mitmRuns.reduce((a, r) => a + r.upstream_placeholder + r.upstream_other, 0),
+      };
+    } else {
+      out.mitmproxy = null;
+      out.mitmproxy_reason = mitm.unavailable;
+    }
+    out.correctness = await checkCorrectness({ vg, secretId: secret.id, agentId: agent.id, vgRuns, setupServed, disallowed, disallowedUp, keepalive: runsBy, log });
+    return out;
+  } finally {
+    for (const s of started.reverse()) await s.stop().catch(() => {});
+    removeTempDir(dir);
+  }
+}
+
+/**
+ * Under load: the upstream got the real value in every request through Vaultgate (never the
+ * placeholder, nothing else); `proxy.injected` events match Vaultgate's 2xx responses (the client
+ * awaits every request it started, so only requests that failed after their audit can add events);
+ * a disallowed host received nothing; the chain verifies; every keep-alive run kept N connections.
+ */
+async function checkCorrectness({ vg, secretId, agentId, vgRuns, setupServed, disallowed, disallowedUp, keepalive, log }) {
+  const t0 = Date.now();
+  const sum = (k) => vgRuns.reduce((a, r) => a + (r[k] ?? 0), 0);
+  const served = setupServed + sum('prepare_ok') + sum('ok') + sum('late_ok');
+  const failed = sum('non2xx') + sum('errors');
+  const upstreamReal = setupServed + sum('upstream_expected_value');
+  const mismatches = sum('upstream_placeholder') + sum('upstream_other');
+  const injected = await fetchAllPages(vg.api, '/audit?type=proxy.injected&limit=1000');
+  const wrongEvents = injected.items.filter((e) => e.secret_id !== secretId || e.agent_id !== agentId || e.details?.host !== HOST).length;
+  const blocked = await fetchAllPages(vg.api, '/audit?type=proxy.blocked&limit=1000');
+  const verify = await vg.api('GET', '/audit/verify');
+  const fixedPool = [];
+  for (const [key, runs] of Object.entries(keepalive)) {
+    if (!key.startsWith('keepalive_')) continue;
+    const c = Number(key.split('_c')[1]);
+    for (const [side, rs] of Object.entries(runs)) {
+      for (const r of rs) {
+        const serverSide = side === 'direct' ? [r.upstream_tls_connections] : r.server_side_connections;
+        if (r.client_connections_prepare !== c || r.client_connections_during_run !== 0 || serverSide.some((n) => n !== c)) {
+          fixedPool.push({ key, side, round: rs.indexOf(r) + 1, client: r.client_connections_prepare, during: r.client_connections_during_run, server_side: serverSide });
+        }
+      }
+    }
+  }
+  const result = {
+    vaultgate_2xx: served,
+    vaultgate_failed: failed,
+    upstream_real_value: upstreamReal,
+    upstream_mismatches: mismatches,
+    proxy_injected_events: injected.items.length,
+    proxy_injected_wrong_fields: wrongEvents,
+    events_minus_2xx: injected.items.length - served,
+    inflight_bound: failed,
+    proxy_blocked_events: blocked.items.length,
+    disallowed_host: { status: disallowed.status, upstream_requests: disallowedUp.requests },
+    pool_deviations: fixedPool,
+    verify: verify.json ?? { status: verify.status },
+    audit_pages: injected.pages,
+    seconds: (Date.now() - t0) / 1000,
+  };
+  result.ok =
+    mismatches === 0 &&
+    upstreamReal >= served &&
+    wrongEvents === 0 &&
+    injected.items.length >= served &&
+    injected.items.length - served <= failed &&
+    disallowed.status === 403 &&
+    disallowedUp.requests === 0 &&
+    blocked.items.length === 1 &&
+    verify.status === 200 &&
+    verify.json?.ok === true;
+  result.pool_fixed = fixedPool.length === 0;
+  log(
+    `proxy: correctness: ${served} vaultgate 2xx, upstream got the real value ${upstreamReal}×, ${mismatches} mismatches; ${injected.items.length} proxy.injected events ` +
+      `(${result.events_minus_2xx} more than 2xx, bound ${failed}); disallowed host -> ${disallowed.status}, upstream saw ${disallowedUp.requests}; ` +
+      `verify ok=${verify.json?.ok}; keep-alive pools fixed: ${result.pool_fixed} -> ${result.ok ? 'OK' : 'FAILED'}`,
+  );
+  return result;
+}
+
+// ---- rendering ----
+
+const SIDE_LABEL = {
+  direct: 'direct (client → upstream)',
+  tunnel: 'CONNECT tunnel (minimal Node)',
+  vaultgate: '**Vaultgate** (intercept + inject)',
+  mitmproxy: 'mitmproxy (intercept + replace)',
+};
+
+function caseRows(r) {
+  const rows = [];
+  for (const c of KEEPALIVE) {
+    for (const k of ['direct', 'tunnel', 'vaultgate', 'mitmproxy']) {
+      const x = r[`${k}_c${c}`];
+      if (x) rows.push({ label: SIDE_LABEL[k], mode: 'keep-alive', c, x, tunnel: r[`tunnel_c${c}`], key: `${k}_c${c}` });
+    }
+  }
+  for (const c of NEWCONN) {
+    for (const k of ['tunnel', 'vaultgate']) {
+      const x = r[`newconn_${k}_c${c}`];
+      if (x) rows.push({ label: SIDE_LABEL[k], mode: 'new TLS conn / req', c, x, tunnel: r[`newconn_tunnel_c${c}`], key: `newconn_${k}_c${c}` });
+    }
+  }
+  return rows;
+}
+
+/** Per-round subject ÷ tunnel req/s from the stored runs (rounds where both were kept). */
+function ratioToTunnel(x, tunnel) {
+  if (!x || !tunnel || x === tunnel) return null;
+  const xs = [];
+  for (let i = 0; i < Math.min(x.runs?.length ?? 0, tunnel.runs?.length ?? 0); i++) {
+    const a = tunnel.runs[i];
+    const b = x.runs[i];
+    if (!a.dropped && !b.dropped && a.rps > 0) xs.push(b.rps / a.rps);
+  }
+  if (!xs.length) return null;
+  const s = [...xs].sort((p, q) => p - q);
+  const m = s.length >> 1;
+  return { median: s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2, min: s[0], max: s[s.length - 1], n: s.length };
+}
+
+function connCell(row) {
+  const x = row.x;
+  const runs = x.runs ?? [];
+  if (row.mode !== 'keep-alive') {
+    const opened = runs.reduce((a, r) => a + (r.client_connections_during_run ?? 0), 0);
+    return `${num(opened)} opened`;
+  }
+  const serverSide = row.key.startsWith('direct') ? runs.map((r) => r.upstream_tls_connections) : runs.flatMap((r) => r.server_side_connections ?? []);
+  const lo = Math.min(...serverSide);
+  const hi = Math.max(...serverSide);
+  const extra = runs.reduce((a, r) => a + (r.client_connections_during_run ?? 0), 0);
+  return `${lo === hi ? lo : `${lo}–${hi}`}${extra ? ` (+${extra} reconnects)` : ''}`;
+}
+
+function targetCell(t, digits) {
+  if (!t || typeof t.median !== 'number') return '–';
+  return `${num(t.median, digits)} (${num(t.min, digits)}–${num(t.max, digits)})`;
+}
+
+export function render(r) {
+  const m = r.method ?? {};
+  const parts = [];
+  parts.push('## Scenario `proxy` — HTTPS through the egress proxy with one injected header\n');
+  if (r.quick) parts.push('**Quick smoke run (`--quick`): too few, too short rounds to compare; run the full `npm run bench` for figures.**\n');
+  parts.push(
+    `Run ${r.date ?? ''} with \`${r.command ?? ''}\` (scenario runtime ${num(r.runtime_s, 1)} s). Keep-alive: ${m.rounds} interleaved rounds (direct, tunnel, Vaultgate${r.mitmproxy ? ', mitmproxy' : ''}, direct, …); new connection per request: ${m.newconn_rounds ?? m.rounds} rounds (tunnel, Vaultgate, …); ${m.duration_s} s per run after a ${m.warmup_s} s warm-up of each path; ` +
+      'figures are the median (min–max) over the kept rounds; ratios are per round (each side ÷ the tunnel run of the same round). ' +
+      `Rounds with host CPU steal > ${m.steal_limit_pct}% are dropped (last column). Vaultgate runs with \`VAULTGATE_LOG_LEVEL=${m.log_level}\` on a fresh SQLite data dir.\n`,
+  );
+  if (r.code) {
+    const changed = r.code.src_changes_vs_head ?? [];
+    parts.push(`Code measured: \`dist/\` built from commit ${r.code.head}${changed.length ? ` plus uncommitted changes in ${changed.length} file(s) under src/ (${changed.slice(0, 8).map((f) => `\`${f}\``).join(', ')}${changed.length > 8 ? ', …' : ''})` : ''}.\n`);
+  }
+  parts.push(
+    [
+      `- **Request**: \`GET https://${m.host}${m.path}\` with \`Authorization: Bearer <40-byte value>\` (direct, tunnel) or \`Authorization: Bearer vgph_…\` (Vaultgate, mitmproxy: the proxy puts the value in); the upstream answers a 45-byte JSON and counts which Authorization it received.`,
+      '- **Upstream**: a minimal Node `https` server (`bench/lib/proxy-upstream.mjs`) with a throwaway test CA + leaf for `api.bench.test` (ECDSA P-256, generated in-process), pinned to CPU 0 beside the load client. Vaultgate reaches it through `VAULTGATE_PROXY_CONNECT_TO` and verifies it against `VAULTGATE_UPSTREAM_CA_FILE`; `VAULTGATE_PROXY_ALLOW_PRIVATE=1`.',
+      '- **Vaultgate**: secret `API_KEY` (40 bytes, `allowed_domains: ["api.bench.test"]`) in a vault attached to an agent; the client uses the agent environment\'s placeholder, `proxy_url` (credentials) and `ca_certificate`. Every request is intercepted (minted leaf), authenticated, rewritten, audited (`proxy.injected`, committed before the request leaves), forwarded over Vaultgate\'s pooled upstream TLS connections, and its response scrubbed.',
+      '- **Tunnel**: a minimal Node CONNECT proxy (`bench/lib/proxy-tunnel.mjs`: dial, 200, splice; no auth check, no interception), pinned to CPU 1 like Vaultgate. **Direct**: the client talks TLS to the upstream itself (trusting the test CA).',
+      '- **Load client** (`bench/lib/proxy-client.mjs`, a child pinned to CPU 0, undici): **keep-alive** = a fixed pool of N connections (each its own CONNECT tunnel when proxied), opened before the measured window, each carrying sequential requests (`Pool({connections: N, pipelining: 1})`); the count is checked on the server side (ESTABLISHED sockets on the proxy\'s port sampled at ¼, ½, ¾ of each run; for direct, TLS connections the upstream accepted) and no reconnects are allowed. **New TLS connection per request** = like a CLI agent running curl per call: CONNECT + full TLS handshake (no session resumption) + one request with `Connection: close`, K at a time; latency includes the handshake.',
+      '- req/s counts 2xx responses completed inside the window; p50/p99 are of those, from per-response `performance.now()` timing. CPU µs/req: utime+stime of the process on CPU 1 (the proxy; the upstream for direct) from `/proc/<pid>/stat` across the run ÷ 2xx responses it served (requests still in flight at the end of the window are awaited and included here).',
+    ].join('\n') + '\n',
+  );
+
+  const head =
+    '| path | mode | conns | req/s (2xx) | p50 ms | p99 ms | CPU µs/req (proxy; upstream for direct) | req/s ÷ tunnel | upstream CPU µs/req | connections (server side) | non-2xx / errors | rounds kept (dropped) |\n' +
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const lines = caseRows(r).map((row) => {
+    const x = row.x;
+    const ratio = ratioToTunnel(x, row.tunnel);
+    return `| ${row.label} | ${row.mode} | ${row.c} | ${mmm(x.rps)} | ${mmm(x.p50_ms, 2)} | ${mmm(x.p99_ms, 2)} | ${mmm(x.cpu_us_per_req, 1)} | ${ratio ? mmm(ratio, 3) : '–'} | ${mmm(x.upstream_cpu_us_per_req, 1)} | ${connCell(row)} | ${num(x.non2xx_total)} / ${num(x.errors_total)} | ${x.rounds_kept} (${x.rounds_dropped}) |`;
+  });
+  parts.push(`${head}\n${lines.join('\n')}\n`);
+
+  parts.push('### Targets (issue 4)\n');
+  const t = r.targets ?? TARGETS;
+  const met = (x) => (x ? (x.met ? '**met**' : '**missed**') : '–');
+  parts.push(
+    [
+      '| figure | value: median (min–max) | target | result |',
+      '|---|---:|---:|---|',
+      `| \`inject_vs_tunnel\`: keep-alive c=32 req/s, Vaultgate ÷ tunnel (per round) | ${targetCell(r.inject_vs_tunnel, 3)} | ≥ ${t.inject_vs_tunnel} | ${met(r.inject_vs_tunnel)} |`,
+      `| \`added_p50_ms\`: keep-alive c=1 p50, Vaultgate − direct (per round) | ${targetCell(r.added_p50_ms, 2)} ms | ≤ ${t.added_p50_ms} ms | ${met(r.added_p50_ms)} |`,
+      ...NEWCONN.map((c) => `| \`newconn_inject_vs_tunnel\` c=${c}: new TLS connection per request, Vaultgate ÷ tunnel | ${targetCell(r.newconn_inject_vs_tunnel?.[`c${c}`], 3)} | – | – |`),
+      `| for reference: tunnel's own added p50 at c=1 (tunnel − direct) | ${targetCell(r.tunnel_added_p50_ms, 2)} ms | – | – |`,
+      `| for reference: CPU µs/req, Vaultgate ÷ tunnel, keep-alive c=1 / c=32 | ${targetCell(r.cpu_vs_tunnel?.keepalive_c1, 1)} / ${targetCell(r.cpu_vs_tunnel?.keepalive_c32, 1)} | – | – |`,
+      ...NEWCONN.map((c) => `| for reference: CPU µs/req, Vaultgate ÷ tunnel, new connection c=${c} | ${targetCell(r.cpu_vs_tunnel?.[`newconn_c${c}`], 2)} | – | – |`),
+      r.mitmproxy
+        ? `| for reference: keep-alive c=32 req/s, Vaultgate ÷ mitmproxy ${r.mitmproxy.version ?? ''} | ${targetCell(r.mitmproxy.inject_vs_mitmproxy_c32, 2)} | – | – |`
+        : `| mitmproxy peer | not measured: ${r.mitmproxy_reason ?? 'unavailable'} | – | – |`,
+    ].join('\n') + '\n',
+  );
+
+  parts.push('Load context per case (medians (min–max) over the kept rounds):\n');
+  const ctx = ['| case | proxy (or upstream) CPU, % of a core | upstream CPU, % of a core | load client CPU, % of a core | other busy CPU, % of all CPUs | proxy sys µs/req |', '|---|---:|---:|---:|---:|---:|'];
+  for (const row of caseRows(r)) {
+    const x = row.x;
+    ctx.push(`| ${row.key} | ${mmm(x.server_cpu_pct)} | ${mmm(x.upstream_cpu_pct)} | ${mmm(x.loadgen_cpu_pct)} | ${mmm(x.other_cpu_pct)} | ${mmm(x.cpu_sys_us_per_req, 1)} |`);
+  }
+  parts.push(`${ctx.join('\n')}\n`);
+
+  const k = r.correctness;
+  if (k) {
+    parts.push('### Correctness under load\n');
+    parts.push(
+      [
+        `- Result: **${k.ok ? 'OK' : 'FAILED'}**.`,
+        `- Requests through Vaultgate answered 2xx (measured rounds, warm-ups, pool-opening requests, the setup request): **${num(k.vaultgate_2xx)}**; the upstream received the real value in **${num(k.upstream_real_value)}** requests and the placeholder or anything else in **${num(k.upstream_mismatches)}**.`,
+        `- \`proxy.injected\` audit events (paged \`GET /audit?type=proxy.injected&limit=1000\`, ${k.audit_pages} pages): **${num(k.proxy_injected_events)}** — ${k.events_minus_2xx === 0 ? 'equal to the 2xx responses' : `${num(k.events_minus_2xx)} more than the 2xx responses`} (allowed ≤ ${num(k.inflight_bound)}: the client awaits every request it started, so only requests that failed after their audit commit (non-2xx or errors through Vaultgate) can add events); events with another secret, agent or host: ${k.proxy_injected_wrong_fields}.`,
+        `- A placeholder sent to a host outside \`allowed_domains\` (\`CONNECT ${OTHER}:443\`, same upstream): ${k.disallowed_host?.status}; the upstream received ${k.disallowed_host?.upstream_requests} requests; \`proxy.blocked\` events: ${k.proxy_blocked_events}.`,
+        `- Keep-alive pools stayed at N connections in every run (client side: N opened before the window, none during; server side: see the connections column): ${k.pool_fixed ? 'yes' : `**no**: ${JSON.stringify(k.pool_deviations).slice(0, 400)}`}.`,
+        `- \`GET /audit/verify\`: ok=${k.verify?.ok}, ${num(k.verify?.events)} events checked.`,
+      ].join('\n') + '\n',
+    );
+  }
+  if (!r.mitmproxy) parts.push(`mitmproxy peer: not measured (${r.mitmproxy_reason ?? 'unavailable'}).\n`);
+  else parts.push(`mitmproxy peer: ${r.mitmproxy.version ?? ''}, ${r.mitmproxy.note}; upstream mismatches through it: ${r.mitmproxy.upstream_mismatches}.\n`);
+  const extra = join(import.meta.dirname, '../notes/proxy.md');
+  if (existsSync(extra)) parts.push(readFileSync(extra, 'utf8'));
+  return parts.join('\n');
+}
