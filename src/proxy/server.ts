@@ -37,6 +37,7 @@ interface TunnelInfo {
 }
 
 const requestIds = createIdFactory();
+const maxContexts = 1000;
 /** How long a client gets to finish the TLS handshake inside a CONNECT tunnel. */
 const tunnelHandshakeTimeoutMs = 10_000;
 
@@ -71,6 +72,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     if (!ctx) {
       ctx = opts.leaves.leafFor(host).then((leaf) => createSecureContext({ key: leaf.keyPem, cert: `${leaf.certPem.trimEnd()}\n${opts.caCertPem.trimEnd()}\n` }));
       contexts.set(host, ctx);
+      // Bounded like the leaf cache: the oldest host goes first.
+      if (contexts.size > maxContexts) contexts.delete(contexts.keys().next().value as string);
       ctx.catch(() => contexts.delete(host));
       // Leaves are short-lived: drop the context with them (the minter renews on the next ask).
       setTimeout(() => contexts.delete(host), 60 * 60 * 1000).unref();

@@ -3,7 +3,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 
 export interface UpstreamOptions {
   /** `host:port` → where to dial instead (like curl --connect-to); TLS is still verified for `host`. */
@@ -66,7 +66,9 @@ export function parseConnectTo(spec: string | null): Map<string, { host: string;
 
 /** One keep-alive pool per agent: an upstream connection is never shared between agents. */
 export function createUpstreams(opts: UpstreamOptions) {
-  const ca = opts.extraCaPem ? [...rootCertificates, opts.extraCaPem] : undefined;
+  // Trust is parsed once into one context: passing `ca` to the agent made Node re-parse ~145
+  // certificates for every connection and build a 200 KB pool key per request (bench/notes/proxy.md).
+  const secureContext = opts.extraCaPem ? createSecureContext({ ca: [...rootCertificates, opts.extraCaPem] }) : undefined;
   const lookup = guardedLookup(opts.allowPrivate);
   const maxAgents = opts.maxAgents ?? 1000;
   const pools = new Map<string, { https: https.Agent; http: http.Agent }>();
@@ -77,8 +79,8 @@ export function createUpstreams(opts: UpstreamOptions) {
       pools.delete(agentId);
     } else {
       pool = {
-        https: new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, lookup, ...(ca ? { ca } : {}) }),
-        http: new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, lookup }),
+        https: new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64, lookup, ...(secureContext ? { secureContext } : {}) }),
+        http: new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64, lookup }),
       };
     }
     pools.set(agentId, pool);

@@ -35,6 +35,18 @@ export interface ProxyRequestContext {
 export function createProxyService(deps: ServiceDeps & { store: Store; keyring: Keyring; runtime: RuntimeService }) {
   const { store, keyring, runtime } = deps;
   const placeholderKey = keyring.placeholderKey;
+  // Placeholders never change for an (agent, secret) pair, so remembering them needs no invalidation.
+  const placeholders = new Map<string, string>();
+  const placeholderOf = (agentId: string, secretId: string): string => {
+    const key = `${agentId}\0${secretId}`;
+    let p = placeholders.get(key);
+    if (p === undefined) {
+      p = placeholderFor(placeholderKey, agentId, secretId);
+      if (placeholders.size >= 100_000) placeholders.clear();
+      placeholders.set(key, p);
+    }
+    return p;
+  };
 
   function decrypt(secret: SecretRow, version: { kek_id: string; wrapped_key: Buffer; ciphertext: Buffer }): Buffer {
     const binding = { orgId: secret.org_id, vaultId: secret.vault_id, secretId: secret.id, version: secret.version };
@@ -56,7 +68,7 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
       const facts = await store.agentAccessFacts(caller.orgId, caller.agentId);
       const bySlug = new Map<string, SecretRow>();
       for (const entry of facts ? secretEnvironment(facts) : []) {
-        if (entry.form === 'placeholder') bySlug.set(placeholderFor(placeholderKey, caller.agentId, entry.secret.id), entry.secret);
+        if (entry.form === 'placeholder') bySlug.set(placeholderOf(caller.agentId, entry.secret.id), entry.secret);
       }
       const values = new Map<string, { value: Buffer; placeholder: Buffer }>();
       const pending = new Map<string, Promise<void>>();

@@ -158,6 +158,22 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       expect(verifier.result()).toMatchObject({ ok: true, events: 4 });
     });
 
+    it('concurrent audit appends all commit (group commit), in call order; a bad one fails alone', async () => {
+      const first = event(orgId, 'vault.created');
+      await store.appendAudit([first]);
+      const results = await Promise.allSettled([
+        store.appendAudit([event(orgId, 'secret.revealed', { details: { n: 1 } })]),
+        store.appendAudit([{ ...first }]),
+        store.appendAudit([event(orgId, 'secret.revealed', { details: { n: 2 } }), event(orgId, 'secret.revealed', { details: { n: 3 } })]),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const all = await store.listAudit(orgId, { limit: 100 });
+      expect(all.filter((e) => e.type === 'secret.revealed').map((e) => e.details.n)).toEqual([1, 2, 3]);
+      const verifier = createChainVerifier(auditKey);
+      for (const e of all) verifier.push(e);
+      expect(verifier.result()).toMatchObject({ ok: true, events: all.length });
+    });
+
     it('fails closed: when the audit append fails, the change it records is rolled back', async () => {
       const first = event(orgId, 'vault.created');
       await store.appendAudit([first]);

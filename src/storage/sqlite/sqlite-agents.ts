@@ -24,6 +24,14 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write): A
     insertEnvVar: db.prepare('INSERT INTO agent_env_vars (agent_id, position, name, secret_id) VALUES (?, ?, ?, ?)'),
     insertAttachment: db.prepare('INSERT INTO agent_vaults (id, org_id, agent_id, vault_id, created_at) VALUES (@id, @org_id, @agent_id, @vault_id, @created_at)'),
     attachment: db.prepare('SELECT * FROM agent_vaults WHERE agent_id = ? AND vault_id = ?'),
+    tokenByHash: db.prepare('SELECT * FROM agent_tokens WHERE hash = ?'),
+    attachedSecrets: db.prepare(
+      'SELECT s.* FROM agent_vaults av JOIN secrets s ON s.vault_id = av.vault_id WHERE av.agent_id = ? ORDER BY av.created_at, av.id, s.id',
+    ),
+    grantedSecrets: db.prepare('SELECT s.* FROM grants g JOIN secrets s ON s.id = g.secret_id WHERE g.agent_id = ? ORDER BY g.id'),
+    envVarSecrets: db.prepare(
+      'SELECT e.name AS env_name, s.* FROM agent_env_vars e JOIN secrets s ON s.id = e.secret_id WHERE e.agent_id = ? ORDER BY e.position',
+    ),
   };
 
   function view(row: Row | undefined): AgentView | null {
@@ -145,7 +153,7 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write): A
       return db.prepare('SELECT * FROM agent_tokens WHERE agent_id = ? ORDER BY id').all(agentId) as AgentTokenRow[];
     },
     async findAgentTokenByHash(hash) {
-      return (db.prepare('SELECT * FROM agent_tokens WHERE hash = ?').get(hash) as AgentTokenRow | undefined) ?? null;
+      return (q.tokenByHash.get(hash) as AgentTokenRow | undefined) ?? null;
     },
 
     async createGrant(row, audit) {
@@ -178,13 +186,9 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write): A
       return db.transaction(() => {
         const agent = view(q.agent.get(orgId, agentId) as Row | undefined);
         if (!agent) return null;
-        const attached = db
-          .prepare('SELECT s.* FROM agent_vaults av JOIN secrets s ON s.vault_id = av.vault_id WHERE av.agent_id = ? ORDER BY av.created_at, av.id, s.id')
-          .all(agentId) as Row[];
-        const granted = db.prepare('SELECT s.* FROM grants g JOIN secrets s ON s.id = g.secret_id WHERE g.agent_id = ? ORDER BY g.id').all(agentId) as Row[];
-        const envVars = db
-          .prepare('SELECT e.name AS env_name, s.* FROM agent_env_vars e JOIN secrets s ON s.id = e.secret_id WHERE e.agent_id = ? ORDER BY e.position')
-          .all(agentId) as Row[];
+        const attached = q.attachedSecrets.all(agentId) as Row[];
+        const granted = q.grantedSecrets.all(agentId) as Row[];
+        const envVars = q.envVarSecrets.all(agentId) as Row[];
         return {
           agent,
           attached: attached.map(toSecret),

@@ -127,6 +127,32 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     }
   }
 
+  /**
+   * Group commit for stand-alone audit appends (reveals, reads, proxy injections): those made in
+   * the same event-loop turn share one transaction and one fsync, and each caller is answered
+   * only after that commit. A failing batch is retried one caller at a time, so one bad record
+   * fails only its own request.
+   */
+  let pendingAudit: { audit: AuditDraft[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  function flushAudit(): void {
+    const batch = pendingAudit;
+    pendingAudit = [];
+    if (batch.length === 0) return;
+    try {
+      write(() => ({ result: undefined, audit: batch.flatMap((b) => b.audit) }));
+      for (const b of batch) b.resolve();
+    } catch {
+      for (const b of batch) {
+        try {
+          write(() => ({ result: undefined, audit: b.audit }));
+          b.resolve();
+        } catch (err) {
+          b.reject(err);
+        }
+      }
+    }
+  }
+
   const vaultWithCount = (orgId: string, vaultId: string) =>
     (q.getVault.get(orgId, vaultId) as VaultWithCount | undefined) ?? null;
 
@@ -134,6 +160,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     ...createSqliteAgentMethods(db, write),
     backend: 'sqlite',
     async close() {
+      flushAudit();
       db.close();
     },
     async ping() {
@@ -282,8 +309,11 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return rows.map(toVersionMeta) satisfies SecretVersionMeta[];
     },
 
-    async appendAudit(audit) {
-      write(() => ({ result: undefined, audit }));
+    appendAudit(audit) {
+      return new Promise<void>((resolve, reject) => {
+        pendingAudit.push({ audit, resolve, reject });
+        if (pendingAudit.length === 1) setImmediate(flushAudit);
+      });
     },
     async listAudit(orgId, query) {
       const where = ['org_id = ?', 'seq > ?'];
