@@ -1,5 +1,6 @@
 // The only reader of process.env: configuration validated once, then frozen.
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 
 export interface ListenAddress {
   host: string;
@@ -70,11 +71,33 @@ export interface ClientConfig {
   agentToken: string | undefined;
 }
 
+/** What `vaultgate login` saved; each field is overridden by its environment variable. */
+export interface ClientProfile {
+  url?: string | undefined;
+  apiKey?: string | undefined;
+}
+
+export const defaultApiUrl = 'http://127.0.0.1:7400';
+
 /** What client commands (the CLI on top of the SDK) read: where the API is and how to authenticate. */
-export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): Readonly<ClientConfig> {
-  const url = optional(env, 'VAULTGATE_URL') ?? 'http://127.0.0.1:7400';
-  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError('VAULTGATE_URL must be an http:// or https:// URL');
-  return Object.freeze({ url, apiKey: optional(env, 'VAULTGATE_API_KEY'), agentToken: optional(env, 'VAULTGATE_AGENT_TOKEN') });
+export function loadClientConfig(env: NodeJS.ProcessEnv = process.env, profile: ClientProfile = {}): Readonly<ClientConfig> {
+  const fromEnv = optional(env, 'VAULTGATE_URL');
+  const url = fromEnv ?? profile.url ?? defaultApiUrl;
+  if (!isHttpUrl(url)) throw new ConfigError(`${fromEnv === undefined ? 'the saved profile URL' : 'VAULTGATE_URL'} must be an http:// or https:// URL`);
+  const apiKey = optional(env, 'VAULTGATE_API_KEY') ?? (profile.apiKey === '' ? undefined : profile.apiKey);
+  return Object.freeze({ url, apiKey, agentToken: optional(env, 'VAULTGATE_AGENT_TOKEN') });
+}
+
+export function isHttpUrl(url: string): boolean {
+  return /^https?:\/\/[^\s]+$/.test(url);
+}
+
+/** Where `vaultgate login` keeps the profile: `$XDG_CONFIG_HOME/vaultgate/config.json`, else `~/.config/vaultgate/config.json`. */
+export function clientProfilePath(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = optional(env, 'XDG_CONFIG_HOME');
+  // The XDG spec says a relative XDG_CONFIG_HOME is invalid and must be ignored.
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(optional(env, 'HOME') ?? homedir(), '.config');
+  return join(base, 'vaultgate', 'config.json');
 }
 
 /** A copy of this process's environment, for commands that start children (`vaultgate run`). */

@@ -60,6 +60,13 @@ export async function runAsAgent(opts: RunOptions): Promise<number> {
 
   const start = () => {
     child = spawn(cmd, args, { stdio: 'inherit', env: current.env });
+    // A command that cannot be started ends the run as a shell would: 127 not found, 126 not executable.
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (stopped) return;
+      stopped = true;
+      notice(`vaultgate run: cannot start ${cmd}: ${err.code ?? err.message}`);
+      finish(err.code === 'ENOENT' ? 127 : 126);
+    });
     return child;
   };
   const relay = (signal: NodeJS.Signals) => () => child.kill(signal);

@@ -1,9 +1,11 @@
 // The Vaultgate SDK: typed clients for the operator API and the agent runtime API.
 import type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, CreateAgentBody, Grant, Resource, UpdateAgentBody, CompatSecret } from '../contract/agent-schemas.js';
 import type { AuditEvent, AuditVerifyResult, CreateSecretBody, CreateVaultBody, RevealResponse, Secret, SecretVersion, UpdateSecretBody, UpdateVaultBody, Vault } from '../contract/schemas.js';
+import { followAudit, type AuditFilter, type FollowOptions } from './audit-stream.js';
 import { nextCursor, request, type RequestOptions, type Transport } from './http.js';
 
 export { VaultgateError } from './http.js';
+export type { AuditFilter, FollowOptions } from './audit-stream.js';
 export type { Agent, AgentEnvironment, AgentToken, AuditEvent, AuditVerifyResult, CompatSecret, Grant, Resource, RevealResponse, Secret, SecretVersion, Vault };
 
 export interface ClientOptions {
@@ -42,14 +44,14 @@ export function createClient(opts: ClientOptions & { apiKey: string }) {
     const res = await request<T[]>(t, 'GET', `${api}${path}`, { query: o as RequestOptions['query'] });
     return { items: res.data, nextCursor: nextCursor(res.headers) };
   };
-  /** Follows `Link` headers until the last page. */
-  async function all<T>(path: string, o: Record<string, unknown> = {}): Promise<T[]> {
+  /** Follows `Link` headers until the last page (`param` is the cursor's query name). */
+  async function all<T>(path: string, o: Record<string, unknown> = {}, param = 'cursor'): Promise<T[]> {
     const out: T[] = [];
     let cursor: string | undefined;
     do {
-      const page = await list<T>(path, { ...o, limit: 1000, ...(cursor ? { cursor } : {}) });
-      out.push(...page.items);
-      cursor = page.nextCursor;
+      const res = await request<T[]>(t, 'GET', `${api}${path}`, { query: { ...o, limit: 1000, ...(cursor ? { [param]: cursor } : {}) } as RequestOptions['query'] });
+      out.push(...res.data);
+      cursor = nextCursor(res.headers, param);
     } while (cursor);
     return out;
   }
@@ -93,10 +95,15 @@ export function createClient(opts: ClientOptions & { apiKey: string }) {
     grants: {
       create: (agentId: string, secretId: string) => call<Grant>('POST', '/grants', { body: { agent_id: agentId, secret_id: secretId } }),
       list: (o?: ListOptions & { agent_id?: string }) => list<Grant>('/grants', o),
+      all: (o?: { agent_id?: string }) => all<Grant>('/grants', o),
       delete: (grantId: string) => call<void>('DELETE', `/grants/${enc(grantId)}`),
     },
     audit: {
-      list: (o?: { type?: string; actor?: string; secret_id?: string; after?: number; limit?: number }) => call<AuditEvent[]>('GET', '/audit', { query: o }),
+      list: (o?: AuditFilter & { after?: number; limit?: number }) => call<AuditEvent[]>('GET', '/audit', { query: o }),
+      /** Every matching event after `after` (all pages), oldest first. */
+      all: (o?: AuditFilter & { after?: number }) => all<AuditEvent>('/audit', o, 'after'),
+      /** The live feed: every matching event after `after`, resuming by Last-Event-ID across dropped connections. */
+      follow: (o?: FollowOptions) => followAudit(t, `${api}/audit/stream`, o),
       verify: (expectedHead?: string) => call<AuditVerifyResult>('GET', '/audit/verify', { query: { expected_head: expectedHead } }),
     },
   };

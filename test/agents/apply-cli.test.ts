@@ -111,9 +111,10 @@ describe('agents apply -f', () => {
       runCli(s, ['agents', 'apply', '-f', spec('vaults: []\n')]),
       runCli(s, ['agents', 'apply', '-f', spec('name: x3\n')], { VAULTGATE_API_KEY: '' }),
     ]);
-    expect([unknownVault.code, unknownVault.stderr]).toEqual([1, 'vaultgate: vault not found\n']);
-    expect([unknownSecret.code, unknownSecret.stderr]).toEqual([1, 'vaultgate: secret not found\n']);
-    expect([noName.code, noName.stderr]).toEqual([1, 'vaultgate: spec.name must be a non-empty string\n']);
+    // Exit codes (docs/cli.md): 4 not found, 5 validation.
+    expect([unknownVault.code, unknownVault.stderr]).toEqual([4, 'vaultgate: vault not found\n']);
+    expect([unknownSecret.code, unknownSecret.stderr]).toEqual([4, 'vaultgate: secret not found\n']);
+    expect([noName.code, noName.stderr]).toEqual([5, 'vaultgate: spec.name must be a non-empty string\n']);
     expect(noKey.code).not.toBe(0);
     expect(noKey.stderr).toMatch(/VAULTGATE_API_KEY/);
     expect(await agents()).toEqual(before);

@@ -1,0 +1,149 @@
+// `vaultgate agents create|list|get|deploy|stop|attach|detach|token|delete|apply`.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Agent } from '../../sdk/index.js';
+import { applyAgentSpec, parseAgentSpec } from '../agents-apply.js';
+import { UsageError } from '../errors.js';
+import { operatorClient, resolveAgentId, resolveVaultId } from '../client.js';
+import { addJson, collect, example, parsePairs } from '../options.js';
+import { listText, printDetails, printJson, printTable, relativeTime, writeOut } from '../output.js';
+
+function agentDetails(a: Agent): [string, string][] {
+  return [
+    ['id', a.id],
+    ['name', a.name],
+    ['status', a.status],
+    ['vaults', listText(a.vault_ids)],
+    ['env', listText(Object.keys(a.env))],
+    ['env_vars', listText(a.env_vars.map((e) => `${e.name}=${e.from_secret_id}`))],
+    ['created', relativeTime(a.created_at)],
+    ['updated', relativeTime(a.updated_at)],
+  ];
+}
+
+export function readSpecFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+/** `deploy`, `stop`: one POST that answers the agent. */
+function registerTransition(agents: Command, name: 'deploy' | 'stop', description: string): void {
+  const cmd = addJson(agents.command(`${name} <agent>`).description(description));
+  example(cmd, `vaultgate agents ${name} researcher`).action(async (ref: string, opts: { json?: boolean }) => {
+    const client = operatorClient();
+    const agent = await client.agents[name](await resolveAgentId(client, ref));
+    if (opts.json) printJson(agent);
+    else writeOut(`agent ${agent.name} (${agent.id}) ${agent.status}\n`);
+  });
+}
+
+export function registerAgentCommands(program: Command): void {
+  const agents = program.command('agents').description('agents that use secrets');
+  example(agents, 'vaultgate agents create researcher --vault payments --env MODE=dev', 'vaultgate agents apply -f devbox.yaml');
+
+  const create = addJson(
+    agents
+      .command('create <name>')
+      .description('create an agent (stopped)')
+      .option('--vault <vault>', 'attach this vault, id or name (repeatable)', collect)
+      .option('--env <KEY=value>', 'plaintext configuration, not a secret (repeatable)', collect)
+      .option('--env-from <NAME=sec_…>', 'inject this secret as NAME (repeatable)', collect),
+  );
+  example(create, 'vaultgate agents create researcher --vault payments --env MODE=dev --env-from GITHUB_TOKEN=sec_01KQ27AQH800XQTQPJZ0DH14SJ').action(
+    async (name: string, opts: { vault?: string[]; env?: string[]; envFrom?: string[]; json?: boolean }) => {
+      const client = operatorClient();
+      const vaultIds: string[] = [];
+      for (const ref of opts.vault ?? []) vaultIds.push(await resolveVaultId(client, ref));
+      const envVars = Object.entries(parsePairs(opts.envFrom, '--env-from')).map(([n, id]) => ({ name: n, from_secret_id: id }));
+      const agent = await client.agents.create({ name, env: parsePairs(opts.env, '--env'), env_vars: envVars, vault_ids: vaultIds });
+      if (opts.json) printJson(agent);
+      else writeOut(`created agent ${agent.name} (${agent.id})\n`);
+    },
+  );
+
+  const list = addJson(agents.command('list').alias('ls').description('list agents'));
+  example(list, 'vaultgate agents list').action(async (opts: { json?: boolean }) => {
+    const all = await operatorClient().agents.all();
+    if (opts.json) return printJson(all);
+    printTable('agents', ['ID', 'NAME', 'STATUS', 'VAULTS', 'SECRET_ENV', 'CREATED'], all.map((a) => [a.id, a.name, a.status, String(a.vault_ids.length), String(a.env_vars.length), relativeTime(a.created_at)]));
+  });
+
+  const get = addJson(agents.command('get <agent>').description('show one agent (by id or name)'));
+  example(get, 'vaultgate agents get researcher --json').action(async (ref: string, opts: { json?: boolean }) => {
+    const client = operatorClient();
+    const agent = await client.agents.get(await resolveAgentId(client, ref));
+    if (opts.json) printJson(agent);
+    else printDetails(agentDetails(agent));
+  });
+
+  registerTransition(agents, 'deploy', 'mark the agent deployed');
+  registerTransition(agents, 'stop', 'mark the agent stopped');
+
+  const attach = addJson(agents.command('attach <agent> <vault>').description("give the agent every secret of a vault"));
+  example(attach, 'vaultgate agents attach researcher payments').action(async (ref: string, vaultRef: string, opts: { json?: boolean }) => {
+    const client = operatorClient();
+    const agent = await client.agents.attach(await resolveAgentId(client, ref), await resolveVaultId(client, vaultRef));
+    if (opts.json) printJson(agent);
+    else writeOut(`agent ${agent.name} (${agent.id}) vaults: ${listText(agent.vault_ids)}\n`);
+  });
+
+  const detach = addJson(agents.command('detach <agent> <vault>').description('take a vault away from the agent'));
+  example(detach, 'vaultgate agents detach researcher payments').action(async (ref: string, vaultRef: string, opts: { json?: boolean }) => {
+    const client = operatorClient();
+    const [agentId, vaultId] = [await resolveAgentId(client, ref), await resolveVaultId(client, vaultRef)];
+    await client.agents.detach(agentId, vaultId);
+    if (!opts.json) writeOut(`detached ${vaultId} from ${agentId}\n`);
+  });
+
+  const token = addJson(
+    agents
+      .command('token <agent>')
+      .description("mint an agent token (shown once); or list or revoke the agent's tokens")
+      .option('--list', "list the agent's tokens (ids and times only)")
+      .option('--revoke <token_id>', 'revoke this token'),
+  );
+  example(token, 'vaultgate agents token researcher --json', 'vaultgate agents token researcher --list', 'vaultgate agents token researcher --revoke atk_01KQ27AQH800XQTQPJZ0DH14SJ').action(
+    async (ref: string, opts: { list?: boolean; revoke?: string; json?: boolean }) => {
+      if (opts.list && opts.revoke !== undefined) throw new UsageError('give --list or --revoke, not both');
+      const client = operatorClient();
+      const agentId = await resolveAgentId(client, ref);
+      if (opts.list) {
+        const all = await client.agents.tokens(agentId);
+        if (opts.json) return printJson(all);
+        return printTable('tokens', ['ID', 'CREATED', 'REVOKED'], all.map((t) => [t.id, relativeTime(t.created_at), t.revoked_at ? relativeTime(t.revoked_at) : '-']));
+      }
+      if (opts.revoke !== undefined) {
+        await client.agents.revokeToken(agentId, opts.revoke);
+        if (!opts.json) writeOut(`revoked token ${opts.revoke}\n`);
+        return;
+      }
+      const minted = await client.agents.createToken(agentId);
+      if (opts.json) printJson(minted);
+      else writeOut(`token ${minted.id} for ${minted.agent_id} (shown once, store it now):\n${minted.token}\n`);
+    },
+  );
+
+  const del = addJson(agents.command('delete <agent>').alias('rm').description('delete an agent, its tokens and grants'));
+  example(del, 'vaultgate agents delete researcher').action(async (ref: string, opts: { json?: boolean }) => {
+    const client = operatorClient();
+    const id = await resolveAgentId(client, ref);
+    await client.agents.delete(id);
+    if (!opts.json) writeOut(`deleted agent ${id}\n`);
+  });
+
+  agents
+    .command('apply')
+    .description('create or update an agent from a devbox-style spec; applying it twice changes nothing')
+    .requiredOption('-f, --file <spec.yaml>', 'the agent spec (YAML)')
+    .option('--json', 'print the agent as JSON')
+    .addHelpText('after', '\nExample:\n  vaultgate agents apply -f devbox.yaml\n\nSpec:\n  name: my-devbox\n  vaults: [vlt_…]\n  env:\n    - name: GITHUB_TOKEN\n      from_secret_id: sec_…\n    - name: MODE\n      value: dev')
+    .action(async (opts: { file: string; json?: boolean }) => {
+      const spec = parseAgentSpec(readSpecFile(opts.file));
+      const { agent, action } = await applyAgentSpec(operatorClient(), spec);
+      if (opts.json) printJson(agent);
+      else writeOut(`agent ${agent.name} (${agent.id}) ${action}\n`);
+    });
+}

@@ -1,0 +1,195 @@
+// `vaultgate secrets add|set|list|get|versions|reveal|delete`, and the actions the `vault` aliases share.
+import type { Command } from 'commander';
+import type { Secret, VaultgateClient } from '../../sdk/index.js';
+import { UsageError } from '../errors.js';
+import { operatorClient, resolveVaultId } from '../client.js';
+import { addFromFile, addIfVersion, addJson, collect, collectList, example, fromFileOf, parsePairs } from '../options.js';
+import { listText, printDetails, printJson, printTable, relativeTime, writeErr, writeOut } from '../output.js';
+import { readOptionalValue, readValue } from '../values.js';
+
+export interface NewSecretOptions {
+  allowedDomain?: string[];
+  injectIn?: string[];
+  label?: string[];
+  revealable?: boolean;
+  description?: string;
+  fromFile?: string;
+  from_file?: string;
+  json?: boolean;
+}
+
+export interface SetSecretOptions {
+  allowedDomain?: string[];
+  clearAllowedDomains?: boolean;
+  injectIn?: string[];
+  description?: string;
+  ifVersionMatches?: number;
+  metadataOnly?: boolean;
+  fromFile?: string;
+  from_file?: string;
+  json?: boolean;
+}
+
+/** The flags of a new secret, shared by `secrets add` and `vault add`. */
+export function addNewSecretOptions(cmd: Command): Command {
+  cmd
+    .option('--allowed-domain <host>', 'only send the value to this host (repeatable; *.example.com for subdomains)', collectList)
+    .option('--inject-in <surfaces>', 'where the proxy may put the value: header, path, query, body (comma-separated; default header)', collectList)
+    .option('--label <key=value>', 'an immutable label (repeatable)', collect)
+    .option('--revealable', 'allow `secrets reveal` later (immutable)')
+    .option('--description <text>', 'what the secret is for');
+  return addJson(addFromFile(cmd));
+}
+
+/** The flags that change a secret, shared by `secrets set` and `vault set`. */
+export function addSetSecretOptions(cmd: Command): Command {
+  cmd
+    .option('--allowed-domain <host>', 'replace the allowed hosts (repeatable)', collectList)
+    .option('--clear-allowed-domains', 'remove every allowed host (the value becomes unrestricted)')
+    .option('--inject-in <surfaces>', 'replace where the proxy may put the value (comma-separated)', collectList)
+    .option('--description <text>', 'replace the description')
+    .option('--metadata-only', 'change only the given fields; do not read a new value');
+  return addJson(addIfVersion(addFromFile(cmd)));
+}
+
+export async function createSecret(client: VaultgateClient, vaultId: string, envKey: string, opts: NewSecretOptions): Promise<void> {
+  const value = await readValue({ fromFile: fromFileOf(opts) }, envKey);
+  const labels = parsePairs(opts.label, '--label');
+  const secret = await client.secrets.create(vaultId, {
+    env_key: envKey,
+    value,
+    ...(opts.allowedDomain ? { allowed_domains: opts.allowedDomain } : {}),
+    ...(opts.injectIn ? { inject_in: opts.injectIn as Secret['inject_in'] } : {}),
+    ...(opts.label ? { labels } : {}),
+    ...(opts.revealable ? { revealable: true } : {}),
+    ...(opts.description !== undefined ? { description: opts.description } : {}),
+  });
+  if (opts.json) printJson(secret);
+  else writeOut(`created secret ${secret.env_key} (${secret.id}) in ${secret.vault_id}, version ${secret.version}\n`);
+}
+
+export async function updateSecret(client: VaultgateClient, secretId: string, opts: SetSecretOptions): Promise<void> {
+  if (opts.allowedDomain && opts.clearAllowedDomains) throw new UsageError('give --allowed-domain or --clear-allowed-domains, not both');
+  const fields = {
+    ...(opts.allowedDomain ? { allowed_domains: opts.allowedDomain } : {}),
+    ...(opts.clearAllowedDomains ? { allowed_domains: [] } : {}),
+    ...(opts.injectIn ? { inject_in: opts.injectIn as Secret['inject_in'] } : {}),
+    ...(opts.description !== undefined ? { description: opts.description } : {}),
+  };
+  const value = await readOptionalValue({ fromFile: fromFileOf(opts), metadataOnly: opts.metadataOnly }, secretId, Object.keys(fields).length > 0);
+  const body = { ...fields, ...(value !== undefined ? { value } : {}) };
+  if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give a new value (stdin, --from-file or the prompt) or a field to change');
+  const secret = await client.secrets.update(secretId, body, opts.ifVersionMatches !== undefined ? { ifVersion: opts.ifVersionMatches } : {});
+  if (opts.json) printJson(secret);
+  else writeOut(`secret ${secret.env_key} (${secret.id}) is at version ${secret.version}\n`);
+}
+
+export async function deleteSecret(client: VaultgateClient, secretId: string, opts: { ifVersionMatches?: number; json?: boolean }): Promise<void> {
+  await client.secrets.delete(secretId, opts.ifVersionMatches !== undefined ? { ifVersion: opts.ifVersionMatches } : {});
+  if (!opts.json) writeOut(`deleted secret ${secretId}\n`);
+}
+
+/** The one command that prints a value: to stdout, with a warning on stderr when that is a terminal. */
+export async function revealSecret(client: VaultgateClient, secretId: string, opts: { json?: boolean }): Promise<void> {
+  const revealed = await client.secrets.reveal(secretId);
+  if (process.stdout.isTTY) writeErr(`vaultgate: printing the value of ${secretId} to the terminal; it stays in the scrollback\n`);
+  if (opts.json) printJson(revealed);
+  else writeOut(`${revealed.value}\n`);
+}
+
+/** Every secret of one vault, or of every vault; `--label k=v` filters (`?label=k:v`). */
+export async function listSecrets(client: VaultgateClient, opts: { vault?: string; label?: string[]; json?: boolean }): Promise<void> {
+  const label = Object.entries(parsePairs(opts.label, '--label')).map(([k, v]) => `${k}:${v}`);
+  const filter = label.length > 0 ? { label } : {};
+  const vaults = await client.vaults.all();
+  const names = new Map(vaults.map((v) => [v.id, v.name]));
+  const ids = opts.vault !== undefined ? [await resolveVaultId(client, opts.vault)] : vaults.map((v) => v.id);
+  const secrets: Secret[] = [];
+  for (const id of ids) secrets.push(...(await client.secrets.all(id, filter)));
+  if (opts.json) return printJson(secrets);
+  printTable(
+    'secrets',
+    ['ID', 'ENV_KEY', 'VAULT', 'VERSION', 'ALLOWED_DOMAINS', 'UPDATED'],
+    secrets.map((s) => [s.id, s.env_key, names.get(s.vault_id) ?? s.vault_id, String(s.version), listText(s.allowed_domains, '(any)'), relativeTime(s.updated_at)]),
+  );
+}
+
+function secretDetails(s: Secret): [string, string][] {
+  return [
+    ['id', s.id],
+    ['env_key', s.env_key],
+    ['vault', s.vault_id],
+    ['version', String(s.version)],
+    ['allowed_domains', listText(s.allowed_domains, '(any host: unrestricted)')],
+    ['inject_in', listText(s.inject_in)],
+    ['revealable', s.revealable ? 'yes' : 'no'],
+    ['labels', listText(Object.entries(s.labels).map(([k, v]) => `${k}=${v}`))],
+    ['description', s.description ?? '-'],
+    ['created', relativeTime(s.created_at)],
+    ['updated', relativeTime(s.updated_at)],
+  ];
+}
+
+export function registerSecretCommands(program: Command): void {
+  const secrets = program.command('secrets').description('encrypted values: add, change, list, reveal, delete');
+  example(secrets, 'printf %s "$STRIPE_KEY" | vaultgate secrets add --vault payments --env-key STRIPE_KEY --allowed-domain api.stripe.com');
+
+  const add = addNewSecretOptions(
+    secrets
+      .command('add')
+      .description('add a secret; the value comes from stdin, --from-file, or a hidden prompt')
+      .requiredOption('--vault <vault>', 'the vault (id or name)')
+      .requiredOption('--env-key <name>', 'the environment variable name, e.g. STRIPE_KEY'),
+  );
+  example(
+    add,
+    'vaultgate secrets add --vault payments --env-key STRIPE_KEY --allowed-domain api.stripe.com      # prompts',
+    'vaultgate secrets add --vault payments --env-key DB_URL --from-file db-url.txt --label env=prod',
+  ).action(async (opts: NewSecretOptions & { vault: string; envKey: string }) => {
+    const client = operatorClient();
+    await createSecret(client, await resolveVaultId(client, opts.vault), opts.envKey, opts);
+  });
+
+  const set = addSetSecretOptions(secrets.command('set <secret_id>').description('change a secret: a new value (stdin, --from-file, prompt) and/or its fields'));
+  example(
+    set,
+    'vaultgate secrets set sec_01KQ27AQH800XQTQPJZ0DH14SJ --from-file new-key.txt --if-version-matches 3',
+    'vaultgate secrets set sec_01KQ27AQH800XQTQPJZ0DH14SJ --allowed-domain api.stripe.com --metadata-only',
+  ).action(async (id: string, opts: SetSecretOptions) => updateSecret(operatorClient(), id, opts));
+
+  const list = addJson(
+    secrets
+      .command('list')
+      .alias('ls')
+      .description('list secrets (metadata only, never values)')
+      .option('--vault <vault>', 'only this vault (id or name); default every vault')
+      .option('--label <key=value>', 'only secrets with this label (repeatable)', collect),
+  );
+  example(list, 'vaultgate secrets list --vault payments --label env=prod').action(async (opts: { vault?: string; label?: string[]; json?: boolean }) =>
+    listSecrets(operatorClient(), opts),
+  );
+
+  const get = addJson(secrets.command('get <secret_id>').description("show a secret's metadata (never its value)"));
+  example(get, 'vaultgate secrets get sec_01KQ27AQH800XQTQPJZ0DH14SJ').action(async (id: string, opts: { json?: boolean }) => {
+    const secret = await operatorClient().secrets.get(id);
+    if (opts.json) printJson(secret);
+    else printDetails(secretDetails(secret));
+  });
+
+  const versions = addJson(secrets.command('versions <secret_id>').description("a secret's versions, newest first (no values)"));
+  example(versions, 'vaultgate secrets versions sec_01KQ27AQH800XQTQPJZ0DH14SJ').action(async (id: string, opts: { json?: boolean }) => {
+    const all = await operatorClient().secrets.versions(id);
+    if (opts.json) return printJson(all);
+    printTable('versions', ['VERSION', 'CREATED', 'ACTOR', 'CHANGED', 'ALLOWED_DOMAINS'], all.map((v) => [String(v.version), relativeTime(v.created_at), v.actor, listText(v.changed), listText(v.allowed_domains, '(any)')]));
+  });
+
+  const reveal = addJson(secrets.command('reveal <secret_id>').description('print the value of a revealable secret (audited as secret.revealed)'));
+  example(reveal, 'vaultgate secrets reveal sec_01KQ27AQH800XQTQPJZ0DH14SJ > value.txt').action(async (id: string, opts: { json?: boolean }) =>
+    revealSecret(operatorClient(), id, opts),
+  );
+
+  const del = addJson(addIfVersion(secrets.command('delete <secret_id>').alias('rm').description('delete a secret and its grants (irreversible)')));
+  example(del, 'vaultgate secrets delete sec_01KQ27AQH800XQTQPJZ0DH14SJ --if-version-matches 2').action(async (id: string, opts: { ifVersionMatches?: number; json?: boolean }) =>
+    deleteSecret(operatorClient(), id, opts),
+  );
+}
