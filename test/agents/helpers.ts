@@ -2,7 +2,6 @@
 // org, a raw SSE client and the canary search (raw, base64 at every alignment, hex, JSON escapes).
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
@@ -106,61 +105,7 @@ export async function createOrg(s: TestServer, name: string): Promise<{ org_id: 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A raw SSE client on the operator API: frames are split on blank lines. */
-export class Sse {
-  raw = '';
-  status = 0;
-  frames: { id?: string; event?: string; data?: string; comment?: string }[] = [];
-  private req: http.ClientRequest | null = null;
-  private offset = 0;
-
-  static async open(s: TestServer, path: string, headers: Record<string, string> = {}): Promise<Sse> {
-    const c = new Sse();
-    await new Promise<void>((resolve, reject) => {
-      c.req = http.get(`${s.api}${path}`, { headers: { authorization: `Bearer ${s.apiKey}`, ...headers } }, (res) => {
-        c.status = res.statusCode ?? 0;
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => c.push(chunk));
-        res.on('error', () => undefined);
-        resolve();
-      });
-      c.req.on('error', reject);
-    });
-    return c;
-  }
-
-  private push(chunk: string): void {
-    this.raw += chunk;
-    let end: number;
-    while ((end = this.raw.indexOf('\n\n', this.offset)) !== -1) {
-      const frame: Sse['frames'][number] = {};
-      for (const line of this.raw.slice(this.offset, end).split('\n')) {
-        if (line.startsWith(':')) frame.comment = line.slice(1).trim();
-        else {
-          const at = line.indexOf(': ');
-          (frame as Record<string, string>)[line.slice(0, at)] = line.slice(at + 2);
-        }
-      }
-      this.frames.push(frame);
-      this.offset = end + 2;
-    }
-  }
-
-  events(): any[] {
-    return this.frames.filter((f) => f.data !== undefined).map((f) => JSON.parse(f.data as string));
-  }
-
-  async until(pred: () => boolean, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error(`SSE condition not met in ${ms} ms; received:\n${this.raw.slice(-2000)}`);
-      await sleep(10);
-    }
-  }
-
-  close(): void {
-    this.req?.destroy();
-  }
-}
+export { SseClient as Sse } from '../helpers/sse.js';
 
 /** Every form in which `text` could leak: raw, JSON-escaped, base64/base64url at each alignment, hex, percent. */
 export function needles(text: string): { form: string; bytes: Buffer }[] {
