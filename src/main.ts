@@ -25,6 +25,7 @@ import { draftEvent, systemClock, type ServiceDeps } from './services/context.js
 import { createOrgsService } from './services/orgs-service.js';
 import { createSecretsService } from './services/secrets-service.js';
 import { createVaultsService } from './services/vaults-service.js';
+import { inspectPostgresStore, openPostgresStore } from './storage/postgres/pg-store.js';
 import { inspectSqliteStore, openSqliteStore } from './storage/sqlite/sqlite-store.js';
 import type { Store } from './storage/store.js';
 
@@ -95,17 +96,33 @@ export interface Vaultgate {
   close(): Promise<void>;
 }
 
-export async function openVaultgate(config: Config): Promise<Vaultgate> {
-  if (config.databaseUrl !== null) {
-    throw new BootError('VAULTGATE_DATABASE_URL is set, but the PostgreSQL backend is not part of this build yet; unset it to use the embedded SQLite store');
-  }
+export async function openVaultgate(config: Config, attempt = 0): Promise<Vaultgate> {
+  const url = config.databaseUrl;
   const path = sqlitePath(config);
-  const inspected = inspectSqliteStore(path);
+  const inspected = url !== null ? await inspectPostgresStore(url) : inspectSqliteStore(path);
   const stored = inspected.keyring ? { kekId: inspected.keyring.kek_id, wrappedRoot: inspected.keyring.wrapped_root } : null;
   const master = resolveMasterKey(config, stored, inspected.initialized);
   const record = stored ?? createKeyringRecord(master.key);
   const keyring = openKeyring(master.key, record);
-  const store = openSqliteStore({ path, auditKey: keyring.auditKey, keyring: { kek_id: record.kekId, wrapped_root: record.wrappedRoot } });
+  const keyringRow = { kek_id: record.kekId, wrapped_root: record.wrappedRoot };
+  const store =
+    url !== null
+      ? await openPostgresStore({ url, auditKey: keyring.auditKey, keyring: keyringRow })
+      : openSqliteStore({ path, auditKey: keyring.auditKey, keyring: keyringRow });
+  if (!stored && url !== null) {
+    // Nodes starting at once on one empty database each generate a root; the first to store its
+    // keyring wins. A node that lost the race reopens with the stored one, or it would seal and
+    // chain under a root no other node has.
+    const winner = await store.getKeyring().catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    });
+    if (!winner || winner.kek_id !== keyringRow.kek_id || !winner.wrapped_root.equals(keyringRow.wrapped_root)) {
+      await store.close();
+      if (attempt > 0) throw new BootError('the store keyring changed while opening; start again');
+      return openVaultgate(config, attempt + 1);
+    }
+  }
   return {
     store,
     keyring,
@@ -213,6 +230,7 @@ export interface StartOptions {
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const vg = await openVaultgate(config);
+  let listening: FastifyInstance | null = null;
   try {
     const services = createServices(vg, config);
     await services.caCertificate();
@@ -222,6 +240,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       print(`\nVaultgate created the default org ${boot.org.id}.\nAdmin API key (shown once, store it now):\n\n  ${boot.printedKey}\n\n`);
     }
     const app = await buildApp(services, { logger, version, ...(options.sseHeartbeatMs ? { sseHeartbeatMs: options.sseHeartbeatMs } : {}) });
+    listening = app;
     const address = await app.listen({ host: config.apiAddr.host, port: config.apiAddr.port });
     const proxy = await startProxy(vg, config, services, logger);
     logger.info({ address, proxy: proxy.url, data_dir: config.dataDir, backend: vg.store.backend }, 'vaultgate api listening');
@@ -244,6 +263,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       },
     };
   } catch (err) {
+    // A listening API would keep the process alive after a failed start.
+    await listening?.close().catch(() => undefined);
     await vg.close();
     throw err;
   }

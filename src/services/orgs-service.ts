@@ -53,15 +53,27 @@ export function createOrgsService(deps: ServiceDeps & { store: Store }) {
       if (adminKey !== undefined && adminKey.length < minAdminKeyLength) {
         throw new VaultError('invalid_request', `VAULTGATE_ADMIN_KEY must be at least ${minAdminKeyLength} characters`);
       }
-      const existing = await store.getDefaultOrg();
+      let existing = await store.getDefaultOrg();
       if (!existing) {
         const token = adminKey ?? mintApiKey();
-        const { org } = await createOrgWithKey('default', true, token);
-        return { org, printedKey: adminKey === undefined ? token : null };
+        try {
+          const { org } = await createOrgWithKey('default', true, token);
+          return { org, printedKey: adminKey === undefined ? token : null };
+        } catch (err) {
+          // Several nodes starting at once on one empty database: one creates the default org,
+          // the others use it (and add the admin key below if theirs differs).
+          existing = await store.getDefaultOrg();
+          if (!existing) throw err;
+        }
       }
       if (adminKey !== undefined && !(await store.findApiKeyByHash(hashApiKey(adminKey)))) {
         const key = keyRow(existing.id, adminKey, 'bootstrap');
-        await store.createApiKey(key, [draftEvent(deps, adminCaller(existing.id), 'api_key.created', { target_id: key.id })]);
+        try {
+          await store.createApiKey(key, [draftEvent(deps, adminCaller(existing.id), 'api_key.created', { target_id: key.id })]);
+        } catch (err) {
+          // Another node added the same key at the same moment.
+          if (!(await store.findApiKeyByHash(hashApiKey(adminKey)))) throw err;
+        }
       }
       return { org: existing, printedKey: null };
     },

@@ -46,6 +46,8 @@ export function checkInjectIn(input: InjectSurface[] | undefined): InjectSurface
 export function checkDescription(input: string | null | undefined): string | null {
   if (input === undefined || input === null) return null;
   if (input.length > maxDescriptionLength) throw invalid(`description must be at most ${maxDescriptionLength} characters`);
+  // NUL cannot be stored as text by every backend; refuse it everywhere alike.
+  if (input.includes('\0')) throw invalid('description must not contain NUL characters');
   return input;
 }
 
@@ -56,6 +58,7 @@ export function checkLabels(input: Record<string, string> | undefined): Record<s
   for (const [key, value] of entries) {
     if (!labelKeyPattern.test(key)) throw invalid('labels keys must be 1-63 characters of letters, digits, _ . - / starting with a letter or digit');
     if (value.length > maxLabelValueLength) throw invalid(`labels values must be at most ${maxLabelValueLength} characters`);
+    if (value.includes('\0')) throw invalid('labels values must not contain NUL characters');
   }
   return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
 }

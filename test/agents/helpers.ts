@@ -97,7 +97,7 @@ export async function eventsOf(s: TestServer, type: string, key?: string): Promi
 export async function createOrg(s: TestServer, name: string): Promise<{ org_id: string; api_key: string }> {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first`);
   const { stdout } = await promisify(execFile)(process.execPath, [cliPath, 'admin', 'org', 'create', name, '--json'], {
-    env: { PATH: process.env.PATH ?? '', VAULTGATE_DATA_DIR: s.dataDir },
+    env: { PATH: process.env.PATH ?? '', ...s.storeEnv },
   });
   return JSON.parse(stdout);
 }

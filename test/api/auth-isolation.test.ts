@@ -68,7 +68,7 @@ describe('authentication', () => {
 
   it('a revoked key fails on its next request, and the attempt is audited in its org', async () => {
     const run = promisify(execFile);
-    const env = { PATH: process.env.PATH ?? '', VAULTGATE_DATA_DIR: s.dataDir };
+    const env = { PATH: process.env.PATH ?? '', ...s.storeEnv };
     const minted = JSON.parse((await run(process.execPath, [cliPath, 'admin', 'key', 'create', '--name', 'ci', '--json'], { env })).stdout);
     expect((await s.call('GET', '/vaults', { key: minted.api_key })).status).toBe(200);
     await run(process.execPath, [cliPath, 'admin', 'key', 'revoke', minted.id, '--json'], { env });

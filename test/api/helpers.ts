@@ -131,7 +131,7 @@ export async function allEvents(s: TestServer, key?: string): Promise<any[]> {
 export async function createOrgViaCli(s: TestServer, name: string): Promise<{ org_id: string; api_key: string }> {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first`);
   const { stdout } = await promisify(execFile)(process.execPath, [cliPath, 'admin', 'org', 'create', name, '--json'], {
-    env: { PATH: process.env.PATH ?? '', VAULTGATE_DATA_DIR: s.dataDir },
+    env: { PATH: process.env.PATH ?? '', ...s.storeEnv },
   });
   return JSON.parse(stdout);
 }

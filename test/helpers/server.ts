@@ -24,6 +24,8 @@ export interface TestServer {
   api: string;
   apiKey: string;
   dataDir: string;
+  /** The env that names this server's store (data dir, and the database on PostgreSQL), for CLI runs. */
+  storeEnv: Record<string, string>;
   logs: string[];
   server: RunningServer;
   /** fetch against the operator API with the admin key unless `key` is given (null: no auth header). */
@@ -38,8 +40,26 @@ export interface TestServerOptions {
   sseHeartbeatMs?: number;
 }
 
+/** `VAULTGATE_TEST_BACKEND=postgres` runs a suite against PostgreSQL instead of SQLite. */
+export const testBackend = process.env.VAULTGATE_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
+
+// A restarted server (same data dir) must find the same database.
+const databases = new Map<string, { url: string; drop(): Promise<void> }>();
+
+async function storeEnvFor(dataDir: string): Promise<Record<string, string>> {
+  if (testBackend === 'sqlite') return { VAULTGATE_DATA_DIR: dataDir };
+  let db = databases.get(dataDir);
+  if (!db) {
+    const { createTestDatabase } = await import('./postgres.js');
+    db = await createTestDatabase();
+    databases.set(dataDir, db);
+  }
+  return { VAULTGATE_DATA_DIR: dataDir, VAULTGATE_DATABASE_URL: db.url };
+}
+
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
+  const storeEnv = await storeEnvFor(dataDir);
   const apiKey = opts.apiKey ?? newAdminKey();
   const logs: string[] = [];
   const sink = new Writable({
@@ -49,7 +69,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
   });
   const config = loadConfig({
-    VAULTGATE_DATA_DIR: dataDir,
+    ...storeEnv,
     VAULTGATE_API_ADDR: '127.0.0.1:0',
     VAULTGATE_PROXY_ADDR: '127.0.0.1:0',
     VAULTGATE_ADMIN_KEY: apiKey,
@@ -68,6 +88,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     api,
     apiKey,
     dataDir,
+    storeEnv,
     logs,
     server,
     async call(method, path, o = {}) {
@@ -89,7 +110,11 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
     async close(o = {}) {
       await server.close();
-      if (!o.keepData && opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (!o.keepData && opts.dataDir === undefined) {
+        rmSync(dataDir, { recursive: true, force: true });
+        await databases.get(dataDir)?.drop();
+        databases.delete(dataDir);
+      }
     },
   };
 }

@@ -1,7 +1,8 @@
-// The behavioural contract every Store backend must pass (SQLite now, PostgreSQL next).
+// The behavioural contract every Store backend must pass (SQLite and PostgreSQL).
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { createChainVerifier } from '../../src/core/audit-chain.js';
 import { createIdFactory } from '../../src/core/ids.js';
+import type { AgentRow } from '../../src/storage/agent-store.js';
 import type { AuditDraft, SecretRow, SecretVersionRow, Store } from '../../src/storage/store.js';
 
 export interface StoreFactory {
@@ -23,6 +24,10 @@ function secretRow(orgId: string, vaultId: string, envKey: string, labels: Recor
     id: ids('secret'), org_id: orgId, vault_id: vaultId, env_key: envKey, allowed_domains: [], inject_in: ['header'],
     description: null, labels, revealable: false, version: 1, created_at: t(1), updated_at: t(1),
   };
+}
+
+function agentRow(orgId: string, name: string, n = 0): AgentRow {
+  return { id: ids('agent'), org_id: orgId, name, env: { MODE: 'x' }, status: 'stopped', created_at: t(n), updated_at: t(n) };
 }
 
 function versionOf(row: SecretRow, fingerprint = 'f1'): SecretVersionRow {
@@ -182,6 +187,99 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       await expect(store.createVault({ id: vaultId, org_id: orgId, name: 'x', description: null, created_at: t(1), updated_at: t(1) }, [{ ...first }])).rejects.toThrow();
       expect(await store.getVault(orgId, vaultId)).toBeNull();
       expect((await store.listAudit(orgId, { limit: 100 })).length).toBe(2);
+    });
+
+    it('agents: unique names, views with env_vars and vault_ids in order, paging, updates, deletes', async () => {
+      const [v1, v2] = [await newVault(orgId, 'v1'), await newVault(orgId, 'v2')];
+      const [s1, s2] = [secretRow(orgId, v1, 'A'), secretRow(orgId, v1, 'B')];
+      for (const s of [s1, s2]) await store.createSecret(s, versionOf(s), []);
+      const a = agentRow(orgId, 'a');
+      const attach = (vaultId: string, n: number) => ({ id: ids('resource'), org_id: orgId, agent_id: a.id, vault_id: vaultId, created_at: t(n) });
+      const envVars = [{ name: 'Z', from_secret_id: s2.id }, { name: 'Y', from_secret_id: s1.id }];
+      expect(await store.createAgent(a, envVars, [attach(v2, 1), attach(v1, 2)], [event(orgId, 'agent.created')])).toEqual({ ok: true });
+      expect(await store.createAgent(agentRow(orgId, 'a'), [], [], [])).toEqual({ ok: false, reason: 'agent_name_exists' });
+      expect(await store.createAgent(agentRow(orgId, 'b'), [], [attach(ids('vault'), 1)], [])).toEqual({ ok: false, reason: 'vault_not_found' });
+      expect(await store.createAgent(agentRow(orgId, 'b'), [{ name: 'X', from_secret_id: ids('secret') }], [], [])).toEqual({ ok: false, reason: 'secret_not_found' });
+      expect(await store.getAgent(orgId, a.id)).toEqual({ ...a, env_vars: envVars, vault_ids: [v2, v1] });
+      const b = agentRow(orgId, 'b');
+      await store.createAgent(b, [], [], []);
+      expect((await store.findAgentByName(orgId, 'b'))?.id).toBe(b.id);
+      expect((await store.listAgents(orgId, { limit: 10 })).map((x) => x.name)).toEqual(['a', 'b']);
+      expect((await store.listAgents(orgId, { limit: 10, after: a.id })).map((x) => x.name)).toEqual(['b']);
+      expect(await store.updateAgent(orgId, b.id, { name: 'a', updated_at: t(5) }, [])).toEqual({ ok: false, reason: 'agent_name_exists' });
+      expect(await store.updateAgent(orgId, a.id, { env_vars: [{ name: 'W', from_secret_id: s1.id }], status: 'deployed', updated_at: t(5) }, [])).toEqual({ ok: true });
+      expect(await store.getAgent(orgId, a.id)).toMatchObject({ env: { MODE: 'x' }, status: 'deployed', updated_at: t(5), env_vars: [{ name: 'W', from_secret_id: s1.id }] });
+      expect(await store.countDeployedAgentsWithVault(orgId, v1)).toBe(1);
+      expect(await store.deleteVault(orgId, v1, () => [])).toEqual({ ok: false, reason: 'in_use', deployedAgents: 1 });
+      expect(await store.deleteSecret(orgId, s1.id, null, [])).toEqual({ ok: true });
+      expect((await store.getAgent(orgId, a.id))?.env_vars).toEqual([]);
+      expect(await store.updateAgent(orgId, ids('agent'), { updated_at: t(6) }, [])).toEqual({ ok: false, reason: 'agent_not_found' });
+      expect([await store.deleteAgent(orgId, b.id, []), await store.deleteAgent(orgId, b.id, [])]).toEqual([true, false]);
+      expect(await store.getAgent(orgId, b.id)).toBeNull();
+    });
+
+    it('attachments, tokens and grants: attach and grant once, detach by vault or id, revoke once', async () => {
+      const [v1, v2] = [await newVault(orgId, 'v1'), await newVault(orgId, 'v2')];
+      const s = secretRow(orgId, v1, 'A');
+      await store.createSecret(s, versionOf(s), []);
+      const a = agentRow(orgId, 'a');
+      await store.createAgent(a, [], [], []);
+      const att = (vaultId: string) => ({ id: ids('resource'), org_id: orgId, agent_id: a.id, vault_id: vaultId, created_at: t(2) });
+      const first = att(v1);
+      expect(await store.attachVault(first, [])).toEqual({ ok: true, attachment: first, created: true });
+      expect(await store.attachVault(att(v1), [])).toEqual({ ok: true, attachment: first, created: false });
+      expect(await store.attachVault({ ...att(v1), agent_id: ids('agent') }, [])).toEqual({ ok: false, reason: 'agent_not_found' });
+      expect(await store.attachVault(att(ids('vault')), [])).toEqual({ ok: false, reason: 'vault_not_found' });
+      const second = att(v2);
+      await store.attachVault(second, []);
+      expect(await store.listAttachments(orgId, a.id)).toEqual([first, second]);
+      expect(await store.listAttachments(orgId, ids('agent'))).toBeNull();
+      expect(await store.detachVault(orgId, a.id, { vaultId: v1 }, () => [])).toEqual(first);
+      expect(await store.detachVault(orgId, a.id, { attachmentId: second.id }, () => [])).toEqual(second);
+      expect(await store.detachVault(orgId, a.id, { attachmentId: second.id }, () => [])).toBeNull();
+
+      const token = { id: ids('agentToken'), org_id: orgId, agent_id: a.id, hash: `th-${a.id}`, created_at: t(3), revoked_at: null };
+      expect(await store.createAgentToken(token, [])).toBe(true);
+      expect(await store.createAgentToken({ ...token, id: ids('agentToken'), agent_id: ids('agent') }, [])).toBe(false);
+      expect(await store.findAgentTokenByHash(token.hash)).toEqual(token);
+      expect([await store.revokeAgentToken(orgId, a.id, token.id, t(4), []), await store.revokeAgentToken(orgId, a.id, token.id, t(5), [])]).toEqual([true, false]);
+      expect(await store.listAgentTokens(orgId, a.id)).toEqual([{ ...token, revoked_at: t(4) }]);
+      expect(await store.listAgentTokens(orgId, ids('agent'))).toBeNull();
+
+      const grant = { id: ids('grant'), org_id: orgId, agent_id: a.id, secret_id: s.id, created_at: t(6) };
+      expect(await store.createGrant(grant, [])).toEqual({ ok: true, grant, created: true });
+      expect(await store.createGrant({ ...grant, id: ids('grant') }, [])).toEqual({ ok: true, grant, created: false });
+      expect(await store.createGrant({ ...grant, secret_id: ids('secret') }, [])).toEqual({ ok: false, reason: 'secret_not_found' });
+      expect(await store.listGrants(orgId, { agentId: a.id, page: { limit: 10 } })).toEqual([grant]);
+      expect(await store.listGrants(orgId, { agentId: ids('agent'), page: { limit: 10 } })).toEqual([]);
+      expect(await store.listGrants(orgId, { page: { limit: 10, after: grant.id } })).toEqual([]);
+      expect(await store.deleteGrant(orgId, grant.id, (g) => [event(orgId, 'grant.deleted', { target_id: g.id })])).toEqual(grant);
+      expect(await store.deleteGrant(orgId, grant.id, () => [])).toBeNull();
+    });
+
+    it('access facts: attached secrets in attachment then secret order, granted, env vars; proxy CA set once', async () => {
+      const [v1, v2] = [await newVault(orgId, 'v1'), await newVault(orgId, 'v2')];
+      const [a1, a2, b1] = [secretRow(orgId, v1, 'A1'), secretRow(orgId, v1, 'A2'), secretRow(orgId, v2, 'B1', { env: 'prod' })];
+      for (const s of [a1, a2, b1]) await store.createSecret(s, versionOf(s), []);
+      const agent = agentRow(orgId, 'a');
+      await store.createAgent(agent, [{ name: 'E', from_secret_id: b1.id }], [
+        { id: ids('resource'), org_id: orgId, agent_id: agent.id, vault_id: v2, created_at: t(1) },
+        { id: ids('resource'), org_id: orgId, agent_id: agent.id, vault_id: v1, created_at: t(2) },
+      ], []);
+      await store.createGrant({ id: ids('grant'), org_id: orgId, agent_id: agent.id, secret_id: a2.id, created_at: t(3) }, []);
+      const facts = await store.agentAccessFacts(orgId, agent.id);
+      expect(facts?.agent).toEqual(await store.getAgent(orgId, agent.id));
+      expect(facts?.attached).toEqual([b1, a1, a2]);
+      expect(facts?.granted).toEqual([a2]);
+      expect(facts?.envVars).toEqual([{ name: 'E', secret: b1 }]);
+      expect(await store.agentAccessFacts(orgId, ids('agent'))).toBeNull();
+      expect(await store.findSecretsByEnvKey(orgId, 'A2')).toEqual([a2]);
+
+      expect(await store.getProxyCa()).toBeNull();
+      const ca = { cert_pem: '-----BEGIN CERTIFICATE-----\n', sealed_key: Buffer.from('sealed'), created_at: t(1) };
+      expect(await store.initProxyCa(ca)).toEqual(ca);
+      expect(await store.initProxyCa({ ...ca, cert_pem: 'other' })).toEqual(ca);
+      expect(await store.getProxyCa()).toEqual(ca);
     });
 
     it('rewrapAll replaces every wrapped key and the keyring in one step', async () => {
