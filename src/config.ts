@@ -17,6 +17,8 @@ export interface Config {
   upstreamCaFile: string | null;
   proxyConnectTo: string | null;
   proxyAllowPrivate: boolean;
+  /** The proxy address agents are told to use (behind a load balancer), else the listen address. */
+  proxyPublicUrl: string | null;
   logLevel: string;
 }
 
@@ -49,6 +51,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (allowPrivate !== undefined && allowPrivate !== '1' && allowPrivate !== '0') {
     throw new ConfigError('VAULTGATE_PROXY_ALLOW_PRIVATE must be 1 or 0');
   }
+  const proxyPublicUrl = optional(env, 'VAULTGATE_PROXY_PUBLIC_URL') ?? null;
+  if (proxyPublicUrl !== null && !/^http:\/\/[^/\s@]+(:\d{1,5})?\/?$/.test(proxyPublicUrl)) {
+    throw new ConfigError('VAULTGATE_PROXY_PUBLIC_URL must look like http://host:port (no credentials, no path)');
+  }
   const adminKey = optional(env, 'VAULTGATE_ADMIN_KEY');
   if (adminKey !== undefined && adminKey.length < 16) throw new ConfigError('VAULTGATE_ADMIN_KEY must be at least 16 characters');
   return Object.freeze({
@@ -61,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     upstreamCaFile: optional(env, 'VAULTGATE_UPSTREAM_CA_FILE') ?? null,
     proxyConnectTo: optional(env, 'VAULTGATE_PROXY_CONNECT_TO') ?? null,
     proxyAllowPrivate: allowPrivate === '1',
+    proxyPublicUrl,
     logLevel,
   });
 }

@@ -159,7 +159,7 @@ export function createServices(vg: Vaultgate, config: Config) {
     ...deps,
     store,
     keyring,
-    proxyBaseUrl: () => `http://${proxyHost}:${proxyPort}`,
+    proxyBaseUrl: () => config.proxyPublicUrl ?? `http://${proxyHost}:${proxyPort}`,
     caCertificate,
   });
   return {
