@@ -1,10 +1,10 @@
 // The agent half of the SQLite store: agents, attachments, tokens, grants, access facts, CA.
 import type Database from 'better-sqlite3';
-import type { AgentStore, AgentTokenRow, AgentView, AgentWrite, AttachmentRow, EnvVarRef, GrantRow, ProxyCaRow } from '../agent-store.js';
+import type { AgentStore, AgentTokenRow, AgentView, AgentWrite, AttachmentRow, EnvVarRef, GrantRow } from '../agent-store.js';
+import { caMetaKey, decodeCa, encodeCa } from '../meta-codec.js';
 import { toSecret, type Row } from './rows.js';
 import type { Tx, Write } from './tx.js';
 
-const caMetaKey = 'proxy_ca';
 
 export function countDeployed(db: Database.Database, orgId: string, vaultId: string): number {
   const row = db
@@ -218,11 +218,3 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write): A
   };
 }
 
-function encodeCa(row: ProxyCaRow): Buffer {
-  return Buffer.from(JSON.stringify({ cert_pem: row.cert_pem, sealed_key: row.sealed_key.toString('base64'), created_at: row.created_at }));
-}
-
-function decodeCa(value: Buffer): ProxyCaRow {
-  const parsed = JSON.parse(value.toString('utf8')) as { cert_pem: string; sealed_key: string; created_at: string };
-  return { cert_pem: parsed.cert_pem, sealed_key: Buffer.from(parsed.sealed_key, 'base64'), created_at: parsed.created_at };
-}

@@ -21,12 +21,12 @@ import type {
   VaultWithCount,
   WrappedKeyRef,
 } from '../store.js';
+import { decodeKeyring, encodeKeyring, keyringMetaKey } from '../meta-codec.js';
 import { countDeployed, createSqliteAgentMethods } from './sqlite-agents.js';
 import { sqliteMigrations } from './migrations.js';
 import type { Tx } from './tx.js';
 import { toApiKey, toAuditEvent, toOrg, toSecret, toVersion, toVersionMeta, type Row } from './rows.js';
 
-const keyringMetaKey = 'keyring';
 
 /** Reads the keyring without writing anything: boot decides about the master key first. */
 export function inspectSqliteStore(path: string): { initialized: boolean; keyring: KeyringRow | null } {
@@ -45,14 +45,6 @@ export function inspectSqliteStore(path: string): { initialized: boolean; keyrin
   }
 }
 
-function encodeKeyring(k: KeyringRow): Buffer {
-  return Buffer.from(JSON.stringify({ kek_id: k.kek_id, wrapped_root: k.wrapped_root.toString('base64') }));
-}
-
-function decodeKeyring(value: Buffer): KeyringRow {
-  const parsed = JSON.parse(value.toString('utf8')) as { kek_id: string; wrapped_root: string };
-  return { kek_id: parsed.kek_id, wrapped_root: Buffer.from(parsed.wrapped_root, 'base64') };
-}
 
 function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
