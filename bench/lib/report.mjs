@@ -63,3 +63,9 @@ export function renderBenchmarks(results, renderers) {
   }
   return parts.join('\n');
 }
+
+/** A targets table: rows [{ figure, value, target?, met? (true/false/null) }]. */
+export function targetsTable(rows) {
+  const result = (met) => (met === true ? '**met**' : met === false ? '**missed**' : '–');
+  return ['| figure | value | target | result |', '|---|---:|---:|---|', ...rows.map((x) => `| ${x.figure} | ${x.value} | ${x.target ?? '–'} | ${result(x.met)} |`)].join('\n');
+}
