@@ -25,6 +25,7 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write): A
     insertAttachment: db.prepare('INSERT INTO agent_vaults (id, org_id, agent_id, vault_id, created_at) VALUES (@id, @org_id, @agent_id, @vault_id, @created_at)'),
     attachment: db.prepare('SELECT * FROM agent_vaults WHERE agent_id = ? AND vault_id = ?'),
     tokenByHash: db.prepare('SELECT * FROM agent_tokens WHERE hash = ?'),
+    secretsByEnvKey: db.prepare('SELECT * FROM secrets WHERE org_id = ? AND env_key = ? ORDER BY id'),
     attachedSecrets: db.prepare(
       'SELECT s.* FROM agent_vaults av JOIN secrets s ON s.vault_id = av.vault_id WHERE av.agent_id = ? ORDER BY av.created_at, av.id, s.id',
     ),
@@ -198,7 +199,7 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write): A
       })();
     },
     async findSecretsByEnvKey(orgId, envKey) {
-      return (db.prepare('SELECT * FROM secrets WHERE org_id = ? AND env_key = ? ORDER BY id').all(orgId, envKey) as Row[]).map(toSecret);
+      return (q.secretsByEnvKey.all(orgId, envKey) as Row[]).map(toSecret);
     },
     async countDeployedAgentsWithVault(orgId, vaultId) {
       return countDeployed(db, orgId, vaultId);
