@@ -41,7 +41,10 @@ export function toSecret(row: SecretRow): Secret {
 /** Where a secret is addressed from: nested under a vault, or flat by id. */
 export type SecretScope = { vaultId: string } | null;
 
-const maxCasRetries = 5;
+// Concurrent writers on one secret (several nodes, or a pool on PostgreSQL) lose the
+// compare-and-swap to each other; each loser re-reads and retries after a short random pause.
+const maxCasRetries = 25;
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
 
 export function createSecretsService(deps: SecretsServiceDeps) {
   const { store, keyring } = deps;
@@ -168,6 +171,7 @@ export function createSecretsService(deps: SecretsServiceDeps) {
         if (result.ok) return toSecret(next);
         if (result.reason === 'not_found') throw new VaultError('secret_not_found');
         if (expected !== null) throw new VaultError('version_mismatch');
+        await backoff(attempt);
       }
       throw new VaultError('unavailable', 'the secret is changing too often; retry');
     },
