@@ -14,6 +14,10 @@ const bodies = {
     const value = randomBytes(20).toString('hex'); // 40 bytes
     return () => JSON.stringify({ env_key: `BENCH_${tag}_${++counter}`, value });
   },
+  /** PATCH secret: a new random 40-byte value per request (a real rotation). */
+  rotateValue() {
+    return () => JSON.stringify({ value: randomBytes(20).toString('hex') });
+  },
 };
 
 function percentile(sorted, p) {

@@ -2,7 +2,7 @@
 // connections on SQLite and on PostgreSQL (a throwaway cluster, one Vaultgate node), interleaved
 // SQLite, PostgreSQL, SQLite, … No target: the two stores side by side.
 import { interleaved } from '../lib/measure.mjs';
-import { startLoadgen } from '../lib/write-loadgen.mjs';
+import { startLoadgen } from '../lib/loadgen.mjs';
 import { mmm, num } from '../lib/report.mjs';
 import { newDeployment, startNode, startPgCluster } from '../lib/rotation-pg.mjs';
 import { startVaultgate } from '../lib/servers.mjs';
