@@ -62,8 +62,8 @@ export function stealPercent(before, after) {
   return dt > 0 ? (100 * (after.steal - before.steal)) / dt : 0;
 }
 
-/** TCP ports the process is listening on (from its socket fds and /proc/net/tcp{,6}). */
-export function listeningPorts(pid) {
+/** Local ports of the process's TCP sockets in `state` (0A LISTEN, 01 ESTABLISHED), one entry per socket. */
+export function socketPorts(pid, state) {
   const inodes = new Set();
   let fds = [];
   try {
@@ -89,11 +89,16 @@ export function listeningPorts(pid) {
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9])) continue;
+      if (f.length < 10 || f[3] !== state || !inodes.has(f[9])) continue;
       ports.push(parseInt(f[1].split(':')[1], 16));
     }
   }
   return ports;
+}
+
+/** TCP ports the process is listening on. */
+export function listeningPorts(pid) {
+  return socketPorts(pid, '0A');
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

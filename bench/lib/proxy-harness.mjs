@@ -1,11 +1,11 @@
 // Parent side of the proxy scenario: starting the upstream, the tunnel baseline, mitmproxy and
 // Vaultgate (with its proxy settings), the pinned load client, and measuring runs and rounds.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { median, STEAL_LIMIT_PCT, summarize } from './measure.mjs';
-import { cpuCounters, cpuMicros, pinned, sleep, spawnTracked, stealPercent, stopChild, ticksPerSecond } from './proc.mjs';
+import { cpuCounters, cpuMicros, pinned, sleep, socketPorts, spawnTracked, stealPercent, stopChild, ticksPerSecond } from './proc.mjs';
 import { LOADGEN_CPU, SERVER_CPU, startVaultgate } from './servers.mjs';
 
 /** IPC request/response over a child's channel: every message gets an id, replies carry it. */
@@ -216,36 +216,7 @@ export async function startProxyClient() {
  * the server-side view of how many client connections a proxy holds.
  */
 export function establishedOn(pid, port, state = '01') {
-  const inodes = new Set();
-  let fds = [];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return 0;
-  }
-  for (const fd of fds) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  let n = 0;
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== state || !inodes.has(f[9])) continue;
-      if (parseInt(f[1].split(':')[1], 16) === port) n++;
-    }
-  }
-  return n;
+  return socketPorts(pid, state).filter((p) => p === port).length;
 }
 
 function cpuOf(pid) {
