@@ -4,10 +4,10 @@ import type { InjectSurface } from '../contract/schemas.js';
 import { secretEnvironment } from '../core/access.js';
 import { isAllowedDestination, type Destination } from '../core/host-match.js';
 import { placeholderFor } from '../core/placeholders.js';
-import { openValue } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { SecretRow, Store } from '../storage/store.js';
 import { draftEvent, type ServiceDeps } from './context.js';
+import { openVersion } from './secret-values.js';
 import type { AgentCaller, RuntimeService } from './runtime-service.js';
 
 export type Surface = InjectSurface;
@@ -48,11 +48,6 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
     return p;
   };
 
-  function decrypt(secret: SecretRow, version: { kek_id: string; wrapped_key: Buffer; ciphertext: Buffer }): Buffer {
-    const binding = { orgId: secret.org_id, vaultId: secret.vault_id, secretId: secret.id, version: secret.version };
-    return Buffer.from(openValue(keyring, binding, { kekId: version.kek_id, wrappedKey: version.wrapped_key, ciphertext: version.ciphertext }), 'utf8');
-  }
-
   return {
     /** Proxy-Authorization carries `agent_id:token`; the token must belong to that agent. */
     async authenticate(agentId: string, token: string, origin: { requestId: string; sourceIp: string }): Promise<AgentCaller | null> {
@@ -80,7 +75,7 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
           secret.id,
           store.getSecretVersion(secret.org_id, secret.id, secret.version).then((v) => {
             if (!v) return;
-            values.set(secret.id, { value: decrypt(secret, v), placeholder: Buffer.from(placeholder) });
+            values.set(secret.id, { value: Buffer.from(openVersion(keyring, secret, v), 'utf8'), placeholder: Buffer.from(placeholder) });
           }),
         );
       }

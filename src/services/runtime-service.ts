@@ -5,11 +5,11 @@ import type { AgentEnvironment } from '../contract/agent-schemas.js';
 import { decideRead, secretEnvironment, type AccessVia } from '../core/access.js';
 import { isValidEnvKey } from '../core/env-key.js';
 import { placeholderFor } from '../core/placeholders.js';
-import { openValue } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store, SecretRow } from '../storage/store.js';
 import { hashAgentToken } from './agents-service.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
+import { currentValue } from './secret-values.js';
 
 export interface AgentCaller extends Caller {
   agentId: string;
@@ -29,12 +29,7 @@ export function createRuntimeService(deps: RuntimeDeps) {
   const { store, keyring } = deps;
   const placeholderKey = keyring.placeholderKey;
 
-  async function valueOf(secret: SecretRow): Promise<string> {
-    const version = await store.getSecretVersion(secret.org_id, secret.id, secret.version);
-    if (!version) throw new VaultError('internal', 'current secret version is missing');
-    const binding = { orgId: secret.org_id, vaultId: secret.vault_id, secretId: secret.id, version: secret.version };
-    return openValue(keyring, binding, { kekId: version.kek_id, wrappedKey: version.wrapped_key, ciphertext: version.ciphertext });
-  }
+  const valueOf = (secret: SecretRow) => currentValue(store, keyring, secret);
 
   function accessed(caller: AgentCaller, secret: SecretRow, via: AccessVia, delivery: 'environment' | 'vault.read') {
     return draftEvent(deps, caller, 'vault.accessed', {

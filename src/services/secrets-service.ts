@@ -1,11 +1,12 @@
 // Secrets: create, read metadata, update as new versions, delete, reveal; every change audited.
 import { VaultError } from '../contract/errors.js';
 import type { CreateSecretBody, InjectSurface, RevealResponse, Secret, SecretVersion, UpdateSecretBody } from '../contract/schemas.js';
-import { openValue, sealValue } from '../crypto/envelope.js';
+import { sealValue } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { SecretRow, SecretVersionRow, Store } from '../storage/store.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
 import { paginate, type PageRequest, type PageResult } from './pagination.js';
+import { bindingOf, currentValue, openVersion } from './secret-values.js';
 import {
   checkAllowedDomains,
   checkDescription,
@@ -60,14 +61,8 @@ export function createSecretsService(deps: SecretsServiceDeps) {
     return row;
   }
 
-  async function currentValue(row: SecretRow): Promise<string> {
-    const version = await store.getSecretVersion(row.org_id, row.id, row.version);
-    if (!version) throw new VaultError('internal', 'current secret version is missing');
-    return openValue(keyring, bindingOf(row, row.version), sealedOf(version));
-  }
-
   function versionRow(row: SecretRow, caller: Caller, changed: string[], value: string): SecretVersionRow {
-    const sealed = sealValue(keyring, bindingOf(row, row.version), value);
+    const sealed = sealValue(keyring, bindingOf(row), value);
     return {
       secret_id: row.id,
       version: row.version,
@@ -159,7 +154,7 @@ export function createSecretsService(deps: SecretsServiceDeps) {
         };
         // A metadata-only change still makes a new version; its value is re-sealed under
         // the new version's binding so that every version row decrypts on its own.
-        const value = changed.includes('value') && newValue !== undefined ? newValue : openValue(keyring, bindingOf(current, current.version), sealedOf(currentVersion));
+        const value = changed.includes('value') && newValue !== undefined ? newValue : openVersion(keyring, current, currentVersion);
         const audit = [
           draftEvent(deps, caller, 'secret.updated', {
             vault_id: current.vault_id,
@@ -203,7 +198,7 @@ export function createSecretsService(deps: SecretsServiceDeps) {
         await store.appendAudit([draftEvent(deps, caller, 'secret.revealed', { ...target, outcome: 'denied', reason: 'secret is not revealable' })]);
         throw new VaultError('not_revealable');
       }
-      const value = await currentValue(row);
+      const value = await currentValue(store, keyring, row);
       // Fail closed: the value is returned only after its audit record is durable.
       await store.appendAudit([draftEvent(deps, caller, 'secret.revealed', { ...target, details: { env_key: row.env_key, version: row.version } })]);
       return { value, version: row.version };
@@ -212,14 +207,6 @@ export function createSecretsService(deps: SecretsServiceDeps) {
 }
 
 export type SecretsService = ReturnType<typeof createSecretsService>;
-
-function bindingOf(row: SecretRow, version: number) {
-  return { orgId: row.org_id, vaultId: row.vault_id, secretId: row.id, version };
-}
-
-function sealedOf(v: SecretVersionRow) {
-  return { kekId: v.kek_id, wrappedKey: v.wrapped_key, ciphertext: v.ciphertext };
-}
 
 function expectedVersion(ifMatch: number | null, bodyVersion: number | undefined): number | null {
   if (ifMatch !== null && bodyVersion !== undefined && ifMatch !== bodyVersion) {
