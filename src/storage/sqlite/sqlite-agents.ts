@@ -1,8 +1,9 @@
 // The agent half of the SQLite store: agents, attachments, tokens, grants, access facts, CA.
 import type Database from 'better-sqlite3';
-import type { AgentStore, AgentTokenRow, AgentView, AgentWrite, AttachmentRow, EnvVarRef, GrantRow } from '../agent-store.js';
+import type { AgentAccessFacts, AgentStore, AgentTokenRow, AgentView, AgentWrite, AttachmentRow, EnvVarRef, GrantRow } from '../agent-store.js';
 import { caMetaKey, decodeCa, encodeCa } from '../meta-codec.js';
 import { toSecret, type Row } from './rows.js';
+import type { ReadCache } from './read-cache.js';
 import type { Tx, Write } from './tx.js';
 
 
@@ -13,7 +14,7 @@ export function countDeployed(db: Database.Database, orgId: string, vaultId: str
   return row.n;
 }
 
-export function createSqliteAgentMethods(db: Database.Database, write: Write): AgentStore {
+export function createSqliteAgentMethods(db: Database.Database, write: Write, cache: ReadCache): AgentStore {
   const q = {
     agent: db.prepare('SELECT * FROM agents WHERE org_id = ? AND id = ?'),
     agentByName: db.prepare('SELECT * FROM agents WHERE org_id = ? AND name = ?'),
@@ -50,6 +51,20 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write): A
       vault_ids: (q.vaultIds.all(id) as { vault_id: string }[]).map((v) => v.vault_id),
     };
   }
+
+  const accessFacts = db.transaction((orgId: string, agentId: string): AgentAccessFacts | null => {
+      const agent = view(q.agent.get(orgId, agentId) as Row | undefined);
+      if (!agent) return null;
+      const attached = q.attachedSecrets.all(agentId) as Row[];
+      const granted = q.grantedSecrets.all(agentId) as Row[];
+      const envVars = q.envVarSecrets.all(agentId) as Row[];
+      return {
+        agent,
+        attached: attached.map(toSecret),
+        granted: granted.map(toSecret),
+        envVars: envVars.map((r) => ({ name: r.env_name as string, secret: toSecret(r) })),
+      };
+    });
 
   const missingSecret = (orgId: string, envVars: EnvVarRef[]) => envVars.some((e) => !q.secretExists.get(orgId, e.from_secret_id));
 
@@ -154,7 +169,7 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write): A
       return db.prepare('SELECT * FROM agent_tokens WHERE agent_id = ? ORDER BY id').all(agentId) as AgentTokenRow[];
     },
     async findAgentTokenByHash(hash) {
-      return (q.tokenByHash.get(hash) as AgentTokenRow | undefined) ?? null;
+      return cache.memo('token', hash, () => (q.tokenByHash.get(hash) as AgentTokenRow | undefined) ?? null);
     },
 
     async createGrant(row, audit) {
@@ -184,22 +199,10 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write): A
 
     async agentAccessFacts(orgId, agentId) {
       // One read transaction, so attachments, grants and env vars are seen at the same moment.
-      return db.transaction(() => {
-        const agent = view(q.agent.get(orgId, agentId) as Row | undefined);
-        if (!agent) return null;
-        const attached = q.attachedSecrets.all(agentId) as Row[];
-        const granted = q.grantedSecrets.all(agentId) as Row[];
-        const envVars = q.envVarSecrets.all(agentId) as Row[];
-        return {
-          agent,
-          attached: attached.map(toSecret),
-          granted: granted.map(toSecret),
-          envVars: envVars.map((r) => ({ name: r.env_name as string, secret: toSecret(r) })),
-        };
-      })();
+      return cache.memo('facts', `${orgId}/${agentId}`, () => accessFacts(orgId, agentId));
     },
     async findSecretsByEnvKey(orgId, envKey) {
-      return (q.secretsByEnvKey.all(orgId, envKey) as Row[]).map(toSecret);
+      return cache.memo('by-env-key', `${orgId}/${envKey}`, () => (q.secretsByEnvKey.all(orgId, envKey) as Row[]).map(toSecret)) ?? [];
     },
     async countDeployedAgentsWithVault(orgId, vaultId) {
       return countDeployed(db, orgId, vaultId);

@@ -25,6 +25,8 @@ import { decodeKeyring, encodeKeyring, keyringMetaKey } from '../meta-codec.js';
 import { countDeployed, createSqliteAgentMethods } from './sqlite-agents.js';
 import { sqliteMigrations } from './migrations.js';
 import type { Tx } from './tx.js';
+import { createReadCache } from './read-cache.js';
+import { createWalSync } from './wal-sync.js';
 import { toApiKey, toAuditEvent, toOrg, toSecret, toVersion, toVersionMeta, type Row } from './rows.js';
 
 
@@ -81,21 +83,29 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   const listeners = new Set<AuditListener>();
   const q = prepareQueries(db);
+  const cache = createReadCache(db);
 
   /** Appends inside the caller's transaction; returns (org, seq) pairs to announce after commit. */
   function appendInTx(drafts: AuditDraft[]): [string, number][] {
     const out: [string, number][] = [];
+    // Each org's head is read once per transaction (which holds the write lock), then carried along.
+    const heads = new Map<string, { seq: number; hash: string }>();
     for (const draft of drafts) {
-      const head = q.auditHead.get(draft.org_id) as { seq: number; hash: string } | undefined;
+      const head = heads.get(draft.org_id) ?? (q.auditHead.get(draft.org_id) as { seq: number; hash: string } | undefined);
       const event = sealEvent(opts.auditKey, head?.hash ?? genesisHash, { ...draft, seq: (head?.seq ?? 0) + 1 });
       q.insertAudit.run({ ...event, details: JSON.stringify(event.details) });
+      heads.set(event.org_id, { seq: event.seq, hash: event.hash });
       out.push([event.org_id, event.seq]);
     }
     return out;
   }
 
-  /** Runs `fn` and its audit drafts in one IMMEDIATE transaction, then wakes live listeners. */
-  function write<T>(fn: () => Tx<T>): T {
+  const announce = (announced: [string, number][]) => {
+    for (const [org, seq] of announced) for (const l of listeners) l(org, seq);
+  };
+
+  /** Runs `fn` and its audit drafts in one IMMEDIATE transaction; returns what to announce. */
+  function transact<T>(fn: () => Tx<T>): { result: T; announced: [string, number][] } {
     let announced: [string, number][] = [];
     const result = db
       .transaction(() => {
@@ -104,8 +114,19 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return r.result;
       })
       .immediate();
-    for (const [org, seq] of announced) for (const l of listeners) l(org, seq);
-    return result;
+    return { result, announced };
+  }
+
+  /** One durable transaction (`synchronous = FULL`); then drops cached reads and wakes live listeners. */
+  function write<T>(fn: () => Tx<T>): T {
+    let done: { result: T; announced: [string, number][] };
+    try {
+      done = transact(fn);
+    } finally {
+      cache.invalidate();
+    }
+    announce(done.announced);
+    return done.result;
   }
 
   /**
@@ -120,28 +141,69 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   }
 
   /**
-   * Group commit for stand-alone audit appends (reveals, reads, proxy injections): those made in
-   * the same event-loop turn share one transaction and one fsync, and each caller is answered
-   * only after that commit. A failing batch is retried one caller at a time, so one bad record
-   * fails only its own request.
+   * Group commit for stand-alone audit appends (reveals, reads, proxy injections). Appends wait in
+   * `pendingAudit` and are committed together, without waiting for the disk, in one transaction;
+   * their callers are answered (and live listeners woken) only after the WAL fsync that follows
+   * (see wal-sync.ts), which runs on the thread pool. While one fsync runs, new appends keep
+   * collecting; they are committed and synced together as soon as it ends, so the batch grows with
+   * the load. A failing batch is retried one caller at a time, so one bad record fails only its own
+   * request.
    */
-  let pendingAudit: { audit: AuditDraft[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  function flushAudit(): void {
+  const walSync = createWalSync(opts.path);
+  type PendingAppend = { audit: AuditDraft[]; resolve: () => void; reject: (err: unknown) => void };
+  let pendingAudit: PendingAppend[] = [];
+  let syncing: Promise<void> | null = null;
+
+  /** Commits the pending appends (relaxed); returns the callers whose records landed and what to announce. */
+  function commitPending(): { committed: PendingAppend[]; announced: [string, number][] } {
     const batch = pendingAudit;
     pendingAudit = [];
-    if (batch.length === 0) return;
+    db.pragma('synchronous = NORMAL');
     try {
-      write(() => ({ result: undefined, audit: batch.flatMap((b) => b.audit) }));
-      for (const b of batch) b.resolve();
-    } catch {
-      for (const b of batch) {
-        try {
-          write(() => ({ result: undefined, audit: b.audit }));
-          b.resolve();
-        } catch (err) {
-          b.reject(err);
+      try {
+        return { committed: batch, announced: transact(() => ({ result: undefined, audit: batch.flatMap((b) => b.audit) })).announced };
+      } catch {
+        const committed: PendingAppend[] = [];
+        const announced: [string, number][] = [];
+        for (const append of batch) {
+          try {
+            announced.push(...transact(() => ({ result: undefined, audit: append.audit })).announced);
+            committed.push(append);
+          } catch (err) {
+            append.reject(err);
+          }
         }
+        return { committed, announced };
       }
+    } finally {
+      db.pragma('synchronous = FULL');
+    }
+  }
+
+  function flushAudit(): void {
+    if (syncing || pendingAudit.length === 0) return;
+    const { committed, announced } = commitPending();
+    if (committed.length === 0) return;
+    syncing = walSync.sync().then(
+      () => {
+        announce(announced);
+        for (const c of committed) c.resolve();
+      },
+      (err: unknown) => {
+        for (const c of committed) c.reject(err);
+      },
+    );
+    void syncing.finally(() => {
+      syncing = null;
+      flushAudit();
+    });
+  }
+
+  /** Settles every append made so far (used when closing). */
+  async function drainAudit(): Promise<void> {
+    while (syncing || pendingAudit.length > 0) {
+      flushAudit();
+      await syncing;
     }
   }
 
@@ -149,11 +211,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     (q.getVault.get(orgId, vaultId) as VaultWithCount | undefined) ?? null;
 
   const store: Store = {
-    ...createSqliteAgentMethods(db, write),
+    ...createSqliteAgentMethods(db, write, cache),
     backend: 'sqlite',
     async close() {
-      flushAudit();
+      await drainAudit();
       db.close();
+      walSync.close();
     },
     async ping() {
       db.prepare('SELECT 1').get();
@@ -268,8 +331,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return row ? toSecret(row) : null;
     },
     async getSecretVersion(orgId, secretId, version) {
-      const row = q.getVersion.get(orgId, secretId, version) as Row | undefined;
-      return row ? toVersion(row) : null;
+      return cache.memo('version', `${orgId}/${secretId}/${version}`, () => {
+        const row = q.getVersion.get(orgId, secretId, version) as Row | undefined;
+        return row ? toVersion(row) : null;
+      });
     },
     async putSecretVersion(orgId, secretId, baseVersion, next, audit) {
       return write((): Tx<SecretUpdate> => {
