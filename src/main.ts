@@ -13,6 +13,7 @@ import { loadMasterKey, MasterKeyError, masterKeyPath, parseMasterKey, pendingMa
 import { buildApp } from './http/app.js';
 import { createLeafMinter } from './crypto/leaf-certs.js';
 import { generateProxyCa, openProxyCa } from './crypto/proxy-ca.js';
+import { loadX509 } from './crypto/x509.js';
 import { createProxyServer } from './proxy/server.js';
 import { createUpstreams, parseConnectTo } from './proxy/upstream.js';
 import { createProxyService } from './services/proxy-service.js';
@@ -25,7 +26,6 @@ import { draftEvent, systemClock, type ServiceDeps } from './services/context.js
 import { createOrgsService } from './services/orgs-service.js';
 import { createSecretsService } from './services/secrets-service.js';
 import { createVaultsService } from './services/vaults-service.js';
-import { inspectPostgresStore, openPostgresStore } from './storage/postgres/pg-store.js';
 import { inspectSqliteStore, openSqliteStore } from './storage/sqlite/sqlite-store.js';
 import type { Store } from './storage/store.js';
 
@@ -99,15 +99,17 @@ export interface Vaultgate {
 export async function openVaultgate(config: Config, attempt = 0): Promise<Vaultgate> {
   const url = config.databaseUrl;
   const path = sqlitePath(config);
-  const inspected = url !== null ? await inspectPostgresStore(url) : inspectSqliteStore(path);
+  // The PostgreSQL driver is loaded only when it is used (it adds ≈ 70 ms to every SQLite boot).
+  const pg = url !== null ? await import('./storage/postgres/pg-store.js') : null;
+  const inspected = pg && url !== null ? await pg.inspectPostgresStore(url) : inspectSqliteStore(path);
   const stored = inspected.keyring ? { kekId: inspected.keyring.kek_id, wrappedRoot: inspected.keyring.wrapped_root } : null;
   const master = resolveMasterKey(config, stored, inspected.initialized);
   const record = stored ?? createKeyringRecord(master.key);
   const keyring = openKeyring(master.key, record);
   const keyringRow = { kek_id: record.kekId, wrapped_root: record.wrappedRoot };
   const store =
-    url !== null
-      ? await openPostgresStore({ url, auditKey: keyring.auditKey, keyring: keyringRow })
+    pg && url !== null
+      ? await pg.openPostgresStore({ url, auditKey: keyring.auditKey, keyring: keyringRow })
       : openSqliteStore({ path, auditKey: keyring.auditKey, keyring: keyringRow });
   if (!stored && url !== null) {
     // Nodes starting at once on one empty database each generate a root; the first to store its
@@ -243,6 +245,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     listening = app;
     const address = await app.listen({ host: config.apiAddr.host, port: config.apiAddr.port });
     const proxy = await startProxy(vg, config, services, logger);
+    // Minting leaf certificates needs @peculiar/x509: load it now that the node serves, not before.
+    setImmediate(() => void loadX509().catch((err: unknown) => logger.error({ err }, 'loading @peculiar/x509 failed')));
     logger.info({ address, proxy: proxy.url, data_dir: config.dataDir, backend: vg.store.backend }, 'vaultgate api listening');
     return {
       app,

@@ -1,9 +1,7 @@
 // Leaf certificates for TLS interception: ECDSA P-256, short-lived, minted per host from the deployment CA.
 import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as never);
+import { loadX509 } from './x509.js';
 
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const signing = { name: 'ECDSA', hash: 'SHA-256' } as const;
@@ -39,12 +37,15 @@ function toPem(der: ArrayBuffer, label: string): string {
 
 export function createLeafMinter(opts: LeafMinterOptions) {
   const maxEntries = opts.maxEntries ?? 1000;
-  const caCert = new x509.X509Certificate(opts.caCertPem);
+  let caCert: Promise<import('@peculiar/x509').X509Certificate> | undefined;
   const caKey = webcrypto.subtle.importKey('pkcs8', pemBody(opts.caKeyPem), ecdsa, false, ['sign']);
   // Promises are cached so concurrent handshakes for one host mint once.
   const cache = new Map<string, Promise<LeafCert>>();
 
   async function mint(host: string): Promise<LeafCert> {
+    const x509 = await loadX509();
+    caCert ??= Promise.resolve(new x509.X509Certificate(opts.caCertPem));
+    const issuer = await caCert;
     const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const now = opts.now();
     const notBefore = new Date(now.getTime() - 5 * 60 * 1000);
@@ -53,7 +54,7 @@ export function createLeafMinter(opts: LeafMinterOptions) {
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
       subject: `CN=${isIP(host) ? 'vaultgate-ip' : host}`,
-      issuer: caCert.subject,
+      issuer: issuer.subject,
       notBefore,
       notAfter,
       publicKey: keys.publicKey,
@@ -64,7 +65,7 @@ export function createLeafMinter(opts: LeafMinterOptions) {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
         new x509.SubjectAlternativeNameExtension([san]),
-        await x509.AuthorityKeyIdentifierExtension.create(caCert),
+        await x509.AuthorityKeyIdentifierExtension.create(issuer),
       ],
     });
     const keyPem = toPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');

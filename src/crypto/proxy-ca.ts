@@ -1,10 +1,8 @@
 // The deployment CA of the egress proxy: ECDSA P-256, generated once, private key sealed at rest.
 import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { aesGcmOpen, aesGcmSeal } from './aead.js';
 import type { Keyring } from './keyring.js';
-
-x509.cryptoProvider.set(webcrypto as never);
+import { loadX509 } from './x509.js';
 
 const caAad = Buffer.from('vaultgate/proxy-ca/v1', 'utf8');
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -22,6 +20,7 @@ export interface OpenedCa {
 }
 
 export async function generateProxyCa(keyring: Keyring, now: Date, commonName = 'Vaultgate deployment CA'): Promise<SealedCa> {
+  const x509 = await loadX509();
   const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const notBefore = new Date(now.getTime() - 60 * 60 * 1000);
   const notAfter = new Date(now.getTime());

@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Agent } from '../../sdk/index.js';
-import { applyAgentSpec, parseAgentSpec } from '../agents-apply.js';
 import { UsageError } from '../errors.js';
 import { operatorClient, resolveAgentId, resolveVaultId } from '../client.js';
 import { addJson, collect, example, parsePairs } from '../options.js';
@@ -141,6 +140,8 @@ export function registerAgentCommands(program: Command): void {
     .option('--json', 'print the agent as JSON')
     .addHelpText('after', '\nExample:\n  vaultgate agents apply -f devbox.yaml\n\nSpec:\n  name: my-devbox\n  vaults: [vlt_…]\n  env:\n    - name: GITHUB_TOKEN\n      from_secret_id: sec_…\n    - name: MODE\n      value: dev')
     .action(async (opts: { file: string; json?: boolean }) => {
+      // Loaded here: the YAML parser is not needed by any other command (nor by `serve`).
+      const { applyAgentSpec, parseAgentSpec } = await import('../agents-apply.js');
       const spec = parseAgentSpec(readSpecFile(opts.file));
       const { agent, action } = await applyAgentSpec(operatorClient(), spec);
       if (opts.json) printJson(agent);

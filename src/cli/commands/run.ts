@@ -1,8 +1,6 @@
 // `vaultgate run`: start a command as an agent; its exit code (128+n for signal n) is ours.
 import type { Command } from 'commander';
 import { parentEnvironment } from '../../config.js';
-import { runAsAgent } from '../../runtime/run.js';
-import { applyAgentSpec, parseAgentSpec } from '../agents-apply.js';
 import { CliError, exitCodes } from '../errors.js';
 import { clientConfig, operatorClient } from '../client.js';
 import { writeErr } from '../output.js';
@@ -31,6 +29,7 @@ export function registerRunCommand(program: Command): void {
         const operator = operatorClient();
         let agentId: string;
         if (opts.spec !== undefined) {
+          const { applyAgentSpec, parseAgentSpec } = await import('../agents-apply.js');
           agentId = (await applyAgentSpec(operator, parseAgentSpec(readSpecFile(opts.spec)))).agent.id;
         } else {
           const ref = opts.agent as string;
@@ -40,6 +39,8 @@ export function registerRunCommand(program: Command): void {
         token = minted.token;
         revoke = () => operator.agents.revokeToken(agentId, minted.id);
       }
+      // Loaded per command, like agents-apply: `serve` and the other commands never need them.
+      const { runAsAgent } = await import('../../runtime/run.js');
       try {
         process.exitCode = await runAsAgent({
           url: client.url,
