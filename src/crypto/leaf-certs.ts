@@ -1,6 +1,7 @@
 // Leaf certificates for TLS interception: ECDSA P-256, short-lived, minted per host from the deployment CA.
 import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
+import type { X509Certificate } from '@peculiar/x509';
 import { loadX509 } from './x509.js';
 
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -37,7 +38,7 @@ function toPem(der: ArrayBuffer, label: string): string {
 
 export function createLeafMinter(opts: LeafMinterOptions) {
   const maxEntries = opts.maxEntries ?? 1000;
-  let caCert: Promise<import('@peculiar/x509').X509Certificate> | undefined;
+  let caCert: Promise<X509Certificate> | undefined;
   const caKey = webcrypto.subtle.importKey('pkcs8', pemBody(opts.caKeyPem), ecdsa, false, ['sign']);
   // Promises are cached so concurrent handshakes for one host mint once.
   const cache = new Map<string, Promise<LeafCert>>();
