@@ -130,11 +130,116 @@ class Bench:
 addons = [Bench()]
 `;
 
-function mitmdumpPath() {
+function commandPath(name) {
   try {
-    return execFileSync('sh', ['-c', 'command -v mitmdump'], { encoding: 'utf8' }).trim() || null;
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * mitmdump's path, or null. BENCH_MITM_BIN (for testing the bench itself) names the binary
+ * instead of PATH; a path that does not exist simulates a machine without mitmproxy.
+ */
+function mitmdumpPath() {
+  const override = process.env.BENCH_MITM_BIN;
+  if (override) return existsSync(override) ? override : null;
+  return commandPath('mitmdump');
+}
+
+const MITM_INSTALL_TIMEOUT_MS = 5 * 60_000;
+
+/** Runs `cmd args` (output logged line by line) until it exits or `deadline`; never throws. */
+function runLogged(cmd, args, { deadline, log }) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    log(`proxy: mitmproxy: running \`${[cmd, ...args].join(' ')}\``);
+    let child;
+    try {
+      child = spawnTracked(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    } catch (err) {
+      resolve({ code: null, signal: null, timedOut: false, output: String(err?.message ?? err), seconds: 0 });
+      return;
+    }
+    let output = '';
+    let partial = '';
+    const onData = (d) => {
+      output = (output + d).slice(-20_000);
+      const lines = (partial + d).split('\n');
+      partial = lines.pop();
+      for (const line of lines) if (line.trim()) log(`  apt: ${line.trimEnd()}`);
+    };
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      log(`proxy: mitmproxy: \`${cmd}\` still running at the ${MITM_INSTALL_TIMEOUT_MS / 60_000}-minute limit: sending SIGTERM`);
+      child.kill('SIGTERM');
+    }, Math.max(0, deadline - Date.now()));
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, signal: null, timedOut: false, output: `${output}\n${err.message}`, seconds: Math.round((Date.now() - t0) / 100) / 10 });
+    });
+    child.exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      if (partial.trim()) log(`  apt: ${partial.trimEnd()}`);
+      const seconds = Math.round((Date.now() - t0) / 100) / 10;
+      log(`proxy: mitmproxy: \`${cmd} ${args[0]}\` exited ${code ?? signal} after ${seconds} s`);
+      resolve({ code, signal, timedOut, output, seconds });
+    });
+  });
+}
+
+/**
+ * Makes sure mitmdump is there before the proxy scenario starts it. When it is missing and this
+ * process runs as root with apt-get available, installs Debian's `mitmproxy` package (and only
+ * that), running `apt-get update` first only if the install fails for lack of package lists; the
+ * whole attempt is bounded by MITM_INSTALL_TIMEOUT_MS. Never throws.
+ * Returns { bin, install: { status: 'preinstalled' | 'installed' | 'unavailable', … } }.
+ */
+export async function ensureMitmdump({ log }) {
+  const found = mitmdumpPath();
+  if (found) return { bin: found, install: { status: 'preinstalled', bin: found } };
+  const why = process.env.BENCH_MITM_BIN ? `BENCH_MITM_BIN=${process.env.BENCH_MITM_BIN} does not exist` : 'mitmdump is not on PATH';
+  const unavailable = (reason, extra = {}) => {
+    log(`proxy: mitmproxy unavailable: ${reason}`);
+    return { bin: null, install: { status: 'unavailable', reason, ...extra } };
+  };
+  if (process.getuid?.() !== 0) return unavailable(`${why} and the bench does not run as root, so it did not install Debian's mitmproxy package`);
+  const aptGet = commandPath('apt-get');
+  if (!aptGet) return unavailable(`${why} and apt-get is not available to install it`);
+  const t0 = Date.now();
+  const deadline = t0 + MITM_INSTALL_TIMEOUT_MS;
+  const commands = [];
+  try {
+    log(`proxy: ${why}: installing Debian's mitmproxy package (at most ${MITM_INSTALL_TIMEOUT_MS / 60_000} minutes)`);
+    const install = async () => {
+      commands.push('apt-get install -y -q mitmproxy');
+      return runLogged(aptGet, ['install', '-y', '-q', 'mitmproxy'], { deadline, log });
+    };
+    let r = await install();
+    if (r.code !== 0 && !r.timedOut && /Unable to locate package|no installation candidate|has no installation candidate/i.test(r.output)) {
+      commands.push('apt-get update -q');
+      const u = await runLogged(aptGet, ['update', '-q'], { deadline, log });
+      if (u.timedOut) r = u;
+      else r = await install();
+    }
+    const seconds = Math.round((Date.now() - t0) / 100) / 10;
+    const tail = r.output.trim().split('\n').slice(-3).join(' | ').slice(-400);
+    if (r.timedOut) return unavailable(`${why}; installing it did not finish within ${MITM_INSTALL_TIMEOUT_MS / 60_000} minutes (stopped)`, { commands, seconds });
+    if (r.code !== 0) return unavailable(`${why}; \`${commands.at(-1)}\` failed (exit ${r.code ?? r.signal}): ${tail}`, { commands, seconds });
+    // Installed: the package's binary is on PATH (the test override is not consulted again).
+    const bin = commandPath('mitmdump');
+    if (!bin) return unavailable(`${why}; apt-get installed mitmproxy but mitmdump is still not on PATH`, { commands, seconds });
+    const already = /mitmproxy is already the newest version/.test(r.output);
+    log(`proxy: mitmproxy installed by the bench in ${seconds} s: ${bin}${already ? ' (apt-get reported the package as already installed)' : ''}`);
+    return { bin, install: { status: 'installed', bin, commands, seconds, ...(already ? { apt_note: 'apt-get reported mitmproxy as already the newest version (the binary was missing or overridden)' } : {}) } };
+  } catch (err) {
+    return unavailable(`${why}; installing it failed: ${err?.message ?? err}`, { commands, seconds: Math.round((Date.now() - t0) / 100) / 10 });
   }
 }
 
@@ -149,11 +254,11 @@ async function freePort() {
 /**
  * mitmproxy (mitmdump, Debian) as the TLS-interception peer, pinned like the subject: its own CA
  * in a temp confdir, upstream verified against the test CA, placeholder replaced by an addon.
- * Returns { unavailable: reason } when mitmdump is not installed or does not start.
+ * `bin`: mitmdump's path from ensureMitmdump. Returns { unavailable: reason } when it is missing
+ * or does not start.
  */
-export async function startMitmproxy({ dir, upstreamCaFile, host, target, placeholder, value }) {
-  const bin = mitmdumpPath();
-  if (!bin) return { unavailable: 'mitmdump not found (Debian package mitmproxy not installed on this machine)' };
+export async function startMitmproxy({ bin, reason, dir, upstreamCaFile, host, target, placeholder, value }) {
+  if (!bin) return { unavailable: reason ?? 'mitmdump not found (Debian package mitmproxy not installed on this machine)' };
   const version = (() => {
     try {
       return /Mitmproxy:\s*(\S+)/.exec(execFileSync(bin, ['--version'], { encoding: 'utf8' }))?.[1] ?? null;

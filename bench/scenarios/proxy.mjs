@@ -1,8 +1,8 @@
 // Scenario `proxy`: HTTPS requests carrying one placeholder in `Authorization: Bearer vgph_…`
 // through Vaultgate's egress proxy (TLS interception + injection) to a local HTTPS upstream,
 // interleaved with the same requests direct, through a minimal CONNECT tunnel, and through
-// mitmproxy (when installed). Keep-alive pools of 1 and 32 connections, and a new CONNECT + TLS
-// handshake per request at 1 and 8 concurrent.
+// mitmproxy (Debian's package; the bench installs it when missing and it can). Keep-alive pools
+// of 1 and 32 connections, and a new CONNECT + TLS handshake per request at 1 and 8 concurrent.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
 import { connector } from '../lib/proxy-connect.mjs';
-import { interleavedSides, perRound, startMitmproxy, startProxyClient, startTunnel, startUpstream, startVaultgateWithEnv } from '../lib/proxy-harness.mjs';
+import { ensureMitmdump, interleavedSides, perRound, startMitmproxy, startProxyClient, startTunnel, startUpstream, startVaultgateWithEnv } from '../lib/proxy-harness.mjs';
 import { makeTestPki } from '../lib/proxy-pki.mjs';
 import { removeTempDir, trackTempDir } from '../lib/proc.mjs';
 import { mmm, num } from '../lib/report.mjs';
@@ -25,7 +25,14 @@ const OTHER = 'other.bench.test';
 const PATH = '/v1/charges/ch_bench';
 const KEEPALIVE = [1, 32];
 const NEWCONN = [1, 8];
-const TARGETS = { inject_vs_tunnel: 0.6, added_p50_ms: 1 };
+const TARGETS = { inject_vs_tunnel: 0.6, inject_vs_mitmproxy: 10, added_p50_ms: 1, newconn_inject_vs_mitmproxy: 5 };
+
+/** A per-round summary with its target: { median, min, max, n, target, met }; met is null without kept rounds. */
+function withTarget(summary, op, threshold) {
+  const target = `${op} ${threshold}`;
+  if (!summary) return { median: null, min: null, max: null, n: 0, target, met: null };
+  return { ...summary, target, met: op === '>=' ? summary.median >= threshold : summary.median <= threshold };
+}
 
 /** Which code was measured: HEAD and the files under src/ that differ from it (dist/ is built from the working tree). */
 function codeVersion() {
@@ -58,7 +65,7 @@ async function must(res, status, what) {
 }
 
 export async function run({ quick, log }) {
-  // 4 keep-alive rounds (4 paths) and 3 new-connection rounds (2 paths) of 2.5 s keep the whole
+  // 4 keep-alive rounds (4 paths) and 3 new-connection rounds (3 paths) of 2.5 s keep the whole
   // scenario under ~3 minutes on a 2-core host.
   const rounds = quick ? 2 : 4;
   const newconnRounds = quick ? 2 : 3;
@@ -67,6 +74,8 @@ export async function run({ quick, log }) {
   const started = [];
   const dir = trackTempDir(mkdtempSync(join(tmpdir(), 'vg-bench-proxy-')));
   try {
+    // mitmdump present, or installed from Debian's package now (before anything is measured).
+    const mitmBin = await ensureMitmdump({ log });
     const pki = await makeTestPki(dir, [HOST, OTHER]);
     const upstream = await startUpstream(pki);
     started.push(upstream);
@@ -108,7 +117,7 @@ export async function run({ quick, log }) {
       tunnel: { key: 'tunnel', proxyPid: tunnel.pid, proxyPort: tunnel.port, spec: { ...base, proxy: { host: '127.0.0.1', port: tunnel.port, auth: proxy.auth }, ca: pki.caPem, headers: real } },
       vaultgate: { key: 'vaultgate', proxyPid: vg.pid, proxyPort: proxy.port, spec: { ...base, proxy, ca: environment.ca_certificate, headers: ph } },
     };
-    const mitm = await startMitmproxy({ dir, upstreamCaFile: pki.caFile, host: HOST, target: { host: '127.0.0.1', port: upstream.port }, placeholder, value });
+    const mitm = await startMitmproxy({ bin: mitmBin.bin, reason: mitmBin.install.reason, dir, upstreamCaFile: pki.caFile, host: HOST, target: { host: '127.0.0.1', port: upstream.port }, placeholder, value });
     if (mitm.unavailable) {
       log(`proxy: mitmproxy peer skipped: ${mitm.unavailable}`);
     } else {
@@ -141,6 +150,7 @@ export async function run({ quick, log }) {
       method: { rounds, newconn_rounds: newconnRounds, duration_s: duration, warmup_s: warmup, log_level: 'warn', steal_limit_pct: 5, keepalive_connections: KEEPALIVE, newconn_concurrency: NEWCONN, path: PATH, host: HOST },
       targets: TARGETS,
       code: codeVersion(),
+      mitmproxy_install: mitmBin.install,
     };
     const vgRuns = [];
     const mitmRuns = [];
@@ -156,20 +166,33 @@ export async function run({ quick, log }) {
       for (const k of keepSides) out[`${k}_c${c}`] = res.summaries[k];
       runsBy[`keepalive_c${c}`] = res.runs;
     }
+    const newconnSides = ['tunnel', 'vaultgate', 'mitmproxy'].filter((k) => sides[k]);
     for (const c of NEWCONN) {
-      log(`proxy: new TLS connection per request, ${c} concurrent: ${newconnRounds} rounds × ${duration}s, interleaved tunnel, vaultgate`);
-      const res = await interleavedSides({ client, upstream, sides: [sides.tunnel, sides.vaultgate], mode: 'newconn', conns: c, rounds: newconnRounds, duration, warmup, log, label: `newconn c=${c}`, onRun });
-      for (const k of ['tunnel', 'vaultgate']) out[`newconn_${k}_c${c}`] = res.summaries[k];
+      log(`proxy: new TLS connection per request, ${c} concurrent: ${newconnRounds} rounds × ${duration}s, interleaved ${newconnSides.join(', ')}`);
+      const res = await interleavedSides({ client, upstream, sides: newconnSides.map((k) => sides[k]), mode: 'newconn', conns: c, rounds: newconnRounds, duration, warmup, log, label: `newconn c=${c}`, onRun });
+      for (const k of newconnSides) out[`newconn_${k}_c${c}`] = res.summaries[k];
       runsBy[`newconn_c${c}`] = res.runs;
     }
 
     const rps = (a, b) => (a.rps > 0 ? b.rps / a.rps : null);
     const k32 = runsBy.keepalive_c32;
     const k1 = runsBy.keepalive_c1;
-    out.inject_vs_tunnel = { ...perRound(k32.tunnel, k32.vaultgate, rps), target: `>= ${TARGETS.inject_vs_tunnel}` };
-    out.inject_vs_tunnel.met = out.inject_vs_tunnel.median >= TARGETS.inject_vs_tunnel;
-    out.added_p50_ms = { ...perRound(k1.direct, k1.vaultgate, (a, b) => b.p50_ms - a.p50_ms), target: `<= ${TARGETS.added_p50_ms}` };
-    out.added_p50_ms.met = out.added_p50_ms.median <= TARGETS.added_p50_ms;
+    out.inject_vs_tunnel = withTarget(perRound(k32.tunnel, k32.vaultgate, rps), '>=', TARGETS.inject_vs_tunnel);
+    out.added_p50_ms = withTarget(perRound(k1.direct, k1.vaultgate, (a, b) => b.p50_ms - a.p50_ms), '<=', TARGETS.added_p50_ms);
+    // Against mitmproxy: keep-alive c=32, and a new connection per request at c=1 (a CLI agent
+    // calls sequentially); the c=8 ratio is reported beside it, without a target.
+    const n1 = runsBy.newconn_c1;
+    const n8 = runsBy.newconn_c8;
+    if (sides.mitmproxy) {
+      out.inject_vs_mitmproxy = withTarget(perRound(k32.mitmproxy, k32.vaultgate, rps), '>=', TARGETS.inject_vs_mitmproxy);
+      out.newconn_inject_vs_mitmproxy = withTarget(perRound(n1.mitmproxy, n1.vaultgate, rps), '>=', TARGETS.newconn_inject_vs_mitmproxy);
+      out.newconn_inject_vs_mitmproxy_c8 = perRound(n8.mitmproxy, n8.vaultgate, rps);
+    } else {
+      out.inject_vs_mitmproxy = null;
+      out.newconn_inject_vs_mitmproxy = null;
+      out.newconn_inject_vs_mitmproxy_c8 = null;
+      out.inject_vs_mitmproxy_reason = mitm.unavailable;
+    }
     out.newconn_inject_vs_tunnel = Object.fromEntries(NEWCONN.map((c) => [`c${c}`, perRound(runsBy[`newconn_c${c}`].tunnel, runsBy[`newconn_c${c}`].vaultgate, rps)]));
     // Context ratios: per-request CPU of Vaultgate vs the tunnel, the c=1 tunnel's own added p50.
     const cpu = (a, b) => (a.cpu_us_per_req > 0 ? b.cpu_us_per_req / a.cpu_us_per_req : null);
@@ -187,12 +210,25 @@ export async function run({ quick, log }) {
         mitmproxy_vs_tunnel_c32: perRound(k32.tunnel, k32.mitmproxy, rps),
         inject_vs_mitmproxy_c32: perRound(k32.mitmproxy, k32.vaultgate, rps),
         added_p50_ms_c1: perRound(k1.direct, k1.mitmproxy, (a, b) => b.p50_ms - a.p50_ms),
+        ...Object.fromEntries(NEWCONN.map((c) => [`mitmproxy_vs_tunnel_newconn_c${c}`, perRound(runsBy[`newconn_c${c}`].tunnel, runsBy[`newconn_c${c}`].mitmproxy, rps)])),
+        cpu_us_per_req_vs_vaultgate: {
+          keepalive_c32: perRound(k32.vaultgate, k32.mitmproxy, cpu),
+          newconn_c1: perRound(n1.vaultgate, n1.mitmproxy, cpu),
+        },
         upstream_mismatches: mitmRuns.reduce((a, r) => a + r.upstream_placeholder + r.upstream_other, 0),
       };
     } else {
       out.mitmproxy = null;
       out.mitmproxy_reason = mitm.unavailable;
     }
+    const f = (x, d) => (x && typeof x.median === 'number' ? `${x.median.toFixed(d)} (${x.min.toFixed(d)}–${x.max.toFixed(d)})${'met' in x ? ` target ${x.target}: ${x.met === null ? '–' : x.met ? 'met' : 'MISSED'}` : ''}` : 'n/a');
+    log(
+      `proxy: inject_vs_tunnel ${f(out.inject_vs_tunnel, 3)}; added_p50_ms ${f(out.added_p50_ms, 2)}; ` +
+        (sides.mitmproxy
+          ? `inject_vs_mitmproxy ${f(out.inject_vs_mitmproxy, 2)}; newconn_inject_vs_mitmproxy (c=1) ${f(out.newconn_inject_vs_mitmproxy, 2)}; c=8 ${f(out.newconn_inject_vs_mitmproxy_c8, 2)}`
+          : `inject_vs_mitmproxy / newconn_inject_vs_mitmproxy: null (${out.inject_vs_mitmproxy_reason})`) +
+        `; mitmproxy ${out.mitmproxy_install.status}`,
+    );
     out.correctness = await checkCorrectness({ vg, secretId: secret.id, agentId: agent.id, vgRuns, setupServed, disallowed, disallowedUp, keepalive: runsBy, log });
     return out;
   } finally {
@@ -285,7 +321,7 @@ function caseRows(r) {
     }
   }
   for (const c of NEWCONN) {
-    for (const k of ['tunnel', 'vaultgate']) {
+    for (const k of ['tunnel', 'vaultgate', 'mitmproxy']) {
       const x = r[`newconn_${k}_c${c}`];
       if (x) rows.push({ label: SIDE_LABEL[k], mode: 'new TLS conn / req', c, x, tunnel: r[`newconn_tunnel_c${c}`], key: `newconn_${k}_c${c}` });
     }
@@ -293,13 +329,14 @@ function caseRows(r) {
   return rows;
 }
 
-/** Per-round subject ÷ tunnel req/s from the stored runs (rounds where both were kept). */
+/** Per-round subject ÷ baseline req/s from the stored runs (rounds where both were kept). */
 function ratioToTunnel(x, tunnel) {
   if (!x || !tunnel || x === tunnel) return null;
   const xs = [];
   for (let i = 0; i < Math.min(x.runs?.length ?? 0, tunnel.runs?.length ?? 0); i++) {
     const a = tunnel.runs[i];
     const b = x.runs[i];
+    if (!a || !b) continue;
     if (!a.dropped && !b.dropped && a.rps > 0) xs.push(b.rps / a.rps);
   }
   if (!xs.length) return null;
@@ -322,6 +359,19 @@ function connCell(row) {
   return `${lo === hi ? lo : `${lo}–${hi}`}${extra ? ` (+${extra} reconnects)` : ''}`;
 }
 
+function mitmReason(r) {
+  return r.mitmproxy_reason ?? r.mitmproxy_install?.reason ?? 'mitmproxy unavailable';
+}
+
+/** Whether mitmproxy was there, installed by this run, or unavailable (older results: unknown). */
+function mitmInstallLine(r) {
+  const i = r.mitmproxy_install;
+  if (!i) return 'mitmproxy installation: not recorded by this run.';
+  if (i.status === 'preinstalled') return `mitmproxy installation: preinstalled (\`${i.bin}\`).`;
+  if (i.status === 'installed') return `mitmproxy installation: **installed by the bench** (\`${(i.commands ?? []).join('`, `')}\`, ${num(i.seconds, 1)} s) → \`${i.bin}\`${i.apt_note ? `; ${i.apt_note}` : ''}.`;
+  return `mitmproxy installation: **unavailable** — ${i.reason}${i.commands?.length ? ` (tried \`${i.commands.join('`, `')}\`, ${num(i.seconds, 1)} s)` : ''}.`;
+}
+
 function targetCell(t, digits) {
   if (!t || typeof t.median !== 'number') return '–';
   return `${num(t.median, digits)} (${num(t.min, digits)}–${num(t.max, digits)})`;
@@ -333,11 +383,11 @@ export function render(r) {
   parts.push('## Scenario `proxy` — HTTPS through the egress proxy with one injected header\n');
   if (r.quick) parts.push('**Quick smoke run (`--quick`): too few, too short rounds to compare; run the full `npm run bench` for figures.**\n');
   parts.push(
-    `Run ${r.date ?? ''} with \`${r.command ?? ''}\` (scenario runtime ${num(r.runtime_s, 1)} s). Keep-alive: ${m.rounds} interleaved rounds (direct, tunnel, Vaultgate${r.mitmproxy ? ', mitmproxy' : ''}, direct, …); new connection per request: ${m.newconn_rounds ?? m.rounds} rounds (tunnel, Vaultgate, …); ${m.duration_s} s per run after a ${m.warmup_s} s warm-up of each path; ` +
+    `Run ${r.date ?? ''} with \`${r.command ?? ''}\` (scenario runtime ${num(r.runtime_s, 1)} s). Keep-alive: ${m.rounds} interleaved rounds (direct, tunnel, Vaultgate${r.mitmproxy ? ', mitmproxy' : ''}, direct, …); new connection per request: ${m.newconn_rounds ?? m.rounds} rounds (tunnel, Vaultgate${r.newconn_mitmproxy_c1 ? ', mitmproxy' : ''}, …); ${m.duration_s} s per run after a ${m.warmup_s} s warm-up of each path; ` +
       'figures are the median (min–max) over the kept rounds; ratios are per round (each side ÷ the tunnel run of the same round). ' +
       `Rounds with host CPU steal > ${m.steal_limit_pct}% are dropped (last column). Vaultgate runs with \`VAULTGATE_LOG_LEVEL=${m.log_level}\` on a fresh SQLite data dir.\n`,
   );
-  if (r.code) {
+  if (r.code?.head) {
     const changed = r.code.src_changes_vs_head ?? [];
     parts.push(`Code measured: \`dist/\` built from commit ${r.code.head}${changed.length ? ` plus uncommitted changes in ${changed.length} file(s) under src/ (${changed.slice(0, 8).map((f) => `\`${f}\``).join(', ')}${changed.length > 8 ? ', …' : ''})` : ''}.\n`);
   }
@@ -362,22 +412,31 @@ export function render(r) {
   });
   parts.push(`${head}\n${lines.join('\n')}\n`);
 
-  parts.push('### Targets (issue 4)\n');
-  const t = r.targets ?? TARGETS;
-  const met = (x) => (x ? (x.met ? '**met**' : '**missed**') : '–');
+  parts.push('### Targets (issues 4 and 7)\n');
+  const t = { ...TARGETS, ...(r.targets ?? {}) };
+  const met = (x) => (x?.met === true ? '**met**' : x?.met === false ? '**missed**' : '–');
+  const mitmVersion = r.mitmproxy?.version ? ` ${r.mitmproxy.version}` : '';
+  const mitmRow = (field, what, x, digits, target) =>
+    r.mitmproxy === null
+      ? `| \`${field}\`: ${what} | **not measured**: ${field === 'inject_vs_mitmproxy' ? mitmReason(r).replace(/\|/g, '\\|') : 'mitmproxy unavailable (reason above)'} | ${target} | – |`
+      : `| \`${field}\`: ${what} | ${targetCell(x, digits)} | ${target} | ${met(x)} |`;
   parts.push(
     [
       '| figure | value: median (min–max) | target | result |',
       '|---|---:|---:|---|',
       `| \`inject_vs_tunnel\`: keep-alive c=32 req/s, Vaultgate ÷ tunnel (per round) | ${targetCell(r.inject_vs_tunnel, 3)} | ≥ ${t.inject_vs_tunnel} | ${met(r.inject_vs_tunnel)} |`,
+      mitmRow('inject_vs_mitmproxy', `keep-alive c=32 req/s, Vaultgate ÷ mitmproxy${mitmVersion} (per round)`, r.inject_vs_mitmproxy, 2, `≥ ${t.inject_vs_mitmproxy}`),
       `| \`added_p50_ms\`: keep-alive c=1 p50, Vaultgate − direct (per round) | ${targetCell(r.added_p50_ms, 2)} ms | ≤ ${t.added_p50_ms} ms | ${met(r.added_p50_ms)} |`,
+      mitmRow('newconn_inject_vs_mitmproxy', `new TLS connection per request, c=1 req/s, Vaultgate ÷ mitmproxy${mitmVersion} (per round)`, r.newconn_inject_vs_mitmproxy, 2, `≥ ${t.newconn_inject_vs_mitmproxy}`),
+      mitmRow('newconn_inject_vs_mitmproxy_c8', 'the same at c=8 (beside the target, not the target)', r.newconn_inject_vs_mitmproxy_c8, 2, '–'),
       ...NEWCONN.map((c) => `| \`newconn_inject_vs_tunnel\` c=${c}: new TLS connection per request, Vaultgate ÷ tunnel | ${targetCell(r.newconn_inject_vs_tunnel?.[`c${c}`], 3)} | – | – |`),
       `| for reference: tunnel's own added p50 at c=1 (tunnel − direct) | ${targetCell(r.tunnel_added_p50_ms, 2)} ms | – | – |`,
       `| for reference: CPU µs/req, Vaultgate ÷ tunnel, keep-alive c=1 / c=32 | ${targetCell(r.cpu_vs_tunnel?.keepalive_c1, 1)} / ${targetCell(r.cpu_vs_tunnel?.keepalive_c32, 1)} | – | – |`,
       ...NEWCONN.map((c) => `| for reference: CPU µs/req, Vaultgate ÷ tunnel, new connection c=${c} | ${targetCell(r.cpu_vs_tunnel?.[`newconn_c${c}`], 2)} | – | – |`),
-      r.mitmproxy
-        ? `| for reference: keep-alive c=32 req/s, Vaultgate ÷ mitmproxy ${r.mitmproxy.version ?? ''} | ${targetCell(r.mitmproxy.inject_vs_mitmproxy_c32, 2)} | – | – |`
-        : `| mitmproxy peer | not measured: ${r.mitmproxy_reason ?? 'unavailable'} | – | – |`,
+      // Results from before inject_vs_mitmproxy existed kept the same ratio here.
+      ...(r.inject_vs_mitmproxy === undefined && r.mitmproxy?.inject_vs_mitmproxy_c32
+        ? [`| for reference (recorded before \`inject_vs_mitmproxy\` existed): keep-alive c=32 req/s, Vaultgate ÷ mitmproxy${mitmVersion} | ${targetCell(r.mitmproxy.inject_vs_mitmproxy_c32, 2)} | – | – |`]
+        : []),
     ].join('\n') + '\n',
   );
 
@@ -403,9 +462,11 @@ export function render(r) {
       ].join('\n') + '\n',
     );
   }
-  if (!r.mitmproxy) parts.push(`mitmproxy peer: not measured (${r.mitmproxy_reason ?? 'unavailable'}).\n`);
+  parts.push(`${mitmInstallLine(r)}\n`);
+  if (!r.mitmproxy) parts.push(`**mitmproxy peer: not measured**${r.mitmproxy_install?.status === 'unavailable' ? ' (see its installation above)' : ` (${mitmReason(r)})`}, so \`inject_vs_mitmproxy\` and \`newconn_inject_vs_mitmproxy\` have no value in this run.\n`);
   else parts.push(`mitmproxy peer: ${r.mitmproxy.version ?? ''}, ${r.mitmproxy.note}; upstream mismatches through it: ${r.mitmproxy.upstream_mismatches}.\n`);
   const extra = join(import.meta.dirname, '../notes/proxy.md');
   if (existsSync(extra)) parts.push(readFileSync(extra, 'utf8'));
   return parts.join('\n');
 }
+
