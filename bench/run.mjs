@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Vaultgate benchmarks: `npm run bench [-- --scenario NAME] [-- --quick]`.
 //
-// Each scenario is a module in bench/scenarios/ exporting { name, description, run(ctx), render(result) }.
+// Each scenario is a module in bench/scenarios/ exporting { name, description, run(ctx), render(result) }
+// and optionally summary(result) → rows of the "At a glance" table (see bench/lib/report.mjs).
 // A full run rewrites bench/results.json; a --scenario run replaces only that scenario's entry.
 // BENCHMARKS.md is always regenerated from the whole results.json.
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -85,10 +86,11 @@ async function main() {
     return;
   }
   const renderers = Object.fromEntries(all.filter((s) => typeof s.render === 'function').map((s) => [s.name, s.render]));
+  const summaries = Object.fromEntries(all.filter((s) => typeof s.summary === 'function').map((s) => [s.name, s.summary]));
   if (opts.render) {
     const existing = readResults();
     if (!existing) throw new Error(`${resultsPath} is missing or unreadable: run the benchmark first`);
-    writeAtomically(markdownPath, renderBenchmarks(existing, renderers));
+    writeAtomically(markdownPath, renderBenchmarks(existing, renderers, summaries));
     console.log(`regenerated ${markdownPath} from ${resultsPath}`);
     return;
   }
@@ -122,7 +124,7 @@ async function main() {
     runtime_s: Math.round((Date.now() - t0) / 100) / 10,
     scenarios: { ...(previous?.scenarios ?? {}), ...fresh },
   };
-  const markdown = renderBenchmarks(results, renderers);
+  const markdown = renderBenchmarks(results, renderers, summaries);
   if (opts.write) {
     writeAtomically(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
     writeAtomically(markdownPath, markdown);

@@ -1,4 +1,8 @@
 // BENCHMARKS.md, rendered entirely from bench/results.json (so a partial run can regenerate it).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const notesDir = join(import.meta.dirname, '../notes');
 
 export function num(x, digits = 0) {
   if (typeof x !== 'number' || !Number.isFinite(x)) return '–';
@@ -10,6 +14,17 @@ export function mmm(s, digits = 0, suffix = '') {
   if (!s) return '–';
   if (s.n === 1) return `${num(s.median, digits)}${suffix}`;
   return `${num(s.median, digits)}${suffix} (${num(s.min, digits)}–${num(s.max, digits)})`;
+}
+
+/** A per-round summary {median, min, max, n} as "median (min–max)", or "–" when absent. */
+export function ratioCell(s, digits = 2, suffix = '') {
+  return s && typeof s.median === 'number' ? mmm(s, digits, suffix) : '–';
+}
+
+/** A case summary (results.json) as "req/s, p50" medians, or "–". */
+export function glanceCase(x) {
+  if (!x || typeof x.rps?.median !== 'number') return '–';
+  return `${num(x.rps.median)} req/s, p50 ${num(x.p50_ms?.median, 2)} ms`;
 }
 
 /**
@@ -35,7 +50,92 @@ function genericScenario(name, result) {
   return `## Scenario \`${name}\`\n\n${rows.length ? casesTable(rows) : '_no cases_'}\n`;
 }
 
-export function renderBenchmarks(results, renderers) {
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2, … */
+function anchors(markdown) {
+  const seen = new Map();
+  const out = new Map();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    const h = fenced ? null : /^#{1,6}\s+(.*?)\s*$/.exec(line);
+    if (!h) continue;
+    const base = h[1].toLowerCase().replace(/[^\p{L}\p{N}\p{M} _-]/gu, '').replace(/ /g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    if (!out.has(h[1])) out.set(h[1], n ? `${base}-${n}` : base);
+  }
+  return out;
+}
+
+function runCell(r) {
+  const d = typeof r?.date === 'string' ? r.date.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC') : '–';
+  return r?.quick ? `${d} (**quick**)` : d;
+}
+
+const resultCell = (met) => (met === true ? '**met**' : met === false ? '**missed**' : '–');
+const cell = (x) => (x === undefined || x === null || x === '' ? '–' : String(x).replace(/\|/g, '\\|').replace(/\n/g, ' '));
+
+/**
+ * The "At a glance" section: every scenario's `summary(result)` rows in one table, then one line
+ * per missed target pointing to where its reason is written down. `sections`: the rendered
+ * scenario sections by name (for links); `headings`: heading text → anchor over the whole file.
+ */
+function glance(scenarios, summaries, sections, headings) {
+  const lines = [
+    '## At a glance\n',
+    'Every figure issue #7 asks for (plus the operator API), and how Vaultgate compares with the baseline measured beside it in the same run: ' +
+      'medians, with the min–max over rounds in parentheses; ratios are taken per round. "–": no target, or a figure this scenario\'s stored run did not record. ' +
+      'Each scenario keeps its own run date, because a `--scenario` run replaces only that scenario. Method, all cases and the correctness checks are in the scenario sections below.\n',
+    '| scenario | figure | value | Vaultgate | baseline (its own figure) | target | result | run |',
+    '|---|---|---:|---|---|---:|---|---|',
+  ];
+  const missed = [];
+  const names = [...new Set([...Object.keys(summaries), ...Object.keys(scenarios)])].sort();
+  for (const name of names) {
+    const r = scenarios[name];
+    const heading = sections[name]?.split('\n').find((l) => l.startsWith('## '))?.slice(3).trim();
+    const link = heading && headings.get(heading) ? `[\`${name}\`](#${headings.get(heading)})` : `\`${name}\``;
+    if (!r) {
+      lines.push(`| \`${name}\` | – | not in bench/results.json (scenario not run yet) | – | – | – | – | – |`);
+      continue;
+    }
+    if (!summaries[name]) {
+      lines.push(`| ${link} | – | no summary for this scenario (see its section) | – | – | – | – | ${runCell(r)} |`);
+      continue;
+    }
+    let rows;
+    try {
+      rows = summaries[name](r) ?? [];
+    } catch (err) {
+      rows = [{ figure: '–', value: `summary failed: ${err?.message ?? err}` }];
+    }
+    for (const [i, row] of rows.entries()) {
+      lines.push(`| ${i === 0 ? link : `\`${name}\``} | ${cell(row.figure)} | ${cell(row.value)} | ${cell(row.vaultgate)} | ${cell(row.baseline)} | ${cell(row.target)} | ${resultCell(row.met)} | ${runCell(r)} |`);
+      if (row.met === false) missed.push({ name, row, heading });
+    }
+  }
+  const out = [lines.join('\n') + '\n'];
+  if (missed.length) {
+    const items = missed.map(({ name, row, heading }) => {
+      const notes = join(notesDir, `${name}.md`);
+      // The explanation: a heading in the scenario's section that starts with row.see, else the section itself.
+      const sectionHeadings = (sections[name] ?? '').split('\n').filter((l) => /^#{2,6} /.test(l)).map((l) => l.replace(/^#+ /, '').trim());
+      const explained = row.see ? sectionHeadings.find((h) => h.startsWith(row.see)) : null;
+      const target = explained ?? heading;
+      const where = target && headings.get(target) ? `[${target}](#${headings.get(target)})` : `the \`${name}\` section`;
+      const why = explained
+        ? `${row.why ? `${row.why}; ` : ''}see ${where}${existsSync(notes) ? ` (\`bench/notes/${name}.md\`)` : ''}`
+        : row.why
+          ? `${row.why} (${where})`
+          : `reason not investigated yet (nothing in ${where} or bench/notes/)`;
+      return `- \`${name}\` ${row.field ? `\`${row.field}\`` : cell(row.figure).split(':')[0]}: ${cell(row.value)}, target ${cell(row.target)} — ${why}.`;
+    });
+    out.push(`Missed targets (${missed.length}) and where the reason is explained:\n\n${items.join('\n')}\n`);
+  }
+  return out.join('\n');
+}
+
+export function renderBenchmarks(results, renderers, summaries = {}) {
   const m = results.machine ?? {};
   const parts = [];
   parts.push('# Vaultgate benchmarks\n');
@@ -57,10 +157,15 @@ export function renderBenchmarks(results, renderers) {
     ].join('\n') + '\n',
   );
   const scenarios = results.scenarios ?? {};
+  const sections = {};
   for (const name of Object.keys(scenarios).sort()) {
     const render = renderers[name];
-    parts.push(render ? render(scenarios[name]) : genericScenario(name, scenarios[name]));
+    sections[name] = render ? render(scenarios[name]) : genericScenario(name, scenarios[name]);
   }
+  const body = Object.values(sections);
+  const headings = anchors([...parts, '## At a glance', ...body].join('\n'));
+  parts.push(glance(scenarios, summaries, sections, headings));
+  parts.push(...body);
   return parts.join('\n');
 }
 

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { interleaved } from '../lib/measure.mjs';
 import { startLoadgen } from '../lib/loadgen.mjs';
-import { casesTable, mmm, num } from '../lib/report.mjs';
+import { casesTable, glanceCase, mmm, num, ratioCell } from '../lib/report.mjs';
 import { fetchAllPages, startBaseline, startVaultgate } from '../lib/servers.mjs';
 
 export const name = 'api';
@@ -266,4 +266,20 @@ function notes(r) {
       'When the load generator is near 100% (typically the baseline at 64 connections) the baseline req/s is autocannon\'s ceiling, not the hello server\'s, so ratios against it understate the gap; the CPU µs/req ratio is unaffected. At 1 connection req/s mostly measures the round trip (load generator and server take turns).',
   );
   return lines.join('\n') + '\n';
+}
+
+/** "At a glance" rows: the operator API at 64 connections against the bare hello server (no target in issue 7). */
+export function summary(r) {
+  return ['create', 'get'].map((op) => {
+    const x = r[`${op}_c64`];
+    const b = r[`baseline_${op}_c64`];
+    return {
+      figure: `${op === 'create' ? 'create secret (POST)' : 'get secret metadata (GET)'} c=64: req/s Vaultgate ÷ hello server`,
+      value: ratioCell(x?.ratio_vs_baseline?.rps, 3),
+      vaultgate: glanceCase(x),
+      baseline: b ? `bare hello server, same ${op === 'create' ? 'POST' : 'GET'}: ${glanceCase(b)}` : '–',
+      target: '– (none in the issue)',
+      met: null,
+    };
+  });
 }

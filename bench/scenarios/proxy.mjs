@@ -13,7 +13,7 @@ import { connector } from '../lib/proxy-connect.mjs';
 import { ensureMitmdump, interleavedSides, perRound, startMitmproxy, startProxyClient, startTunnel, startUpstream, startVaultgateWithEnv } from '../lib/proxy-harness.mjs';
 import { makeTestPki } from '../lib/proxy-pki.mjs';
 import { removeTempDir, trackTempDir } from '../lib/proc.mjs';
-import { mmm, num } from '../lib/report.mjs';
+import { glanceCase, mmm, num, ratioCell } from '../lib/report.mjs';
 import { apiClient, fetchAllPages, repoRoot } from '../lib/servers.mjs';
 
 export const name = 'proxy';
@@ -470,3 +470,44 @@ export function render(r) {
   return parts.join('\n');
 }
 
+// ---- "At a glance" rows (bench/lib/report.mjs) ----
+
+const MODES = [
+  { label: 'keep-alive c=1', key: (k) => `${k}_c1` },
+  { label: 'keep-alive c=32', key: (k) => `${k}_c32` },
+  { label: 'new TLS connection per request c=1', key: (k) => `newconn_${k}_c1` },
+  { label: 'new TLS connection per request c=8', key: (k) => `newconn_${k}_c8` },
+];
+
+/**
+ * Vaultgate vs direct, the plain tunnel and mitmproxy in every mode (req/s and p50 of both sides,
+ * the per-round req/s ratio); the issue's fields where a comparison is one of them.
+ */
+export function summary(r) {
+  const mitmName = `mitmproxy${r.mitmproxy?.version ? ` ${r.mitmproxy.version}` : ''}`;
+  const baselines = { direct: 'direct (no proxy)', tunnel: 'plain CONNECT tunnel', mitmproxy: mitmName };
+  const t = { ...TARGETS, ...(r.targets ?? {}) };
+  const see = "Where a proxied request's time goes";
+  const rows = [];
+  for (const [i, mode] of MODES.entries()) {
+    const vg = r[mode.key('vaultgate')];
+    for (const b of i < 2 ? ['direct', 'tunnel', 'mitmproxy'] : ['tunnel', 'mitmproxy']) {
+      const base = r[mode.key(b)];
+      const row = { figure: `${mode.label}: req/s Vaultgate ÷ ${b === 'mitmproxy' ? 'mitmproxy' : b}`, value: ratioCell(ratioToTunnel(vg, base), 3), vaultgate: glanceCase(vg), baseline: `${baselines[b]}: ${glanceCase(base)}` };
+      if (b === 'mitmproxy' && r.mitmproxy === null) {
+        // The reason in full once (on inject_vs_mitmproxy), short elsewhere.
+        row.value = i === 1 ? `**not measured**: ${mitmReason(r)}` : '**not measured** (mitmproxy unavailable)';
+        row.baseline = `${baselines[b]}: not measured`;
+      }
+      if (i === 0 && b === 'direct') Object.assign(row, { figure: '`added_p50_ms`: keep-alive c=1 p50, Vaultgate − direct', value: ratioCell(r.added_p50_ms, 2, ' ms'), target: `≤ ${t.added_p50_ms} ms`, met: r.added_p50_ms?.met ?? null, see });
+      if (i === 1 && b === 'tunnel') Object.assign(row, { figure: '`inject_vs_tunnel`: keep-alive c=32 req/s, Vaultgate ÷ tunnel', value: ratioCell(r.inject_vs_tunnel, 3), target: `≥ ${t.inject_vs_tunnel}`, met: r.inject_vs_tunnel?.met ?? null, see });
+      if (i === 1 && b === 'mitmproxy') Object.assign(row, { figure: '`inject_vs_mitmproxy`: keep-alive c=32 req/s, Vaultgate ÷ mitmproxy', value: r.mitmproxy === null ? row.value : ratioCell(r.inject_vs_mitmproxy, 2), target: `≥ ${t.inject_vs_mitmproxy}`, met: r.inject_vs_mitmproxy?.met ?? null, see });
+      if (i === 2 && b === 'tunnel') row.value = ratioCell(r.newconn_inject_vs_tunnel?.c1, 3);
+      if (i === 3 && b === 'tunnel') row.value = ratioCell(r.newconn_inject_vs_tunnel?.c8, 3);
+      if (i === 2 && b === 'mitmproxy') Object.assign(row, { figure: '`newconn_inject_vs_mitmproxy`: new TLS connection per request c=1 req/s, Vaultgate ÷ mitmproxy', value: r.mitmproxy === null ? row.value : ratioCell(r.newconn_inject_vs_mitmproxy, 2), target: `≥ ${t.newconn_inject_vs_mitmproxy}`, met: r.newconn_inject_vs_mitmproxy?.met ?? null, see });
+      if (i === 3 && b === 'mitmproxy') Object.assign(row, { figure: '`newconn_inject_vs_mitmproxy_c8`: the same at c=8 (beside the target)', value: r.mitmproxy === null ? row.value : ratioCell(r.newconn_inject_vs_mitmproxy_c8, 2) });
+      rows.push(row);
+    }
+  }
+  return rows;
+}

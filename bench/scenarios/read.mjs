@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { interleaved } from '../lib/measure.mjs';
 import { startLoadgen } from '../lib/loadgen.mjs';
-import { casesTable, mmm, num, targetsTable } from '../lib/report.mjs';
+import { casesTable, glanceCase, mmm, num, ratioCell, targetsTable } from '../lib/report.mjs';
 import { fetchAllPages, startBaseline, startVaultgate } from '../lib/servers.mjs';
 
 export const name = 'read';
@@ -232,4 +232,19 @@ export function render(r) {
   const extra = join(import.meta.dirname, '../notes/read.md');
   if (existsSync(extra)) parts.push(readFileSync(extra, 'utf8'));
   return parts.join('\n');
+}
+
+/** "At a glance" rows: the issue's read fields at 64 connections against the bare hello server. */
+export function summary(r) {
+  const t = r.targets ?? TARGETS;
+  const s = r.read_c64;
+  const b = r.baseline_read_c64;
+  const see = 'Why the read targets are missed';
+  const vg = s ? `vault.read + audit, 64 conns: ${glanceCase(s)}` : '–';
+  const hello = (what) => (b ? `bare hello server, same GET: ${what}` : '–');
+  return [
+    { figure: '`rps`: 2xx reads/s at 64 connections', value: typeof r.rps === 'number' ? `${num(r.rps)} req/s` : '–', vaultgate: vg, baseline: hello(`${num(b?.rps?.median)} req/s`), target: `≥ ${num(t.rps)}`, met: r.met?.rps ?? null, see },
+    { figure: '`vs_hello`: req/s ÷ hello server (per round)', value: ratioCell(s?.ratio_vs_baseline?.rps, 3), vaultgate: vg, baseline: hello(glanceCase(b)), target: `≥ ${t.vs_hello}`, met: r.met?.vs_hello ?? null, see },
+    { figure: '`p99_ms`: p99 of 2xx reads at 64 connections', value: typeof r.p99_ms === 'number' ? `${num(r.p99_ms, 2)} ms` : '–', vaultgate: vg, baseline: hello(`p99 ${num(b?.p99_ms?.median, 2)} ms`), target: `≤ ${t.p99_ms} ms`, met: r.met?.p99_ms ?? null, see },
+  ];
 }

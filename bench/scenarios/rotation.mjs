@@ -294,3 +294,29 @@ export function render(r) {
   if (r.correctness) parts.push(`Correctness: **${r.correctness.ok ? 'OK' : 'FAILED'}** (${r.correctness.note}).\n`);
   return parts.join('\n');
 }
+
+/** "At a glance" rows: stale requests on one node, cross-node p99 (the same-node p99 beside it). */
+export function summary(r) {
+  const t = r.targets ?? TARGETS;
+  const same = r.same_node;
+  const cross = r.cross_node;
+  const n = r.method?.iterations;
+  return [
+    {
+      figure: '`same_node_stale_requests`: requests after a PATCH\'s 200 that still carried the old value (SQLite, one node)',
+      value: typeof r.same_node_stale_requests === 'number' ? `${num(r.same_node_stale_requests)} in ${num(n)} rotations` : '–',
+      vaultgate: same ? `PATCH → proxied request p50 ${num(same.p50_ms, 2)} ms, p99 ${num(same.p99_ms, 2)} ms` : '–',
+      baseline: '– (no baseline: must be 0)',
+      target: `= ${t.same_node_stale_requests}`,
+      met: r.met?.same_node_stale_requests ?? null,
+    },
+    {
+      figure: '`cross_node_p99_ms`: PATCH via node A → first request via node B with the new value (PostgreSQL)',
+      value: cross ? `${num(r.cross_node_p99_ms, 2)} ms` : r.cross_node === null ? `**not measured**: ${r.cross_node_reason ?? 'unavailable'}` : '–',
+      vaultgate: cross ? `p50 ${num(cross.p50_ms, 2)} ms, max ${num(cross.max_ms, 2)} ms, stale requests ${num(cross.stale_requests)}` : '–',
+      baseline: same ? `same node (SQLite): p99 ${num(same.p99_ms, 2)} ms` : '–',
+      target: `≤ ${t.cross_node_p99_ms} ms`,
+      met: r.met?.cross_node_p99_ms ?? null,
+    },
+  ];
+}

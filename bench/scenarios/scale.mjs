@@ -204,3 +204,18 @@ export function render(r) {
   void mmm;
   return parts.join('\n');
 }
+
+/** "At a glance" rows: absolute figures against the issue's targets (no baseline in this scenario). */
+export function summary(r) {
+  const m = r.method ?? {};
+  const data = m.vaults ? `${num(m.vaults * m.secrets_per_vault)} secrets / ${num(m.vaults)} vaults` : '–';
+  const absolute = '– (absolute figure, no baseline)';
+  const ms = (x) => (typeof x === 'number' ? `${num(x, 2)} ms` : '–');
+  const met = (x, limit) => (typeof x === 'number' ? x <= limit : null);
+  return [
+    { figure: '`list_p99_ms`: a 100-secret page of a random vault', value: ms(r.list_p99_ms), vaultgate: r.list ? `${data}; ${num(r.list.rps)} req/s, p50 ${num(r.list.p50_ms, 2)} ms (${m.connections} conns)` : '–', baseline: absolute, target: `≤ ${TARGETS.list_p99_ms} ms`, met: met(r.list_p99_ms, TARGETS.list_p99_ms) },
+    { figure: '`env_p99_ms`: agent environment of a random agent', value: ms(r.env_p99_ms), vaultgate: r.environment ? `${data}; ${num(r.environment.rps)} req/s, p50 ${num(r.environment.p50_ms, 2)} ms (${m.connections} conns)` : '–', baseline: absolute, target: '– (none in the issue)', met: null },
+    { figure: '`rss_mb`: server RSS after both runs', value: typeof r.rss_mb === 'number' ? `${num(r.rss_mb, 1)} MB` : '–', vaultgate: typeof r.rss_peak_mb === 'number' ? `${data}; peak ${num(r.rss_peak_mb, 1)} MB` : '–', baseline: absolute, target: `≤ ${TARGETS.rss_mb} MB`, met: met(r.rss_mb, TARGETS.rss_mb) },
+    { figure: '`cold_start_ms`: spawn → first 200 from /readyz', value: typeof r.cold_start_ms === 'number' ? `${num(r.cold_start_ms)} ms` : '–', vaultgate: r.cold_start_runs_ms ? `${data}; median of ${r.cold_start_runs_ms.map((x) => num(x)).join(', ')} ms` : '–', baseline: absolute, target: `≤ ${num(TARGETS.cold_start_ms)} ms`, met: met(r.cold_start_ms, TARGETS.cold_start_ms) },
+  ];
+}

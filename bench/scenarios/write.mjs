@@ -3,7 +3,7 @@
 // SQLite, PostgreSQL, SQLite, … No target: the two stores side by side.
 import { interleaved } from '../lib/measure.mjs';
 import { startLoadgen } from '../lib/loadgen.mjs';
-import { mmm, num } from '../lib/report.mjs';
+import { glanceCase, mmm, num, ratioCell } from '../lib/report.mjs';
 import { newDeployment, startNode, startPgCluster } from '../lib/rotation-pg.mjs';
 import { startVaultgate } from '../lib/servers.mjs';
 
@@ -106,4 +106,24 @@ export function render(r) {
   }
   parts.push(`${head}\n${rows.join('\n')}\n`);
   return parts.join('\n');
+}
+
+/** "At a glance" rows: each case's PostgreSQL req/s against SQLite's in the same rounds (no target). */
+export function summary(r) {
+  const rows = [];
+  for (const op of OPS) {
+    for (const c of CONNECTIONS) {
+      const pg = r[`postgres_${op}_c${c}`];
+      const sq = r[`sqlite_${op}_c${c}`];
+      rows.push({
+        figure: `${op === 'create' ? 'create secret' : 'rotate (PATCH value)'} c=${c}: req/s PostgreSQL ÷ SQLite`,
+        value: ratioCell(pg?.ratio_vs_baseline?.rps, 2),
+        vaultgate: pg ? `on PostgreSQL ${r.method?.postgres_version ?? ''}: ${glanceCase(pg)}`.replace('  ', ' ') : '–',
+        baseline: sq ? `on SQLite: ${glanceCase(sq)}` : '–',
+        target: '– (none in the issue)',
+        met: null,
+      });
+    }
+  }
+  return rows;
 }
