@@ -207,6 +207,18 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     }
   }
 
+  /** One prepared statement per number of label filters (the API allows at most a handful). */
+  const listSecretsStatements = new Map<number, Database.Statement>();
+  function listSecretsQuery(labelFilters: number): Database.Statement {
+    let statement = listSecretsStatements.get(labelFilters);
+    if (!statement) {
+      const clauses = Array.from({ length: labelFilters }, () => 'AND EXISTS (SELECT 1 FROM json_each(s.labels) j WHERE j.key = ? AND j.value = ?)');
+      statement = db.prepare(`SELECT * FROM secrets s WHERE s.org_id = ? AND s.vault_id = ? AND s.id > ? ${clauses.join(' ')} ORDER BY s.id LIMIT ?`);
+      if (listSecretsStatements.size < 32) listSecretsStatements.set(labelFilters, statement);
+    }
+    return statement;
+  }
+
   const vaultWithCount = (orgId: string, vaultId: string) =>
     (q.getVault.get(orgId, vaultId) as VaultWithCount | undefined) ?? null;
 
@@ -321,10 +333,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     },
     async listSecrets(orgId, vaultId, filter) {
       if (!q.vaultExists.get(orgId, vaultId)) return null;
-      const clauses = filter.labels.map(() => 'EXISTS (SELECT 1 FROM json_each(s.labels) j WHERE j.key = ? AND j.value = ?)');
-      const sql = `SELECT * FROM secrets s WHERE s.org_id = ? AND s.vault_id = ? AND s.id > ? ${clauses.map((c) => `AND ${c}`).join(' ')} ORDER BY s.id LIMIT ?`;
       const params = [orgId, vaultId, filter.page.after ?? '', ...filter.labels.flat(), filter.page.limit];
-      return (db.prepare(sql).all(...params) as Row[]).map(toSecret);
+      return (listSecretsQuery(filter.labels.length).all(...params) as Row[]).map(toSecret);
     },
     async getSecret(orgId, secretId) {
       const row = q.getSecret.get(orgId, secretId) as Row | undefined;
