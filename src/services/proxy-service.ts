@@ -56,8 +56,9 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
     },
 
     /**
-     * Loads the agent's placeholders and their secrets' current values for one request. Nothing
-     * is cached across requests, so a rotation or a revoked grant applies to the very next one.
+     * Loads the agent's placeholders and their secrets' current values for one request. No value
+     * is cached across requests, and the store's reads are current (SQLite memoizes them only until
+     * the next write), so a rotation or a revoked grant applies to the very next one.
      */
     async prepare(caller: AgentCaller, destination: Destination, tls: boolean): Promise<ProxyRequestContext> {
       const facts = await store.agentAccessFacts(caller.orgId, caller.agentId);
