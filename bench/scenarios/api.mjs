@@ -14,7 +14,7 @@ const CONNECTIONS = [1, 64];
 
 export async function run({ quick, log, machine }) {
   const rounds = quick ? 2 : 5;
-  const duration = quick ? 1 : 3;
+  const duration = quick ? 1 : 2;
   const warmup = quick ? 0.5 : 1;
   const started = [];
   try {
