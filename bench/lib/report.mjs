@@ -1,5 +1,5 @@
 // BENCHMARKS.md, rendered entirely from bench/results.json (so a partial run can regenerate it).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const notesDir = join(import.meta.dirname, '../notes');

@@ -7,6 +7,9 @@ import type { ReadCache } from './read-cache.js';
 import type { Tx, Write } from './tx.js';
 
 
+/** Access facts are memoized only for agents holding at most this many secrets. */
+const memoizedFactsMaxSecrets = 32;
+
 export function countDeployed(db: Database.Database, orgId: string, vaultId: string): number {
   const row = db
     .prepare("SELECT COUNT(*) AS n FROM agent_vaults av JOIN agents a ON a.id = av.agent_id WHERE av.org_id = ? AND av.vault_id = ? AND a.status = 'deployed'")
@@ -199,7 +202,14 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write, ca
 
     async agentAccessFacts(orgId, agentId) {
       // One read transaction, so attachments, grants and env vars are seen at the same moment.
-      return cache.memo('facts', `${orgId}/${agentId}`, () => accessFacts(orgId, agentId));
+      // Kept only for agents holding a few secrets: the hot path (proxy, vault.read) is one agent
+      // with a handful, while an agent with hundreds would mostly fill the heap.
+      const key = `${orgId}/${agentId}`;
+      const cached = cache.peek<AgentAccessFacts>('facts', key);
+      if (cached) return cached;
+      const facts = accessFacts(orgId, agentId);
+      if (facts && facts.attached.length + facts.granted.length + facts.envVars.length <= memoizedFactsMaxSecrets) cache.put('facts', key, facts);
+      return facts;
     },
     async findSecretsByEnvKey(orgId, envKey) {
       return cache.memo('by-env-key', `${orgId}/${envKey}`, () => (q.secretsByEnvKey.all(orgId, envKey) as Row[]).map(toSecret)) ?? [];
