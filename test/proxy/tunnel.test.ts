@@ -114,7 +114,7 @@ describe('request smuggling framings are refused and the upstream never sees a s
   ];
   for (const [name, rest] of cases) {
     it(name, async () => {
-      const out = await raw(w.s, fx, 'api.stripe.com:443', `POST /first HTTP/1.1\r\nHost: api.stripe.com\r\n${rest}${smuggled()}`, 1000);
+      const out = await raw(w.s, fx, 'api.stripe.com:443', `POST /first HTTP/1.1\r\nHost: api.stripe.com\r\n${rest}${smuggled()}`, 2000);
       const codes = statuses(out);
       expect(codes.length, out).toBeGreaterThanOrEqual(1);
       expect([400, 403]).toContain(codes[0]);
