@@ -33,7 +33,9 @@ function guard(opts?: VersionGuard): RequestOptions['headers'] {
 }
 
 function transport(opts: ClientOptions, token: string): Transport {
-  return { baseUrl: opts.url, token, fetch: opts.fetch ?? globalThis.fetch };
+  // Called as `t.fetch(…)`: a browser's fetch throws "Illegal invocation" unless it is called on
+  // the global object, so the default is wrapped rather than stored bare.
+  return { baseUrl: opts.url, token, fetch: opts.fetch ?? ((input, init) => globalThis.fetch(input, init)) };
 }
 
 export function createClient(opts: ClientOptions & { apiKey: string }) {
