@@ -30,6 +30,8 @@ export interface Browser {
 export async function launchBrowser(viewport = { width: 1280, height: 800 }): Promise<Browser> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'vg-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, { executablePath: chromiumPath, args, viewport, headless: true });
+  // Shorter than a test's own timeout, so a wait that fails names its locator.
+  context.setDefaultTimeout(10_000);
   return {
     context,
     async close() {

@@ -36,6 +36,16 @@ function Facts({ secret }: { secret: Secret }) {
         </dd>
       </div>
       <div>
+        <dt>Reveal</dt>
+        <dd>
+          {secret.revealable ? (
+            <Badge tone="info">revealable</Badge>
+          ) : (
+            <Badge title="The value never comes back to the dashboard">not revealable</Badge>
+          )}
+        </dd>
+      </div>
+      <div>
         <dt>Updated</dt>
         <dd>
           <RelativeTime iso={secret.updated_at} />
@@ -122,7 +132,6 @@ export function SecretPage({ vaultId, secretId }: { vaultId: string; secretId: s
       {s && (
         <>
           <section className="card" aria-label="Details">
-            {s.revealable ? <Badge tone="info">revealable</Badge> : <Badge>not revealable: the value never leaves the vault to the dashboard</Badge>}
             <Facts secret={s} />
           </section>
           {s.revealable && <RevealPanel key={s.version} secret={s} />}
