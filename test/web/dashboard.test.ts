@@ -1,5 +1,5 @@
 // The dashboard in a real Chromium against a real server: the operator's whole path, and no value in the page.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,6 +174,41 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
     await page.getByLabel('API key').waitFor();
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('the live audit survives a server restart: it reconnects with Last-Event-ID, losing and repeating nothing', async () => {
+    const first = await startTestServer({ ui: true });
+    const port = new URL(first.url).port;
+    let second: TestServer | undefined;
+    const page = await browser.context.newPage();
+    const resumedAfter: string[] = [];
+    page.on('request', (r) => r.url().includes('/audit/stream') && resumedAfter.push(r.headers()['last-event-id'] ?? 'none'));
+    try {
+      await signIn(page, first);
+      await page.getByRole('link', { name: 'Audit log' }).click();
+      await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('Live');
+      await first.call('POST', '/vaults', { body: { name: 'before-restart' } });
+      await page.getByText('vault before-restart').waitFor();
+
+      const lastSeen = String((await first.call('GET', '/audit/verify')).json.head_seq);
+      await first.close({ keepData: true });
+      await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('Connection lost, reconnecting…');
+      second = await startTestServer({ ui: true, dataDir: first.dataDir, apiKey: first.apiKey, env: { VAULTGATE_API_ADDR: `127.0.0.1:${port}` } });
+      // Written before the page reconnects: only resuming from the last seq seen brings it.
+      await second.call('POST', '/vaults', { body: { name: 'after-restart' } });
+      await page.getByText('vault after-restart').waitFor({ timeout: 15_000 });
+      expect(await page.getByTestId('stream-status').textContent()).toBe('Live');
+      const seqs = await page.locator('[data-testid="audit-events"] tbody tr td:first-child').allTextContents();
+      const expected = (await second.call('GET', '/audit')).json.map((e: any) => String(e.seq)).reverse();
+      expect(seqs).toEqual(expected);
+      // The first connection starts from the backlog; the ones after the drop resume after the last event shown.
+      expect(resumedAfter.length).toBeGreaterThanOrEqual(2);
+      expect(resumedAfter.at(-1)).toBe(lastSeen);
+    } finally {
+      await page.close();
+      await second?.close();
+      rmSync(first.dataDir, { recursive: true, force: true });
+    }
   });
 
   /** Every page kind, with the data the first test left behind. */

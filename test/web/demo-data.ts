@@ -9,6 +9,7 @@ async function ok(res: Promise<{ status: number; text: string; json: any }>): Pr
 
 export interface DemoData {
   payments: { id: string };
+  research: { id: string };
   stripe: { id: string };
   github: { id: string };
   agent: { id: string };
@@ -39,5 +40,5 @@ export async function seedDemo(s: TestServer): Promise<DemoData> {
   await ok(s.call('GET', `${runtime}/environment`, { key: token.token }));
   await s.call('GET', `${runtime}/secrets/LOG_LEVEL_TOKEN`, { key: token.token });
   await s.call('GET', `${runtime}/secrets/STRIPE_KEY`, { key: token.token });
-  return { payments, stripe, github, agent };
+  return { payments, research, stripe, github, agent };
 }

@@ -38,7 +38,7 @@ it('saves the main pages', async () => {
   await page.getByRole('link', { name: 'STRIPE_KEY' }).waitFor();
   await page.screenshot({ path: join(out, 'secrets.png') });
 
-  await page.goto(`${s.url}/#/vaults/${demo.github.id ? (await s.call('GET', `/secrets/${demo.github.id}`)).json.vault_id : ''}/secrets/${demo.github.id}`);
+  await page.goto(`${s.url}/#/vaults/${demo.research.id}/secrets/${demo.github.id}`);
   await page.getByRole('heading', { name: 'Version history' }).waitFor();
   await page.screenshot({ path: join(out, 'secret.png') });
 
@@ -51,4 +51,10 @@ it('saves the main pages', async () => {
   await page.getByTestId('audit-events').waitFor();
   await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('Live');
   await page.screenshot({ path: join(out, 'audit.png') });
+
+  // The same vault in a phone-sized window: tables become stacked cards.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${s.url}/#/vaults/${demo.payments.id}`);
+  await page.getByRole('link', { name: 'STRIPE_KEY' }).waitFor();
+  await page.screenshot({ path: join(out, 'secrets-narrow.png') });
 });
