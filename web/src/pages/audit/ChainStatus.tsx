@@ -28,9 +28,9 @@ export function ChainStatus({ chain }: { chain: Loaded<AuditVerifyResult> }) {
           <div>
             <dt>Head</dt>
             <dd>
-              seq {c.head_seq} ·{' '}
+              seq {c.head_seq}{' '}
               <code className="hash" title={c.head ?? ''}>
-                {c.head ? `${c.head.slice(0, 16)}…` : '—'}
+                {c.head ? `${c.head.slice(0, 8)}…` : ''}
               </code>
             </dd>
           </div>
