@@ -248,6 +248,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const wantedUi = options.uiDir === undefined ? defaultUiDir : options.uiDir;
     // Run from source without a build, there is no dashboard; the API works all the same.
     const uiDir = wantedUi !== null && existsSync(join(wantedUi, 'index.html')) ? wantedUi : null;
+    if (wantedUi !== null && uiDir === null) logger.warn({ dir: wantedUi }, 'no built dashboard there (npm run build makes it): / answers 404');
     const app = await buildApp(services, {
       logger,
       version,
@@ -257,7 +258,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     listening = app;
     const address = await app.listen({ host: config.apiAddr.host, port: config.apiAddr.port });
     const proxy = await startProxy(vg, config, services, logger);
-    logger.info({ address, proxy: proxy.url, data_dir: config.dataDir, backend: vg.store.backend, dashboard: uiDir !== null }, 'vaultgate api listening');
+    logger.info({ address, proxy: proxy.url, data_dir: config.dataDir, backend: vg.store.backend }, 'vaultgate api listening');
     return {
       app,
       url: address,

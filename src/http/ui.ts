@@ -1,5 +1,4 @@
 // Serves the dashboard's built assets at `/` with the headers a UI needs and the API does not.
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -35,6 +34,8 @@ const immutableAssets = /^\/assets\//;
  * path, still reaches the API's own 404. The SPA routes by URL hash, so no fallback is needed.
  */
 export async function registerUi(app: FastifyInstance, dir: string): Promise<void> {
+  // Loaded only when there is a dashboard to serve: a server without one boots without it.
+  const { default: fastifyStatic } = await import('@fastify/static');
   await app.register(async (scope) => {
     // Runs after the app-wide hook (which sets `no-store` on everything), so it may relax caching.
     scope.addHook('onSend', async (request, reply) => {

@@ -93,6 +93,7 @@ describe('a server without a built dashboard', () => {
       expect(res.status).toBe(404);
       expect(res.json).toEqual(notFound);
       expect((await s.call('GET', '/vaults')).status).toBe(200);
+      expect(s.logs.join('')).toContain('no built dashboard there (npm run build makes it)');
     } finally {
       await s.close();
       rmSync(unbuilt, { recursive: true, force: true });
