@@ -18,6 +18,14 @@ const layers = {
 /** `config` and `main` are single files in src/; every other layer is a folder. */
 const fileLayers = new Set(['config', 'main']);
 
+/** Everything under src/ but the SDK and the contract, plus Node's modules (the dashboard runs in a browser). */
+const webBanned = [
+  ...['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'cli'].map((f) => `**/src/${f}/**`),
+  '**/src/config.js',
+  '**/src/main.js',
+  'node:*',
+];
+
 function banned(layers) {
   return layers.flatMap((f) => (fileLayers.has(f) ? [`**/src/${f}.js`, `../${f}.js`, `../../${f}.js`] : [`**/${f}/**`, `../${f}/*`, `./${f}/*`]));
 }
@@ -45,6 +53,22 @@ export default tseslint.config(
       ],
     },
   })),
+  {
+    // The dashboard talks to Vaultgate through the SDK only, like any other client; from the
+    // contract it may take types, which vanish from the bundle.
+    files: ['web/src/**/*.{ts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: webBanned, message: 'web/ may import only src/sdk and types from src/contract (shared/DESIGN.md).' },
+            { group: ['**/src/contract/**'], allowTypeImports: true, message: 'web/ may import only types from src/contract.' },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['src/**/*.ts'],
     ignores: ['src/config.ts', 'src/**/*.test.ts'],

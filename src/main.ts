@@ -3,6 +3,7 @@ import { existsSync, openSync, fsyncSync, closeSync, readFileSync, renameSync } 
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
@@ -227,7 +228,12 @@ export interface StartOptions {
   /** Where the one-time admin key banner goes (stdout by default). */
   print?: (text: string) => void;
   sseHeartbeatMs?: number;
+  /** The dashboard's built assets (default: `web/` beside this module, i.e. `dist/web`); null: none. */
+  uiDir?: string | null;
 }
+
+/** `vite build` writes the dashboard to dist/web, next to the compiled dist/main.js. */
+export const defaultUiDir = fileURLToPath(new URL('./web/', import.meta.url));
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -241,7 +247,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const print = options.print ?? ((text: string) => process.stdout.write(text));
       print(`\nVaultgate created the default org ${boot.org.id}.\nAdmin API key (shown once, store it now):\n\n  ${boot.printedKey}\n\n`);
     }
-    const app = await buildApp(services, { logger, version, ...(options.sseHeartbeatMs ? { sseHeartbeatMs: options.sseHeartbeatMs } : {}) });
+    const wantedUi = options.uiDir === undefined ? defaultUiDir : options.uiDir;
+    // Run from source without a build, there is no dashboard; the API works all the same.
+    const uiDir = wantedUi !== null && existsSync(join(wantedUi, 'index.html')) ? wantedUi : null;
+    if (wantedUi !== null && uiDir === null) logger.warn({ dir: wantedUi }, 'no built dashboard there (npm run build makes it): / answers 404');
+    const app = await buildApp(services, {
+      logger,
+      version,
+      uiDir,
+      ...(options.sseHeartbeatMs ? { sseHeartbeatMs: options.sseHeartbeatMs } : {}),
+    });
     listening = app;
     const address = await app.listen({ host: config.apiAddr.host, port: config.apiAddr.port });
     const proxy = await startProxy(vg, config, services, logger);

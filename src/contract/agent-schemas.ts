@@ -76,6 +76,17 @@ export const AgentEnvironment = Type.Object({
 });
 export type AgentEnvironment = Static<typeof AgentEnvironment>;
 
+/** One variable of an agent's environment as the operator sees it: where it comes from and its form, never its value. */
+export const EnvironmentEntry = Type.Object({
+  name: Type.String(),
+  /** `value`: the real value is in the environment; `placeholder`: only the proxy swaps it in. */
+  form: Type.Unsafe<'value' | 'placeholder'>({ type: 'string', enum: ['value', 'placeholder'] }),
+  source: Type.Unsafe<'env' | 'env_var' | 'grant' | 'attached_vault'>({ type: 'string', enum: ['env', 'env_var', 'grant', 'attached_vault'] }),
+  secret_id: Type.Union([Type.String(), Type.Null()]),
+  vault_id: Type.Union([Type.String(), Type.Null()]),
+});
+export type EnvironmentEntry = Static<typeof EnvironmentEntry>;
+
 export const SecretValue = Type.Object({ value: Type.String() });
 
 export const CompatSecret = Type.Object({ id: Type.String(), name: Type.String(), created_at: Timestamp });

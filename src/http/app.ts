@@ -1,4 +1,4 @@
-// Builds the HTTP application (without listening): operator API, health, OpenAPI.
+// Builds the HTTP application (without listening): operator API, health, OpenAPI, the dashboard's assets.
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
@@ -22,6 +22,7 @@ import { registerGrantRoutes } from './routes/grants.js';
 import { registerRuntimeRoutes } from './routes/runtime.js';
 import { registerSecretRoutes } from './routes/secrets.js';
 import { registerVaultRoutes } from './routes/vaults.js';
+import { registerUi } from './ui.js';
 import { validatorCompiler } from './validation.js';
 
 export const publicApiPrefix = '/api/public/v1';
@@ -46,6 +47,8 @@ export interface AppOptions {
   logger: FastifyBaseLogger;
   sseHeartbeatMs?: number;
   version: string;
+  /** The dashboard's built assets, served at `/`; absent or null: no dashboard, `/` is a 404. */
+  uiDir?: string | null;
 }
 
 export async function buildApp(services: AppServices, options: AppOptions): Promise<FastifyInstance> {
@@ -126,5 +129,6 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     },
     { prefix: compatApiPrefix },
   );
+  if (options.uiDir) await registerUi(app, options.uiDir);
   return app;
 }

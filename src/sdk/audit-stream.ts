@@ -17,6 +17,8 @@ export interface FollowOptions extends AuditFilter {
   onDisconnect?: (error: VaultgateError) => void;
   /** Called when a connection opens after a drop. */
   onReconnect?: () => void;
+  /** Called each time a connection opens, the first one included (e.g. to show "live"). */
+  onConnect?: () => void;
   /** Wait before a reconnect until the server names its own (`retry:`). */
   retryMs?: number;
 }
@@ -151,6 +153,7 @@ export async function* followAudit(t: Transport, path: string, opts: FollowOptio
     }
     if (connected) opts.onReconnect?.();
     connected = true;
+    opts.onConnect?.();
     for await (const event of eventsOf(body, (ms) => (retryMs = opts.retryMs ?? ms))) {
       // A repeat (seq not after the last one yielded) is dropped, never shown twice.
       if (event.seq <= last) continue;

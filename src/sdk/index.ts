@@ -1,12 +1,12 @@
 // The Vaultgate SDK: typed clients for the operator API and the agent runtime API.
-import type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, CreateAgentBody, Grant, Resource, UpdateAgentBody, CompatSecret } from '../contract/agent-schemas.js';
+import type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, CreateAgentBody, EnvironmentEntry, Grant, Resource, UpdateAgentBody, CompatSecret } from '../contract/agent-schemas.js';
 import type { AuditEvent, AuditVerifyResult, CreateSecretBody, CreateVaultBody, RevealResponse, Secret, SecretVersion, UpdateSecretBody, UpdateVaultBody, Vault } from '../contract/schemas.js';
 import { followAudit, type AuditFilter, type FollowOptions } from './audit-stream.js';
 import { nextCursor, request, type RequestOptions, type Transport } from './http.js';
 
 export { VaultgateError } from './http.js';
 export type { AuditFilter, FollowOptions } from './audit-stream.js';
-export type { Agent, AgentEnvironment, AgentToken, AuditEvent, AuditVerifyResult, CompatSecret, Grant, Resource, RevealResponse, Secret, SecretVersion, Vault };
+export type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, EnvironmentEntry, AuditEvent, AuditVerifyResult, CompatSecret, Grant, Resource, RevealResponse, Secret, SecretVersion, Vault };
 
 export interface ClientOptions {
   url: string;
@@ -33,7 +33,9 @@ function guard(opts?: VersionGuard): RequestOptions['headers'] {
 }
 
 function transport(opts: ClientOptions, token: string): Transport {
-  return { baseUrl: opts.url, token, fetch: opts.fetch ?? globalThis.fetch };
+  // Called as `t.fetch(…)`: a browser's fetch throws "Illegal invocation" unless it is called on
+  // the global object, so the default is wrapped rather than stored bare.
+  return { baseUrl: opts.url, token, fetch: opts.fetch ?? ((input, init) => globalThis.fetch(input, init)) };
 }
 
 export function createClient(opts: ClientOptions & { apiKey: string }) {
@@ -88,6 +90,8 @@ export function createClient(opts: ClientOptions & { apiKey: string }) {
       attach: (id: string, vaultId: string) => call<Agent>('POST', `/agents/${enc(id)}/vaults`, { body: { vault_id: vaultId } }),
       detach: (id: string, vaultId: string) => call<void>('DELETE', `/agents/${enc(id)}/vaults/${enc(vaultId)}`),
       resources: (id: string) => call<Resource[]>('GET', `/agents/${enc(id)}/resources`),
+      /** Names and forms (value or placeholder) of the agent's environment; never a value. */
+      environment: (id: string) => call<EnvironmentEntry[]>('GET', `/agents/${enc(id)}/environment`),
       createToken: (id: string) => call<AgentToken>('POST', `/agents/${enc(id)}/tokens`),
       tokens: (id: string) => call<AgentTokenInfo[]>('GET', `/agents/${enc(id)}/tokens`),
       revokeToken: (id: string, tokenId: string) => call<void>('DELETE', `/agents/${enc(id)}/tokens/${enc(tokenId)}`),

@@ -1,7 +1,8 @@
 // Agents: their config, vault attachments (two wire shapes), status and tokens; all audited.
 import { createHash, randomBytes } from 'node:crypto';
 import { VaultError } from '../contract/errors.js';
-import type { Agent, AgentToken, AgentTokenInfo, CreateAgentBody, Resource, UpdateAgentBody } from '../contract/agent-schemas.js';
+import type { Agent, AgentToken, AgentTokenInfo, CreateAgentBody, EnvironmentEntry, Resource, UpdateAgentBody } from '../contract/agent-schemas.js';
+import { secretEnvironment } from '../core/access.js';
 import type { AgentPatch, AgentView, AgentWrite, AttachmentRow } from '../storage/agent-store.js';
 import type { Store } from '../storage/store.js';
 import { checkAgentName, checkEnv, checkEnvVars, checkVaultIds } from './agent-fields.js';
@@ -136,6 +137,22 @@ export function createAgentsService(deps: ServiceDeps & { store: Store }) {
       const rows = await store.listAttachments(caller.orgId, agentId);
       if (!rows) throw new VaultError('agent_not_found');
       return rows.map(toResource);
+    },
+
+    /**
+     * The names the agent's environment holds and the form of each, resolved exactly as the runtime
+     * resolves them (plain env hides a secret of the same name). Names only: nothing is decrypted,
+     * so nothing is audited.
+     */
+    async environment(caller: Caller, agentId: string): Promise<EnvironmentEntry[]> {
+      const facts = await store.agentAccessFacts(caller.orgId, agentId);
+      if (!facts) throw new VaultError('agent_not_found');
+      const plain = facts.agent.env;
+      const secrets = secretEnvironment(facts)
+        .filter((e) => !Object.prototype.hasOwnProperty.call(plain, e.name))
+        .map((e): EnvironmentEntry => ({ name: e.name, form: e.form, source: e.via, secret_id: e.secret.id, vault_id: e.secret.vault_id }));
+      const env = Object.keys(plain).map((name): EnvironmentEntry => ({ name, form: 'value', source: 'env', secret_id: null, vault_id: null }));
+      return [...secrets, ...env];
     },
 
     /** The token is returned once; only its hash is stored. */

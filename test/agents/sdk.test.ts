@@ -82,6 +82,13 @@ describe('createClient (operator API)', () => {
     expect(await ac.vault.read('GRANTED_SDK')).toBe('granted-value');
     const env = await ac.environment();
     expect(env.env).toEqual({ OPEN_SDK: 'open-value', GRANTED_SDK: 'granted-value', R: expect.stringMatching(/^vgph_[0-9A-Za-z]{40}$/), MODE: 'sdk' });
+    // The operator's view of the same environment: names and forms, no value.
+    expect((await c.agents.environment(agent.id)).map((e) => [e.name, e.form, e.source])).toEqual([
+      ['R', 'placeholder', 'env_var'],
+      ['GRANTED_SDK', 'value', 'grant'],
+      ['OPEN_SDK', 'value', 'attached_vault'],
+      ['MODE', 'value', 'env'],
+    ]);
     const denied = { name: 'VaultgateError', status: 403, code: 'access_denied', message: 'access denied' };
     expect(shape(await thrown(() => ac.vault.read('R')))).toEqual(denied);
     expect(shape(await thrown(() => ac.vault.read('NOT_THERE')))).toEqual(denied);
@@ -100,6 +107,14 @@ describe('createClient (operator API)', () => {
     ]);
     expect((await c.audit.list({ type: 'vault.accessed' })).length).toBe(4);
     expect(await c.audit.verify()).toMatchObject({ ok: true });
+    // The live follower says when its connection opens, then yields from `after`.
+    const opened: string[] = [];
+    const abort = new AbortController();
+    const follower = c.audit.follow({ type: 'vault.denied', signal: abort.signal, onConnect: () => opened.push('open') });
+    expect((await follower.next()).value?.reason).toBe('domain_restricted');
+    expect(opened).toEqual(['open']);
+    abort.abort();
+    await follower.return(undefined);
 
     await c.agents.revokeToken(agent.id, tok.id);
     expect(shape(await thrown(() => ac.vault.read('OPEN_SDK')))).toEqual({ name: 'VaultgateError', status: 401, code: 'unauthorized', message: 'unauthorized' });

@@ -38,7 +38,11 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   apiKey?: string;
   sseHeartbeatMs?: number;
+  /** Serve the built dashboard (`dist/web`, made by `npm run build`) at `/`, or the dashboard in this dir. */
+  ui?: boolean | string;
 }
+
+export const builtUiDir = join(repoRoot, 'dist/web');
 
 /** `VAULTGATE_TEST_BACKEND=postgres` runs a suite against PostgreSQL instead of SQLite. */
 export const testBackend = process.env.VAULTGATE_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
@@ -79,6 +83,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const server = await startServer(config, {
     logger: createLogger('info', sink),
     print: (text) => logs.push(text),
+    uiDir: typeof opts.ui === 'string' ? opts.ui : opts.ui ? builtUiDir : null,
     ...(opts.sseHeartbeatMs ? { sseHeartbeatMs: opts.sseHeartbeatMs } : {}),
   });
   const url = server.url;

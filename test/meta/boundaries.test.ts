@@ -35,6 +35,26 @@ describe('import boundaries', () => {
     expect(await ruleIds(file, code)).not.toContain('no-restricted-imports');
   });
 
+  describe('the dashboard (web/) reaches Vaultgate through the SDK only', () => {
+    it.each([
+      ['web/src/x.tsx', "import { isId } from '../../src/core/ids.js';\nexport const x = isId;\n"],
+      ['web/src/pages/x.tsx', "import { buildApp } from '../../../src/http/app.js';\nexport const x = buildApp;\n"],
+      ['web/src/x.ts', "import { loadConfig } from '../../src/config.js';\nexport const x = loadConfig;\n"],
+      ['web/src/x.ts', "import { injectSurfaces } from '../../src/contract/schemas.js';\nexport const x = injectSurfaces;\n"],
+      ['web/src/x.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n"],
+    ])('%s may not import %#', async (file, code) => {
+      expect(await ruleIds(file, code)).toContain('@typescript-eslint/no-restricted-imports');
+    });
+
+    it.each([
+      ['web/src/x.ts', "import { createClient } from '../../src/sdk/index.js';\nexport const x = createClient;\n"],
+      ['web/src/pages/x.tsx', "import type { Secret } from '../../../src/contract/schemas.js';\nexport type X = Secret;\n"],
+      ['web/src/pages/x.tsx', "import { useState } from 'react';\nexport const x = useState;\n"],
+    ])('%s may import the SDK, contract types and React (%#)', async (file, code) => {
+      expect(await ruleIds(file, code)).not.toContain('@typescript-eslint/no-restricted-imports');
+    });
+  });
+
   it('only src/config.ts reads process.env', async () => {
     expect(await ruleIds('src/services/x.ts', 'export const x = process.env.HOME;\n')).toContain('no-restricted-properties');
     expect(await ruleIds('src/config.ts', 'export const x = process.env.HOME;\n')).not.toContain('no-restricted-properties');

@@ -2,7 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { Agent, AgentToken, AgentTokenInfo, AttachVaultBody, CreateAgentBody, CreateResourceBody, Resource, UpdateAgentBody } from '../../contract/agent-schemas.js';
+import { Agent, AgentToken, AgentTokenInfo, AttachVaultBody, CreateAgentBody, CreateResourceBody, EnvironmentEntry, Resource, UpdateAgentBody } from '../../contract/agent-schemas.js';
 import type { AgentsService } from '../../services/agents-service.js';
 import { callerOf } from '../auth.js';
 import { noContent, requireId, setNextLink } from '../request-helpers.js';
@@ -40,6 +40,10 @@ export function registerAgentRoutes(scope: FastifyInstance, agents: AgentsServic
   );
   app.post('/agents/:agent_id/stop', { schema: { tags, params: AgentParams, response: { 200: Agent, ...errorResponses } } }, async (request) =>
     agents.stop(callerOf(request), agentId(request.params)),
+  );
+
+  app.get('/agents/:agent_id/environment', { schema: { tags, params: AgentParams, response: { 200: Type.Array(EnvironmentEntry), ...errorResponses } } }, async (request) =>
+    agents.environment(callerOf(request), agentId(request.params)),
   );
 
   // Attachment, SPEC shape: answers the agent.

@@ -1,0 +1,278 @@
+// The dashboard in a real Chromium against a real server: the operator's whole path, and no value in the page.
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtUiDir, startTestServer, type TestServer } from '../helpers/server.js';
+import { chromiumPath, haveChromium, launchBrowser, requireChromium, type Browser } from './browser.js';
+
+if (!existsSync(join(builtUiDir, 'index.html'))) throw new Error(`${builtUiDir} has no index.html: run npm run build first`);
+
+let n = 0;
+/** A value that must never show up in the page unless revealed on purpose. */
+const canary = (tag: string) => `CNRY-${tag}-${++n}-${Math.random().toString(36).slice(2, 12)}`;
+
+/** Everything the page could hold a value in: its serialized DOM and both web storages. */
+async function pageState(page: Page): Promise<string> {
+  const storage = await page.evaluate('JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage)])');
+  return `${await page.content()}\n${String(storage)}`;
+}
+
+async function signIn(page: Page, s: TestServer): Promise<void> {
+  await page.goto(s.url);
+  await page.getByLabel('API key').fill(s.apiKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Vaults', level: 1 }).waitFor();
+}
+
+/** Elements that stick out of the window on the right: what a narrow window would have to scroll to. */
+const overflowing = (page: Page) =>
+  page.evaluate(`document.documentElement.scrollWidth <= window.innerWidth ? [] : [...document.querySelectorAll('main *')]
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+    .map((e) => e.outerHTML.slice(0, 120))`) as Promise<string[]>;
+
+// Without Chromium the browser suite cannot run: CI (VAULTGATE_TEST_REQUIRE_BROWSER=1) fails, a
+// developer's machine without it skips with this reason. `.ci/run` installs Debian's chromium.
+describe.runIf(requireChromium && !haveChromium)('the dashboard suite', () => {
+  it(`needs Chromium at ${chromiumPath} (apt-get install chromium)`, () => {
+    expect(haveChromium).toBe(true);
+  });
+});
+
+describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
+  let s: TestServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    s = await startTestServer({ ui: true });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('an operator sets up a vault, secrets and an agent, and watches the agent live', { timeout: 60_000 }, async () => {
+    const page = await browser.context.newPage();
+    // The reveal's 30 s are counted on this clock; it runs in real time until fast-forwarded.
+    await page.clock.install({ time: new Date() });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+
+    // A refused key shows the API's message and is not kept.
+    await page.goto(s.url);
+    await page.getByLabel('API key').fill('not-a-real-key-0123456789');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('unauthorized');
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    errors.length = 0; // the browser logs the refused request itself
+    await signIn(page, s);
+    expect(await page.evaluate('[sessionStorage.getItem("vaultgate.apiKey"), localStorage.length]')).toEqual([s.apiKey, 0]);
+
+    // A vault.
+    await page.getByLabel('Name', { exact: true }).fill('payments');
+    await page.getByRole('button', { name: 'Create vault' }).click();
+    await page.getByRole('link', { name: 'payments' }).click();
+    await page.getByRole('heading', { name: 'payments', level: 1 }).waitFor();
+
+    // A secret: the value goes from the password field to the API and nowhere else.
+    const value1 = canary('create');
+    await page.getByLabel('Name (env_key)').fill('STRIPE_KEY');
+    await page.getByLabel('Value', { exact: true }).fill(value1);
+    await page.getByRole('textbox', { name: 'Allowed domains' }).fill('api.stripe.com');
+    await page.getByLabel('Labels (optional)').fill('team=payments');
+    await page.getByRole('button', { name: 'Create secret' }).click();
+    const row = page.locator('tr[data-secret="STRIPE_KEY"]');
+    await row.waitFor();
+    expect(await row.innerText()).toMatch(/STRIPE_KEY[\s\S]*api\.stripe\.com[\s\S]*header[\s\S]*v1[\s\S]*team=payments[\s\S]*just now/);
+    expect(await page.getByLabel('Value', { exact: true }).inputValue()).toBe('');
+    expect(await pageState(page)).not.toContain(value1);
+
+    // Rotate it: version 2, and the new value is nowhere either.
+    await row.getByRole('link', { name: 'STRIPE_KEY' }).click();
+    await expect.poll(() => page.getByTestId('secret-version').textContent()).toBe('v1');
+    expect(await page.getByRole('button', { name: /^Reveal/ }).count()).toBe(0);
+    const value2 = canary('rotate');
+    await page.getByLabel('New value').fill(value2);
+    await page.getByRole('button', { name: 'Rotate' }).click();
+    await expect.poll(() => page.getByTestId('secret-version').textContent()).toBe('v2');
+    await page.getByRole('cell', { name: 'v2', exact: true }).waitFor();
+    expect(await pageState(page)).not.toMatch(new RegExp(`${value1}|${value2}`));
+
+    // A revealable secret: shown on an explicit click, gone from the page 30 s later.
+    await page.getByRole('link', { name: 'payments' }).click();
+    const value3 = canary('reveal');
+    await page.getByLabel('Name (env_key)').fill('GITHUB_TOKEN');
+    await page.getByLabel('Value', { exact: true }).fill(value3);
+    await page.getByLabel(/^Revealable/).check();
+    await page.getByRole('button', { name: 'Create secret' }).click();
+    await page.getByRole('link', { name: 'GITHUB_TOKEN' }).click();
+    expect(await pageState(page)).not.toContain(value3);
+    await page.getByRole('button', { name: 'Reveal GITHUB_TOKEN' }).click();
+    await expect.poll(() => page.getByTestId('revealed-value').textContent()).toBe(value3);
+    // The same probe that finds no value elsewhere finds this one while it is shown.
+    expect(await pageState(page)).toContain(value3);
+    await page.clock.fastForward(29_000);
+    expect(await page.getByTestId('revealed-value').count()).toBe(1);
+    await page.clock.fastForward(2_000);
+    await expect.poll(() => page.getByTestId('revealed-value').count()).toBe(0);
+    expect(await pageState(page)).not.toContain(value3);
+    const revealed = (await s.call('GET', '/audit?type=secret.revealed')).json;
+    expect(revealed.map((e: any) => [e.details.env_key, e.outcome])).toEqual([['GITHUB_TOKEN', 'success']]);
+
+    // An agent with the vault attached, deployed, with a token shown once.
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByLabel('Name').fill('researcher');
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page.getByRole('heading', { name: 'researcher', level: 1 }).waitFor();
+    await page.getByLabel('Attach a vault').selectOption({ label: 'payments' });
+    await page.getByRole('button', { name: 'Attach', exact: true }).click();
+    await page.getByRole('button', { name: 'Detach vault payments' }).waitFor();
+    const environment = page.getByTestId('effective-environment');
+    await expect.poll(() => environment.innerText()).toMatch(/GITHUB_TOKEN\s+value\s+attached vault[\s\S]*STRIPE_KEY\s+placeholder\s+attached vault/);
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('button', { name: 'Stop' }).waitFor();
+    await page.getByRole('button', { name: 'Mint a token' }).click();
+    const token = String(await page.getByTestId('minted-token').textContent());
+    expect(token).toMatch(/^vgat_/);
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
+    expect(await page.content()).not.toContain(token);
+    const agent = (await s.call('GET', '/agents')).json[0];
+    expect([agent.name, agent.status, agent.vault_ids.length]).toEqual(['researcher', 'deployed', 1]);
+
+    // The vault in use cannot be deleted: the API's refusal, in the row.
+    await page.getByRole('link', { name: 'Vaults' }).click();
+    await page.getByRole('button', { name: 'Delete vault payments' }).click();
+    await page.getByRole('button', { name: 'Delete vault', exact: true }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('cannot delete vault: still attached to 1 deployed agent(s)');
+    errors.length = 0; // the browser logs the refused request itself
+
+    // The audit page, live: what the agent touches appears as it happens.
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('Live');
+    await page.locator('tr[data-type="secret.revealed"]').waitFor();
+    await expect.poll(() => page.getByTestId('chain-verified').textContent()).toBe('intact');
+    await page.getByLabel('Agent (as actor)').selectOption({ label: 'researcher' });
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('Live');
+    await expect.poll(() => page.locator('tr[data-type="secret.revealed"]').count()).toBe(0);
+    // An operator write (filtered out), then the agent reading a secret (shown), while the page is open.
+    await s.call('POST', `/vaults/${agent.vault_ids[0]}/secrets`, { body: { env_key: 'LATE_ADDITION', value: canary('late') } });
+    const read = await s.call('GET', `${s.url}/api/agent/v1/secrets/GITHUB_TOKEN`, { key: token });
+    expect(read.status).toBe(200);
+    const live = page.locator('tr[data-type="vault.accessed"]');
+    await live.waitFor();
+    expect(await live.innerText()).toMatch(/vault\.accessed\s+agent researcher\s+GITHUB_TOKEN · vault payments\s+success/);
+    expect(await page.locator('tr[data-type="secret.created"]').count()).toBe(0);
+    expect(await pageState(page)).not.toMatch(new RegExp(`${value1}|${value2}|${value3}|${token}`));
+
+    // Sign-out forgets the key.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    await page.reload();
+    await page.getByLabel('API key').waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('the live audit survives a server restart: it reconnects with Last-Event-ID, losing and repeating nothing', async () => {
+    const first = await startTestServer({ ui: true });
+    const port = new URL(first.url).port;
+    let second: TestServer | undefined;
+    const page = await browser.context.newPage();
+    const resumedAfter: string[] = [];
+    page.on('request', (r) => r.url().includes('/audit/stream') && resumedAfter.push(r.headers()['last-event-id'] ?? 'none'));
+    try {
+      await signIn(page, first);
+      await page.getByRole('link', { name: 'Audit log' }).click();
+      await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('Live');
+      await first.call('POST', '/vaults', { body: { name: 'before-restart' } });
+      await page.getByText('vault before-restart').waitFor();
+
+      const lastSeen = String((await first.call('GET', '/audit/verify')).json.head_seq);
+      await first.close({ keepData: true });
+      await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('Connection lost, reconnecting…');
+      second = await startTestServer({ ui: true, dataDir: first.dataDir, apiKey: first.apiKey, env: { VAULTGATE_API_ADDR: `127.0.0.1:${port}` } });
+      // Written before the page reconnects: only resuming from the last seq seen brings it.
+      await second.call('POST', '/vaults', { body: { name: 'after-restart' } });
+      await page.getByText('vault after-restart').waitFor({ timeout: 15_000 });
+      expect(await page.getByTestId('stream-status').textContent()).toBe('Live');
+      const seqs = await page.locator('[data-testid="audit-events"] tbody tr td:first-child').allTextContents();
+      const expected = (await second.call('GET', '/audit')).json.map((e: any) => String(e.seq)).reverse();
+      expect(seqs).toEqual(expected);
+      // The first connection starts from the backlog; the ones after the drop resume after the last event shown.
+      expect(resumedAfter.length).toBeGreaterThanOrEqual(2);
+      expect(resumedAfter.at(-1)).toBe(lastSeen);
+    } finally {
+      await page.close();
+      await second?.close();
+      rmSync(first.dataDir, { recursive: true, force: true });
+    }
+  });
+
+  /** Every page kind, with the data the first test left behind. */
+  async function pages(): Promise<string[]> {
+    const vault = (await s.call('GET', '/vaults')).json[0];
+    const secret = (await s.call('GET', `/vaults/${vault.id}/secrets`)).json[0];
+    const agent = (await s.call('GET', '/agents')).json[0];
+    return ['#/vaults', `#/vaults/${vault.id}`, `#/vaults/${vault.id}/secrets/${secret.id}`, '#/agents', `#/agents/${agent.id}`, '#/audit'];
+  }
+
+  it('works with the keyboard alone, every control labelled', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(s.url);
+    // The key field has focus on arrival; Tab reaches the button, Enter submits.
+    await expect.poll(() => page.evaluate('document.activeElement.id')).toBe('api-key');
+    await page.keyboard.type(s.apiKey);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Sign in');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Vaults', level: 1 }).waitFor();
+    // A new page puts focus on its title; the next Tab is the page's first control.
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Vaults');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('keyboard-made');
+    await page.keyboard.press('Enter');
+    await page.getByRole('link', { name: 'keyboard-made' }).waitFor();
+    // Back from the title: sign-out, the navigation, the brand, then the skip link.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Vaults', level: 1 }).waitFor();
+    const focusOrder: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Shift+Tab');
+      focusOrder.push(String(await page.evaluate('document.activeElement.textContent')));
+    }
+    expect(focusOrder).toEqual(['Sign out', 'Audit log', 'Agents', 'Vaults', 'Vaultgate', 'Skip to content']);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Agents');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor();
+
+    for (const where of await pages()) {
+      await page.goto(`${s.url}/${where}`);
+      await page.locator('main h1').waitFor();
+      await page.locator('main table').first().waitFor();
+      const unlabelled = await page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]
+        .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+        .map((el) => el.outerHTML)`);
+      expect(unlabelled, where).toEqual([]);
+    }
+    await page.close();
+  });
+
+  it('fits a narrow window without sideways scrolling', async () => {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signIn(page, s);
+    for (const where of await pages()) {
+      await page.goto(`${s.url}/${where}`);
+      await page.locator('main h1').waitFor();
+      await page.locator('main table').first().waitFor();
+      expect(await overflowing(page), where).toEqual([]);
+    }
+    await page.close();
+  });
+});

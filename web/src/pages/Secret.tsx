@@ -1,0 +1,151 @@
+// One secret: its metadata, reveal (revealable only), rotation, domains, version history, delete.
+import type { Secret, SecretVersion } from '../../../src/sdk/index.js';
+import { Badge } from '../components/Badge.js';
+import { ConfirmButton } from '../components/ConfirmButton.js';
+import { ErrorNote } from '../components/ErrorNote.js';
+import { PageHeader } from '../components/PageHeader.js';
+import { RelativeTime } from '../components/RelativeTime.js';
+import { Domains, Labels } from '../components/SecretMeta.js';
+import { shortId } from '../format.js';
+import { useAction, useLoad } from '../hooks.js';
+import { href, navigate } from '../router.js';
+import { RevealPanel } from './RevealPanel.js';
+import { RotateForm, SettingsForm } from './SecretForms.js';
+
+function Facts({ secret }: { secret: Secret }) {
+  return (
+    <dl className="facts">
+      <div>
+        <dt>Version</dt>
+        <dd data-testid="secret-version">v{secret.version}</dd>
+      </div>
+      <div>
+        <dt>Allowed domains</dt>
+        <dd>
+          <Domains domains={secret.allowed_domains} />
+        </dd>
+      </div>
+      <div>
+        <dt>Inject in</dt>
+        <dd>{secret.inject_in.join(', ')}</dd>
+      </div>
+      <div>
+        <dt>Labels</dt>
+        <dd>
+          <Labels labels={secret.labels} />
+        </dd>
+      </div>
+      <div>
+        <dt>Reveal</dt>
+        <dd>
+          {secret.revealable ? (
+            <Badge tone="info">revealable</Badge>
+          ) : (
+            <Badge title="The value never comes back to the dashboard">not revealable</Badge>
+          )}
+        </dd>
+      </div>
+      <div>
+        <dt>Updated</dt>
+        <dd>
+          <RelativeTime iso={secret.updated_at} />
+        </dd>
+      </div>
+      <div>
+        <dt>Id</dt>
+        <dd className="mono">{secret.id}</dd>
+      </div>
+    </dl>
+  );
+}
+
+function Versions({ versions }: { versions: SecretVersion[] }) {
+  return (
+    <table className="table compact">
+      <thead>
+        <tr>
+          <th scope="col">Version</th>
+          <th scope="col">Changed</th>
+          <th scope="col">Allowed domains</th>
+          <th scope="col">By</th>
+          <th scope="col">When</th>
+        </tr>
+      </thead>
+      <tbody>
+        {versions.map((v) => (
+          <tr key={v.version}>
+            <td data-label="Version">v{v.version}</td>
+            <td data-label="Changed">{v.changed.length > 0 ? v.changed.join(', ') : 'created'}</td>
+            <td data-label="Allowed domains">
+              <Domains domains={v.allowed_domains} />
+            </td>
+            <td data-label="By" className="mono" title={v.actor}>
+              {shortId(v.actor)}
+            </td>
+            <td data-label="When">
+              <RelativeTime iso={v.created_at} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function SecretPage({ vaultId, secretId }: { vaultId: string; secretId: string }) {
+  const vault = useLoad((c) => c.vaults.get(vaultId), [vaultId]);
+  const secret = useLoad((c) => c.secrets.get(secretId), [secretId]);
+  const versions = useLoad((c) => c.secrets.versions(secretId), [secretId]);
+  const remove = useAction();
+  const changed = () => {
+    secret.reload();
+    versions.reload();
+  };
+  const s = secret.data;
+  return (
+    <>
+      <PageHeader
+        title={<span className="mono">{s?.env_key ?? 'Secret'}</span>}
+        crumbs={[
+          { label: 'Vaults', href: href.vaults() },
+          { label: vault.data?.name ?? 'Vault', href: href.vault(vaultId) },
+        ]}
+        subtitle={s?.description ?? undefined}
+      >
+        {s && (
+          <ConfirmButton
+            label={`Delete secret ${s.env_key}`}
+            question={`Delete ${s.env_key}? Agents lose it on their next request. This cannot be undone.`}
+            confirmText="Delete secret"
+            pending={remove.pending}
+            onConfirm={async () => {
+              const ok = await remove.run((c) => c.secrets.delete(s.id, { ifVersion: s.version }));
+              if (ok) navigate(href.vault(vaultId));
+              return ok;
+            }}
+          >
+            Delete secret
+          </ConfirmButton>
+        )}
+      </PageHeader>
+      <ErrorNote message={secret.error ?? remove.error} />
+      {s && (
+        <>
+          <section className="card" aria-label="Details">
+            <Facts secret={s} />
+          </section>
+          {s.revealable && <RevealPanel key={s.version} secret={s} />}
+          <div className="grid-2">
+            <RotateForm key={`rotate-${s.version}`} secret={s} onChanged={changed} />
+            <SettingsForm key={`settings-${s.version}`} secret={s} onChanged={changed} />
+          </div>
+          <section className="card" aria-labelledby="versions-title">
+            <h2 id="versions-title">Version history</h2>
+            <ErrorNote message={versions.error} />
+            {versions.data && <Versions versions={versions.data} />}
+          </section>
+        </>
+      )}
+    </>
+  );
+}
