@@ -3,6 +3,11 @@ import { cpuCounters, cpuMicros, cpuTimes, sleep, stealPercent, ticksPerSecond }
 
 export const STEAL_LIMIT_PCT = 5;
 
+/** A case's description for results.json: method, connections and the path with its ids shortened (`sec_…`). */
+export function describeCase(spec, connections) {
+  return { connections, method: spec.method, path: spec.path.replace(/[a-z]+_[0-9A-Z]{26}/g, (m) => `${m.split('_')[0]}_…`) };
+}
+
 export function median(xs) {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);

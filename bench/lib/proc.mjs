@@ -1,6 +1,7 @@
 // Process plumbing for the benchmarks: pinning, /proc readers, child tracking and cleanup.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import net from 'node:net';
 
 let tasksetPath;
 /** Absolute path of `taskset` if it exists and works here, else null. */
@@ -102,6 +103,18 @@ export function listeningPorts(pid) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for servers that must be told their port). */
+export async function freePort() {
+  const srv = net.createServer();
+  await new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = srv.address();
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
 
 // ---- tracked children and temp dirs, removed on exit, signal or failure ----
 

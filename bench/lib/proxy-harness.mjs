@@ -2,10 +2,9 @@
 // Vaultgate (with its proxy settings), the pinned load client, and measuring runs and rounds.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { median, STEAL_LIMIT_PCT, summarize } from './measure.mjs';
-import { cpuCounters, cpuMicros, pinned, sleep, socketPorts, spawnTracked, stealPercent, stopChild, ticksPerSecond } from './proc.mjs';
+import { cpuCounters, cpuMicros, freePort, pinned, sleep, socketPorts, spawnTracked, stealPercent, stopChild, ticksPerSecond } from './proc.mjs';
 import { LOADGEN_CPU, SERVER_CPU, startVaultgate } from './servers.mjs';
 
 /** IPC request/response over a child's channel: every message gets an id, replies carry it. */
@@ -241,14 +240,6 @@ export async function ensureMitmdump({ log }) {
   } catch (err) {
     return unavailable(`${why}; installing it failed: ${err?.message ?? err}`, { commands, seconds: Math.round((Date.now() - t0) / 100) / 10 });
   }
-}
-
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /**

@@ -3,11 +3,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listeningPorts, pinned, removeTempDir, sleep, spawnTracked, stopChild, trackTempDir } from './proc.mjs';
-import { apiClient, repoRoot, SERVER_CPU } from './servers.mjs';
+import { freePort, listeningPorts, pinned, removeTempDir, sleep, spawnTracked, stopChild, trackTempDir } from './proc.mjs';
+import { apiClient, isVaultgateApi, repoRoot, SERVER_CPU } from './servers.mjs';
 
 const pgRoot = '/usr/lib/postgresql';
 
@@ -18,17 +17,6 @@ export function findPgBinDir() {
     .filter((v) => existsSync(join(pgRoot, v, 'bin', 'initdb')))
     .sort((a, b) => Number(b) - Number(a));
   return versions[0] ? join(pgRoot, versions[0], 'bin') : null;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const execFileAsync = (cmd, args) =>
@@ -101,15 +89,6 @@ export async function startPgCluster({ maxConnections = 100 } = {}) {
 /** What every node of one deployment shares. */
 export function newDeployment(databaseUrl, env = {}) {
   return { databaseUrl, masterKey: randomBytes(32).toString('base64'), adminKey: `bench-admin-${randomBytes(16).toString('hex')}`, env };
-}
-
-async function isVaultgateApi(url) {
-  try {
-    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
-    return res.status === 200 && (await res.json())?.status === 'ok';
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -42,7 +42,7 @@ async function waitForAddress(child, name, { probe, timeoutMs = 20_000 } = {}) {
 }
 
 /** True when `url` answers Vaultgate's `GET /healthz` with `{"status":"ok"}`. */
-async function isVaultgateApi(url) {
+export async function isVaultgateApi(url) {
   try {
     const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
     return res.status === 200 && (await res.json())?.status === 'ok';

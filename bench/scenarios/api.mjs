@@ -2,7 +2,7 @@
 // at 1 and 64 connections, each interleaved with a hello-world Node http baseline.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { interleaved } from '../lib/measure.mjs';
+import { describeCase, interleaved } from '../lib/measure.mjs';
 import { startLoadgen } from '../lib/loadgen.mjs';
 import { casesTable, glanceCase, mmm, num, ratioCell } from '../lib/report.mjs';
 import { fetchAllPages, startBaseline, startVaultgate } from '../lib/servers.mjs';
@@ -65,7 +65,7 @@ export async function run({ quick, log, machine }) {
         const key = `${op}_c${c}`;
         const spec = { ...(await specFor(op, c)), connections: c };
         const vaultId = /\/vaults\/([^/]+)\/secrets$/.exec(spec.path)?.[1];
-        const describe = { connections: c, method: spec.method, path: spec.path.replace(/[a-z]+_[0-9A-Z]{26}/g, (m) => `${m.split('_')[0]}_…`) };
+        const describe = describeCase(spec, c);
         log(`api: ${key}: ${rounds} rounds × ${duration}s, interleaved with baseline`);
         const res = await interleaved({
           loadgen,

@@ -3,10 +3,9 @@
 // `vaultgate serve` of it: cold start, list-page p99, environment-endpoint p99, RSS.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuMicros, pinned, removeTempDir, sleep, spawnTracked, stopChild, trackTempDir } from '../lib/proc.mjs';
+import { cpuMicros, freePort, pinned, removeTempDir, sleep, spawnTracked, stopChild, trackTempDir } from '../lib/proc.mjs';
 import { mmm, num, targetsTable } from '../lib/report.mjs';
 import { LOADGEN_CPU, repoRoot, SERVER_CPU } from '../lib/servers.mjs';
 
@@ -14,17 +13,6 @@ export const name = 'scale';
 export const description = '100k secrets / 1k vaults / 1k agents: cold start, list-page p99, environment p99, RSS';
 
 const TARGETS = { list_p99_ms: 20, rss_mb: 200, cold_start_ms: 1000 };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function collect(child) {
   let out = '';

@@ -1,7 +1,7 @@
 // Scenario `write` (issue 7, section 5): create-secret and rotate (PATCH value) req/s at 1 and 16
 // connections on SQLite and on PostgreSQL (a throwaway cluster, one Vaultgate node), interleaved
 // SQLite, PostgreSQL, SQLite, … No target: the two stores side by side.
-import { interleaved } from '../lib/measure.mjs';
+import { describeCase, interleaved } from '../lib/measure.mjs';
 import { startLoadgen } from '../lib/loadgen.mjs';
 import { glanceCase, mmm, num, ratioCell } from '../lib/report.mjs';
 import { newDeployment, startNode, startPgCluster } from '../lib/rotation-pg.mjs';
@@ -48,7 +48,7 @@ export async function run({ quick, log }) {
         const key = `${op}_c${c}`;
         const sSpec = await setup(sqlite, sqlite.adminKey, op, c);
         const pSpec = await setup(pg, pg.adminKey, op, c);
-        const describe = { connections: c, method: sSpec.method, path: sSpec.path.replace(/[a-z]+_[0-9A-Z]{26}/g, (m) => `${m.split('_')[0]}_…`) };
+        const describe = describeCase(sSpec, c);
         log(`write: ${key}: ${rounds} rounds × ${duration}s, SQLite and PostgreSQL interleaved`);
         const res = await interleaved({
           loadgen,
