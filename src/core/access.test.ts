@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideRead, secretEnvironment, type AgentAccess, type SecretRef } from './access.js';
+import { decideRead, deliveredSecrets, secretEnvironment, type AgentAccess, type SecretRef } from './access.js';
 
 const s = (id: string, env_key: string, allowed_domains: string[] = [], vault_id = 'vlt_a'): SecretRef => ({ id, vault_id, env_key, allowed_domains });
 
@@ -55,5 +55,11 @@ describe('agent environment', () => {
     const a = s('sec_1', 'K', [], 'vlt_1');
     const b = s('sec_2', 'K', [], 'vlt_2');
     expect(secretEnvironment({ ...none, attached: [a, b] }).map((e) => e.secret.id)).toEqual(['sec_1']);
+  });
+
+  it('plaintext env wins over a secret of the same name; other secrets are delivered as usual', () => {
+    expect(deliveredSecrets(full, { OPEN: 'plain', UNUSED: 'x' }).map((e) => e.name)).toEqual(['DATABASE_URL', 'OPENAI_API_KEY', 'STRIPE_KEY']);
+    expect(deliveredSecrets(full, {})).toEqual(secretEnvironment(full));
+    expect(deliveredSecrets(full, Object.create({ OPEN: 'inherited' }) as Record<string, string>)).toHaveLength(4);
   });
 });

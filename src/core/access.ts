@@ -44,6 +44,16 @@ export function secretEnvironment<S extends SecretRef>(access: AgentAccess<S>): 
   return [...out.values()];
 }
 
+/**
+ * The secrets the agent's process actually receives: its plaintext `env` wins over a secret of
+ * the same name from an attached vault or a grant (env_vars names cannot clash with it; they are
+ * refused when written). The runtime delivers these, and the operator's view of an agent's
+ * environment lists them, so both follow this one rule.
+ */
+export function deliveredSecrets<S extends SecretRef>(access: AgentAccess<S>, plainEnv: Readonly<Record<string, string>>): EnvEntry<S>[] {
+  return secretEnvironment(access).filter((e) => !Object.prototype.hasOwnProperty.call(plainEnv, e.name));
+}
+
 export type ReadDecision<S extends SecretRef> =
   | { allow: true; secret: S; via: AccessVia }
   | { allow: false; secret: S | null; reason: 'no_access' | 'domain_restricted' };

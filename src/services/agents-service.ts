@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { VaultError } from '../contract/errors.js';
 import type { Agent, AgentToken, AgentTokenInfo, CreateAgentBody, EnvironmentEntry, Resource, UpdateAgentBody } from '../contract/agent-schemas.js';
-import { secretEnvironment } from '../core/access.js';
+import { deliveredSecrets } from '../core/access.js';
 import type { AgentPatch, AgentView, AgentWrite, AttachmentRow } from '../storage/agent-store.js';
 import type { Store } from '../storage/store.js';
 import { checkAgentName, checkEnv, checkEnvVars, checkVaultIds } from './agent-fields.js';
@@ -148,9 +148,7 @@ export function createAgentsService(deps: ServiceDeps & { store: Store }) {
       const facts = await store.agentAccessFacts(caller.orgId, agentId);
       if (!facts) throw new VaultError('agent_not_found');
       const plain = facts.agent.env;
-      const secrets = secretEnvironment(facts)
-        .filter((e) => !Object.prototype.hasOwnProperty.call(plain, e.name))
-        .map((e): EnvironmentEntry => ({ name: e.name, form: e.form, source: e.via, secret_id: e.secret.id, vault_id: e.secret.vault_id }));
+      const secrets = deliveredSecrets(facts, plain).map((e): EnvironmentEntry => ({ name: e.name, form: e.form, source: e.via, secret_id: e.secret.id, vault_id: e.secret.vault_id }));
       const env = Object.keys(plain).map((name): EnvironmentEntry => ({ name, form: 'value', source: 'env', secret_id: null, vault_id: null }));
       return [...secrets, ...env];
     },

@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { VaultError } from '../contract/errors.js';
 import type { AgentEnvironment } from '../contract/agent-schemas.js';
-import { decideRead, secretEnvironment, type AccessVia } from '../core/access.js';
+import { decideRead, deliveredSecrets, secretEnvironment, type AccessVia } from '../core/access.js';
 import { isValidEnvKey } from '../core/env-key.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -70,8 +70,7 @@ export function createRuntimeService(deps: RuntimeDeps) {
       const facts = await factsOf(caller);
       const env: Record<string, string> = {};
       const audit = [];
-      for (const entry of secretEnvironment(facts)) {
-        if (Object.prototype.hasOwnProperty.call(facts.agent.env, entry.name)) continue;
+      for (const entry of deliveredSecrets(facts, facts.agent.env)) {
         if (entry.form === 'placeholder') {
           env[entry.name] = placeholderFor(placeholderKey, caller.agentId, entry.secret.id);
         } else {
