@@ -13,6 +13,7 @@ export const idPrefixes = {
   event: 'evt_',
   resource: 'res_',
   request: 'req_',
+  node: 'nod_',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -2,6 +2,7 @@
 import type { AuditEvent, InjectSurface } from '../contract/schemas.js';
 import type { UnsealedEvent } from '../core/audit-chain.js';
 import type { AgentStore } from './agent-store.js';
+import type { NodeStore, ServingNodeRow } from './node-store.js';
 
 export interface KeyringRow {
   kek_id: string;
@@ -106,9 +107,11 @@ export interface WrappedKeyRef {
   wrapped_key: Buffer;
 }
 
+export type RewrapResult = { ok: true; rewrapped: number } | { ok: false; reason: 'node_serving'; node: ServingNodeRow };
+
 export type AuditListener = (orgId: string, seq: number) => void;
 
-export interface Store extends AgentStore {
+export interface Store extends AgentStore, NodeStore {
   readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
   ping(): Promise<void>;
@@ -159,6 +162,9 @@ export interface Store extends AgentStore {
   /** Live wake-ups after commits; listeners then read from the store, so nothing is lost. */
   onAudit(listener: AuditListener): () => void;
 
-  /** Master-key rotation: re-wrap every data key and the keyring in one transaction. */
-  rewrapAll(next: KeyringRow, rewrap: (ref: WrappedKeyRef) => Buffer, audit: AuditDraft[]): Promise<number>;
+  /**
+   * Master-key rotation: re-wrap every data key and the keyring in one transaction; refused, with
+   * nothing changed, while a node's heartbeat is later than `liveSince` (that node serves the store).
+   */
+  rewrapAll(next: KeyringRow, rewrap: (ref: WrappedKeyRef) => Buffer, audit: AuditDraft[], liveSince: string): Promise<RewrapResult>;
 }

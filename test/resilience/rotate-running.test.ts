@@ -1,6 +1,10 @@
-// Rotating the master key under a running node: the node refuses to write or read with its old
-// key (503, nothing stored under a key that no longer exists), and a restart recovers everything.
+// Rotating the master key under a running node: refused while its heartbeat is live; and should a
+// node's heartbeat look dead while it still runs (hung for 15 s, a clock far behind), the node
+// refuses to write or read with its old key (503, nothing stored under a key that no longer
+// exists), and a restart recovers everything.
 import { afterEach, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { rotateMasterKey } from '../../src/main.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireBuiltCli, runCli } from './helpers.js';
 
@@ -16,8 +20,14 @@ it('a node left on the old key answers 503 and writes nothing; after a restart e
   const vault = (await s.call('POST', '/vaults', { body: { name: 'v' } })).json;
   const secret = (await s.call('POST', `/vaults/${vault.id}/secrets`, { body: { env_key: 'A', value: 'before-rotation', revealable: true } })).json;
 
-  const rotated = await runCli(['admin', 'rotate-master-key', '--json'], { VAULTGATE_DATA_DIR: s.dataDir });
-  expect(rotated.code, rotated.stderr).toBe(0);
+  const refused = await runCli(['admin', 'rotate-master-key', '--json'], s.storeEnv);
+  expect([refused.code, refused.stdout]).toEqual([1, '']);
+  expect(refused.stderr).toMatch(new RegExp(`^vaultgate: a node is serving this store \\(pid ${process.pid} on [^,]+, last seen \\d+s ago\\): stop every node first\n$`));
+
+  // Seen from a minute later, the node's heartbeat is stale: the rotation goes ahead under it.
+  const minuteLater = { now: () => new Date(Date.now() + 60_000) };
+  const rotated = await rotateMasterKey(loadConfig(s.storeEnv), undefined, { clock: minuteLater });
+  expect(rotated.rewrapped).toBe(1);
 
   const stale = { error: 'the master key was rotated: restart this node with the new key', code: 'unavailable' };
   const create = await s.call('POST', `/vaults/${vault.id}/secrets`, { body: { env_key: 'B', value: 'after' } });

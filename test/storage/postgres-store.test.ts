@@ -144,7 +144,7 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       const url = await database();
       const nodes = await Promise.all([1, 2, 3, 4].map(() => node(url)));
       const migrations = await sql(url, 'SELECT version FROM schema_migrations ORDER BY version');
-      expect(migrations.rows.map((r) => r.version)).toEqual([1, 2]);
+      expect(migrations.rows.map((r) => r.version)).toEqual([1, 2, 3]);
       for (const n of nodes) expect((await n.getKeyring())?.kek_id).toBe('mk_test');
       await expect(node(url, { kek_id: 'mk_other', wrapped_root: Buffer.from('x') })).rejects.toThrow('store keyring changed while opening');
     });
@@ -231,7 +231,7 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       const [a, b] = [await node(url), await node(url)];
       const org = await newOrg(a, 'acme');
       const vault = await newVault(a, org, 'v');
-      await a.rewrapAll({ kek_id: 'mk_new', wrapped_root: Buffer.from('root2') }, (ref) => ref.wrapped_key, []);
+      await a.rewrapAll({ kek_id: 'mk_new', wrapped_root: Buffer.from('root2') }, (ref) => ref.wrapped_key, [], now);
       const s = secret(org, vault);
       const refused = await b.createSecret(s.row, s.version, []).catch((err: unknown) => err);
       expect(refused).toBeInstanceOf(VaultError);

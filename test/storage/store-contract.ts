@@ -286,14 +286,43 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       const v = await newVault(orgId, 'v');
       const s = secretRow(orgId, v, 'A');
       await store.createSecret(s, versionOf(s), []);
-      const n = await store.rewrapAll({ kek_id: 'mk_new', wrapped_root: Buffer.from('root2') }, (ref) => Buffer.concat([ref.wrapped_key, Buffer.from('!')]), []);
-      expect(n).toBe(1);
+      const n = await store.rewrapAll({ kek_id: 'mk_new', wrapped_root: Buffer.from('root2') }, (ref) => Buffer.concat([ref.wrapped_key, Buffer.from('!')]), [], t(0));
+      expect(n).toEqual({ ok: true, rewrapped: 1 });
       const row = await store.getSecretVersion(orgId, s.id, 1);
       expect(row?.kek_id).toBe('mk_new');
       expect(row?.wrapped_key.toString()).toBe('wrapped!');
       expect((await store.getKeyring())?.kek_id).toBe('mk_new');
-      await expect(store.rewrapAll({ kek_id: 'mk_3', wrapped_root: Buffer.from('r') }, () => { throw new Error('boom'); }, [])).rejects.toThrow('boom');
+      await expect(store.rewrapAll({ kek_id: 'mk_3', wrapped_root: Buffer.from('r') }, () => { throw new Error('boom'); }, [], t(0))).rejects.toThrow('boom');
       expect((await store.getKeyring())?.kek_id).toBe('mk_new');
+    });
+
+    it('serving nodes: recorded under the current keyring only; a live heartbeat refuses rewrapAll, a stale one does not', async () => {
+      const node = { id: ids('node'), pid: 4242, hostname: 'host-a', started_at: t(0), heartbeat_at: t(10) };
+      expect(await store.recordServingNode(node, 'mk_other')).toBe(false);
+      expect(await store.listServingNodes()).toEqual([]);
+      expect(await store.recordServingNode(node, 'mk_test')).toBe(true);
+      // A refresh moves the heartbeat only.
+      expect(await store.recordServingNode({ ...node, pid: 1, started_at: t(5), heartbeat_at: t(20) }, 'mk_test')).toBe(true);
+      const live = { ...node, heartbeat_at: t(20) };
+      expect(await store.listServingNodes()).toEqual([live]);
+
+      const v = await newVault(orgId, 'v');
+      const s = secretRow(orgId, v, 'A');
+      await store.createSecret(s, versionOf(s), []);
+      const next = { kek_id: 'mk_new', wrapped_root: Buffer.from('root2') };
+      const flip = (ref: { wrapped_key: Buffer }) => Buffer.concat([ref.wrapped_key, Buffer.from('!')]);
+      expect(await store.rewrapAll(next, flip, [event(orgId, 'keyring.rotated')], t(19))).toEqual({ ok: false, reason: 'node_serving', node: live });
+      expect((await store.getKeyring())?.kek_id).toBe('mk_test');
+      expect((await store.getSecretVersion(orgId, s.id, 1))?.wrapped_key.toString()).toBe('wrapped');
+      expect((await store.listAudit(orgId, { limit: 10 })).map((e) => e.type)).toEqual(['org.created', 'vault.created']);
+
+      // A heartbeat at liveSince or before is a dead node's.
+      expect(await store.rewrapAll(next, flip, [], t(20))).toEqual({ ok: true, rewrapped: 1 });
+      // A node still on the old key can no longer record itself.
+      expect(await store.recordServingNode({ ...node, heartbeat_at: t(30) }, 'mk_test')).toBe(false);
+      expect(await store.listServingNodes()).toEqual([live]);
+      await store.removeServingNode(node.id);
+      expect(await store.listServingNodes()).toEqual([]);
     });
   });
 }

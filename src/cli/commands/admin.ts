@@ -9,7 +9,8 @@ import { readInputFile } from '../values.js';
 async function withServices<T>(fn: (services: ReturnType<typeof CreateServices>) => Promise<T>): Promise<T> {
   const { createServices, openVaultgate } = await import('../../main.js');
   const config = loadConfig();
-  const vg = await openVaultgate(config);
+  // Only `serve` creates a store: an admin command where there is none says so and writes nothing.
+  const vg = await openVaultgate(config, { mustExist: true });
   try {
     return await fn(createServices(vg, config));
   } finally {
@@ -83,7 +84,7 @@ export function registerAdminCommands(program: Command): void {
 
   admin
     .command('rotate-master-key')
-    .description('re-wrap every data key under a new master key (stop the server first)')
+    .description('re-wrap every data key under a new master key (refused while any node serves the store)')
     .option('--new-key-file <file>', 'read the new key (base64 of 32 bytes) from this file instead of generating one')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  vaultgate admin rotate-master-key')

@@ -180,6 +180,20 @@ export const postgresMigrations: Migration[] = [
       CREATE INDEX agent_env_vars_by_secret ON agent_env_vars (secret_id);
     `,
   },
+  {
+    version: 3,
+    name: 'serving nodes (heartbeats)',
+    sql: `
+      -- One row per running 'vaultgate serve': admin commands that need every node stopped check it.
+      CREATE TABLE serving_nodes (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        pid INTEGER NOT NULL,
+        hostname TEXT COLLATE "C" NOT NULL,
+        started_at TEXT COLLATE "C" NOT NULL,
+        heartbeat_at TEXT COLLATE "C" NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Any constant every node agrees on: it names the lock, nothing else ('vgmigr' as a number). */

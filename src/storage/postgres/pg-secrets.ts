@@ -2,8 +2,9 @@
 import type pg from 'pg';
 import { VaultError } from '../../contract/errors.js';
 import { toSecret, toVersion, toVersionMeta } from '../sqlite/rows.js';
-import type { SecretRow, SecretUpdate, SecretVersionRow, SecretWrite, Store, WrappedKeyRef } from '../store.js';
+import type { RewrapResult, SecretRow, SecretUpdate, SecretVersionRow, SecretWrite, Store, WrappedKeyRef } from '../store.js';
 import { decodeKeyring, encodeKeyring, keyringMetaKey } from './pg-meta.js';
+import { liveServingNode } from './pg-nodes.js';
 import { firstOf, rowsOf, type TxWork, type Write } from './pg-tx.js';
 
 type SecretMethods = Pick<
@@ -125,10 +126,13 @@ export function createPgSecretMethods(pool: pg.Pool, write: Write): SecretMethod
       return rows.map(toVersionMeta);
     },
 
-    async rewrapAll(next, rewrap, audit) {
-      return write(async (c) => {
-        // First, so that no secret write can slip a row wrapped by the old key in meanwhile.
+    async rewrapAll(next, rewrap, audit, liveSince) {
+      return write(async (c): Promise<TxWork<RewrapResult>> => {
+        // First, so that no secret write can slip a row wrapped by the old key in meanwhile, and
+        // no node can register unseen (it takes a share lock on this row, see pg-nodes.ts).
         await rowsOf(c, 'SELECT 1 FROM meta WHERE key = $1 FOR UPDATE', [keyringMetaKey]);
+        const live = await liveServingNode(c, liveSince);
+        if (live) return { result: { ok: false, reason: 'node_serving', node: live }, audit: [] };
         const refs = await rowsOf<WrappedKeyRef>(
           c,
           'SELECT s.org_id, s.vault_id, v.secret_id, v.version, v.kek_id, v.wrapped_key FROM secret_versions v JOIN secrets s ON s.id = v.secret_id',
@@ -142,7 +146,7 @@ export function createPgSecretMethods(pool: pg.Pool, write: Write): SecretMethod
           [next.kek_id, refs.map((r) => r.secret_id), refs.map((r) => r.version), rewrapped],
         );
         await rowsOf(c, 'UPDATE meta SET value = $1 WHERE key = $2', [encodeKeyring(next), keyringMetaKey]);
-        return { result: refs.length, audit };
+        return { result: { ok: true, rewrapped: refs.length }, audit };
       });
     },
   };

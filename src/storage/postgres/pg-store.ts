@@ -7,6 +7,7 @@ import { countDeployed, createPgAgentMethods } from './pg-agents.js';
 import { appendInTx, listAudit } from './pg-audit.js';
 import { startAuditHub, type AuditHub } from './pg-listen.js';
 import { decodeKeyring, ensureKeyring, keyringMetaKey } from './pg-meta.js';
+import { createPgNodeMethods } from './pg-nodes.js';
 import { createPgSecretMethods } from './pg-secrets.js';
 import { firstOf, isUniqueViolation, rowsOf, transaction, type TxWork, type Write } from './pg-tx.js';
 
@@ -90,6 +91,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
   const store: Store = {
     ...createPgAgentMethods(pool, write),
     ...createPgSecretMethods(pool, write),
+    ...createPgNodeMethods(pool),
     backend: 'postgres',
     close() {
       closing ??= (async () => {

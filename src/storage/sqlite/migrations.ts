@@ -157,3 +157,18 @@ sqliteMigrations.push({
     CREATE INDEX agent_env_vars_by_secret ON agent_env_vars (secret_id);
   `,
 });
+
+sqliteMigrations.push({
+  version: 3,
+  name: 'serving nodes (heartbeats)',
+  sql: `
+    -- One row per running 'vaultgate serve': admin commands that need every node stopped check it.
+    CREATE TABLE serving_nodes (
+      id TEXT PRIMARY KEY,
+      pid INTEGER NOT NULL,
+      hostname TEXT NOT NULL,
+      started_at TEXT NOT NULL,
+      heartbeat_at TEXT NOT NULL
+    );
+  `,
+});

@@ -11,6 +11,7 @@ import type {
   AuditListener,
   KeyringRow,
   OrgRow,
+  RewrapResult,
   SecretRow,
   SecretVersionMeta,
   SecretUpdate,
@@ -23,6 +24,7 @@ import type {
 } from '../store.js';
 import { decodeKeyring, encodeKeyring, keyringMetaKey } from '../meta-codec.js';
 import { countDeployed, createSqliteAgentMethods } from './sqlite-agents.js';
+import { createSqliteNodeMethods, liveServingNode } from './sqlite-nodes.js';
 import { sqliteMigrations } from './migrations.js';
 import type { Tx } from './tx.js';
 import { createReadCache } from './read-cache.js';
@@ -224,6 +226,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
   const store: Store = {
     ...createSqliteAgentMethods(db, write, cache),
+    ...createSqliteNodeMethods(db),
     backend: 'sqlite',
     async close() {
       await drainAudit();
@@ -405,15 +408,17 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return () => listeners.delete(listener);
     },
 
-    async rewrapAll(next, rewrap, audit) {
-      return write(() => {
+    async rewrapAll(next, rewrap, audit, liveSince) {
+      return write((): Tx<RewrapResult> => {
+        const live = liveServingNode(db, liveSince);
+        if (live) return { result: { ok: false, reason: 'node_serving', node: live }, audit: [] };
         const refs = db
           .prepare('SELECT s.org_id, s.vault_id, v.secret_id, v.version, v.kek_id, v.wrapped_key FROM secret_versions v JOIN secrets s ON s.id = v.secret_id')
           .all() as WrappedKeyRef[];
         const update = db.prepare('UPDATE secret_versions SET kek_id = ?, wrapped_key = ? WHERE secret_id = ? AND version = ?');
         for (const ref of refs) update.run(next.kek_id, rewrap(ref), ref.secret_id, ref.version);
         db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(encodeKeyring(next), keyringMetaKey);
-        return { result: refs.length, audit };
+        return { result: { ok: true, rewrapped: refs.length }, audit };
       });
     },
   };
