@@ -3,16 +3,17 @@ import tseslint from 'typescript-eslint';
 
 /** Each layer lists the project folders it must not import from. */
 const layers = {
-  contract: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
-  core: ['crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
-  crypto: ['storage', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
-  storage: ['crypto', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
-  services: ['http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
+  contract: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main', 'net'],
+  core: ['crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main', 'net'],
+  crypto: ['storage', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main', 'net'],
+  storage: ['crypto', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main', 'net'],
+  services: ['http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main', 'net'],
   http: ['storage', 'crypto', 'proxy', 'runtime', 'sdk', 'cli', 'main'],
   proxy: ['storage', 'crypto', 'http', 'runtime', 'sdk', 'cli', 'main'],
-  runtime: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'cli', 'main'],
-  sdk: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'cli', 'config', 'main'],
-  cli: ['core', 'crypto', 'storage', 'services', 'http', 'proxy'],
+  runtime: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'cli', 'main', 'net'],
+  sdk: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'cli', 'config', 'main', 'net'],
+  cli: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'net'],
+  net: ['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'sdk', 'cli', 'config', 'main'],
 };
 
 /** `config` and `main` are single files in src/; every other layer is a folder. */
@@ -20,7 +21,7 @@ const fileLayers = new Set(['config', 'main']);
 
 /** Everything under src/ but the SDK and the contract, plus Node's modules (the dashboard runs in a browser). */
 const webBanned = [
-  ...['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'runtime', 'cli'].map((f) => `**/src/${f}/**`),
+  ...['core', 'crypto', 'storage', 'services', 'http', 'proxy', 'net', 'runtime', 'cli'].map((f) => `**/src/${f}/**`),
   '**/src/config.js',
   '**/src/main.js',
   'node:*',

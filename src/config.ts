@@ -20,6 +20,68 @@ export interface Config {
   /** The proxy address agents are told to use (behind a load balancer), else the listen address. */
   proxyPublicUrl: string | null;
   logLevel: string;
+  limits: Limits;
+}
+
+/** What one connection may cost: SPEC §9. Every field has an env var, listed in the README. */
+export interface Limits {
+  /** Largest request head (request line and headers), in bytes, on every listener. */
+  maxHeaderBytes: number;
+  /** Time to receive a whole request head (slowloris). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, head and body. */
+  requestTimeoutMs: number;
+  /** Idle time allowed between two requests of a keep-alive connection. */
+  keepAliveTimeoutMs: number;
+  /** Time a client gets to finish the TLS handshake inside a CONNECT tunnel. */
+  handshakeTimeoutMs: number;
+  /** A tunnel or upstream exchange with no byte either way for this long is closed. */
+  idleTimeoutMs: number;
+  /** Open connections per listener, in total and from one source address. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** Largest request body the proxy holds whole (only where a value may go into the body). */
+  maxBufferedBody: number;
+  /** Failed authentications (API 401, proxy 407) one source address may have per minute before 429. */
+  authFailuresPerMinute: number;
+}
+
+export const defaultLimits: Readonly<Limits> = Object.freeze({
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 5_000,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 300_000,
+  maxConnections: 4096,
+  maxConnectionsPerAddress: 256,
+  maxBufferedBody: 16 * 1024 * 1024,
+  authFailuresPerMinute: 20,
+});
+
+/** Env var → limit, in the README's order. */
+export const limitVariables: Readonly<Record<keyof Limits, string>> = Object.freeze({
+  maxHeaderBytes: 'VAULTGATE_MAX_HEADER_BYTES',
+  headersTimeoutMs: 'VAULTGATE_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'VAULTGATE_REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'VAULTGATE_KEEPALIVE_TIMEOUT_MS',
+  handshakeTimeoutMs: 'VAULTGATE_PROXY_HANDSHAKE_TIMEOUT_MS',
+  idleTimeoutMs: 'VAULTGATE_PROXY_IDLE_TIMEOUT_MS',
+  maxConnections: 'VAULTGATE_MAX_CONNECTIONS',
+  maxConnectionsPerAddress: 'VAULTGATE_MAX_CONNECTIONS_PER_ADDRESS',
+  maxBufferedBody: 'VAULTGATE_PROXY_MAX_BUFFERED_BODY',
+  authFailuresPerMinute: 'VAULTGATE_AUTH_FAILURES_PER_MINUTE',
+});
+
+function loadLimits(env: NodeJS.ProcessEnv): Limits {
+  const limits = { ...defaultLimits };
+  for (const [field, name] of Object.entries(limitVariables) as [keyof Limits, string][]) {
+    const text = optional(env, name);
+    if (text === undefined) continue;
+    if (!/^[1-9][0-9]{0,11}$/.test(text)) throw new ConfigError(`${name} must be a positive whole number`);
+    limits[field] = Number(text);
+  }
+  return limits;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     proxyAllowPrivate: allowPrivate === '1',
     proxyPublicUrl,
     logLevel,
+    limits: Object.freeze(loadLimits(env)),
   });
 }
 

@@ -1,6 +1,7 @@
 // Composition root: config → master key → keyring → store → services → HTTP.
-import { existsSync, openSync, fsyncSync, closeSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,11 +20,13 @@ import { createProxyServer } from './proxy/server.js';
 import { createUpstreams, parseConnectTo } from './proxy/upstream.js';
 import { createProxyService } from './services/proxy-service.js';
 import { createAgentsService } from './services/agents-service.js';
+import { createAuthFailureAudit, createAuthThrottle } from './services/auth-failures.js';
 import { createAuditService } from './services/audit-service.js';
 import { createCompatService } from './services/compat-service.js';
 import { createGrantsService } from './services/grants-service.js';
 import { createRuntimeService } from './services/runtime-service.js';
-import { draftEvent, systemClock, type ServiceDeps } from './services/context.js';
+import { draftEvent, systemClock, type Clock, type ServiceDeps } from './services/context.js';
+import { liveSince, servingNodeMessage, startNodePresence } from './services/node-presence.js';
 import { createOrgsService } from './services/orgs-service.js';
 import { createSecretsService } from './services/secrets-service.js';
 import { createVaultsService } from './services/vaults-service.js';
@@ -97,12 +100,38 @@ export interface Vaultgate {
   close(): Promise<void>;
 }
 
-export async function openVaultgate(config: Config, attempt = 0): Promise<Vaultgate> {
+export interface OpenOptions {
+  /** For `admin` commands: where no store was initialized, refuse and create nothing (only `serve` creates one). */
+  mustExist?: boolean;
+}
+
+/** Where the store would be, for messages: the data dir, or the database URL without its credentials. */
+function storeLocation(config: Config): string {
+  if (config.databaseUrl === null) return config.dataDir;
+  try {
+    const u = new URL(config.databaseUrl);
+    return `the database ${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'the database VAULTGATE_DATABASE_URL names';
+  }
+}
+
+const noStore = (config: Config) =>
+  new BootError(`no Vaultgate store in ${storeLocation(config)} (only "vaultgate serve" creates one; set VAULTGATE_DATA_DIR or VAULTGATE_DATABASE_URL)`);
+
+export async function openVaultgate(config: Config, options: OpenOptions = {}, attempt = 0): Promise<Vaultgate> {
   const url = config.databaseUrl;
   const path = sqlitePath(config);
   // The PostgreSQL driver is loaded only when it is used (it adds ≈ 70 ms to every SQLite boot).
   const pg = url !== null ? await import('./storage/postgres/pg-store.js') : null;
-  const inspected = pg && url !== null ? await pg.inspectPostgresStore(url) : inspectSqliteStore(path);
+  const inspected =
+    pg && url !== null
+      ? await pg.inspectPostgresStore(url).catch((err: unknown) => {
+          // 3D000: the database itself does not exist, so it holds no store either.
+          throw options.mustExist && (err as { code?: unknown }).code === '3D000' ? noStore(config) : err;
+        })
+      : inspectSqliteStore(path);
+  if (options.mustExist && !inspected.initialized) throw noStore(config);
   const stored = inspected.keyring ? { kekId: inspected.keyring.kek_id, wrappedRoot: inspected.keyring.wrapped_root } : null;
   const master = resolveMasterKey(config, stored, inspected.initialized);
   const record = stored ?? createKeyringRecord(master.key);
@@ -123,7 +152,7 @@ export async function openVaultgate(config: Config, attempt = 0): Promise<Vaultg
     if (!winner || winner.kek_id !== keyringRow.kek_id || !winner.wrapped_root.equals(keyringRow.wrapped_root)) {
       await store.close();
       if (attempt > 0) throw new BootError('the store keyring changed while opening; start again');
-      return openVaultgate(config, attempt + 1);
+      return openVaultgate(config, options, attempt + 1);
     }
   }
   return {
@@ -158,15 +187,18 @@ export function createServices(vg: Vaultgate, config: Config) {
       throw err;
     }));
   const proxyHost = config.proxyAddr.host.includes(':') ? `[${config.proxyAddr.host}]` : config.proxyAddr.host;
+  const authFailures = createAuthFailureAudit({ clock: deps.clock, append: (drafts) => store.appendAudit(drafts), onError: () => undefined });
   const runtime = createRuntimeService({
     ...deps,
     store,
     keyring,
     proxyBaseUrl: () => config.proxyPublicUrl ?? `http://${proxyHost}:${proxyPort}`,
     caCertificate,
+    authFailures,
   });
   return {
-    orgs: createOrgsService({ ...deps, store }),
+    orgs: createOrgsService({ ...deps, store, authFailures }),
+    authThrottle: createAuthThrottle({ clock: deps.clock, limit: config.limits.authFailuresPerMinute }),
     vaults,
     secrets,
     grants,
@@ -181,6 +213,8 @@ export function createServices(vg: Vaultgate, config: Config) {
       proxyPort = port;
     },
     ready: () => store.ping(),
+    /** Appends the auth.failed counts still pending; the store closes after this. */
+    close: () => authFailures.close(),
   };
 }
 
@@ -197,7 +231,7 @@ async function startProxy(vg: Vaultgate, config: Config, services: ReturnType<ty
     extraCaPem: config.upstreamCaFile ? readFileSync(config.upstreamCaFile, 'utf8') : null,
   });
   const leaves = createLeafMinter({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, now: () => vg.deps.clock.now() });
-  const server = createProxyServer({ service: services.proxy, leaves, caCertPem: ca.certPem, upstreams, logger });
+  const server = createProxyServer({ service: services.proxy, leaves, caCertPem: ca.certPem, upstreams, logger, limits: config.limits, throttle: services.authThrottle });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.proxyAddr.port, config.proxyAddr.host, () => resolve());
@@ -255,11 +289,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       version,
       uiDir,
+      limits: config.limits,
       ...(options.sseHeartbeatMs ? { sseHeartbeatMs: options.sseHeartbeatMs } : {}),
     });
     listening = app;
-    const address = await app.listen({ host: config.apiAddr.host, port: config.apiAddr.port });
-    const proxy = await startProxy(vg, config, services, logger);
+    const address = await app.listen({ host: config.apiAddr.host, port: config.apiAddr.port }).catch((err: unknown) => {
+      throw listenError(err, 'VAULTGATE_API_ADDR', config.apiAddr);
+    });
+    const proxy = await startProxy(vg, config, services, logger).catch((err: unknown) => {
+      throw listenError(err, 'VAULTGATE_PROXY_ADDR', config.proxyAddr);
+    });
+    const presence = await startPresence(vg, logger).catch(async (err: unknown) => {
+      await proxy.close();
+      throw err;
+    });
     // Minting leaf certificates needs @peculiar/x509: load it now that the node serves, not before.
     setImmediate(() => void loadX509().catch((err: unknown) => logger.error({ err }, 'loading @peculiar/x509 failed')));
     logger.info({ address, proxy: proxy.url, data_dir: config.dataDir, backend: vg.store.backend }, 'vaultgate api listening');
@@ -278,6 +321,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         } finally {
           clearTimeout(deadline);
         }
+        await presence.stop();
+        await services.close().catch((err: unknown) => logger.error({ err }, 'writing pending auth.failed events failed'));
         await vg.close();
       },
     };
@@ -294,8 +339,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
  * key is written to master.key.next before the commit, so a crash at any point leaves either the
  * old key (nothing committed) or the pending file (committed) able to open every secret.
  */
-export async function rotateMasterKey(config: Config, newKeyText?: string): Promise<{ from: string; to: string; rewrapped: number; pendingFile: string | null }> {
-  const vg = await openVaultgate(config);
+export async function rotateMasterKey(
+  config: Config,
+  newKeyText?: string,
+  options: { clock?: Clock } = {},
+): Promise<{ from: string; to: string; rewrapped: number; pendingFile: string | null }> {
+  const vg = await openVaultgate(config, { mustExist: true });
+  const clock = options.clock ?? vg.deps.clock;
   try {
     const newMaster = newKeyText === undefined ? randomBytes(32) : parseMasterKey(newKeyText, 'the new master key');
     if (kekIdOf(newMaster) === vg.keyring.kekId) throw new MasterKeyError('the new master key equals the current one');
@@ -309,16 +359,49 @@ export async function rotateMasterKey(config: Config, newKeyText?: string): Prom
     const audit = org
       ? [draftEvent(vg.deps, { orgId: org.id, actor: 'admin', requestId: null, sourceIp: null }, 'keyring.rotated', { details: { from: vg.keyring.kekId, to: next.kekId } })]
       : [];
-    const rewrapped = await vg.store.rewrapAll({ kek_id: next.kekId, wrapped_root: next.wrappedRoot }, (ref) => {
+    const rewrap = await vg.store.rewrapAll({ kek_id: next.kekId, wrapped_root: next.wrappedRoot }, (ref) => {
       const binding = { orgId: ref.org_id, vaultId: ref.vault_id, secretId: ref.secret_id, version: ref.version };
       return rewrapSealedValue(vg.keyring, nextKeyring, binding, { kekId: ref.kek_id, wrappedKey: ref.wrapped_key, ciphertext: Buffer.alloc(0) }).wrappedKey;
-    }, audit);
+    }, audit, liveSince(clock.now()));
+    if (!rewrap.ok) {
+      // Nothing committed: the new key must not stay behind looking like the store's next key.
+      rmSync(pending, { force: true });
+      throw new BootError(servingNodeMessage(rewrap.node, clock.now()));
+    }
     if (vg.masterKeySource === 'file') {
       renameSync(pending, masterKeyPath(config.dataDir));
       fsyncDir(config.dataDir);
     }
-    return { from: vg.keyring.kekId, to: next.kekId, rewrapped, pendingFile: vg.masterKeySource === 'file' ? null : pending };
+    return { from: vg.keyring.kekId, to: next.kekId, rewrapped: rewrap.rewrapped, pendingFile: vg.masterKeySource === 'file' ? null : pending };
   } finally {
     await vg.close();
   }
+}
+
+/**
+ * Records this node in the store's serving_nodes until it closes, so that `admin
+ * rotate-master-key` refuses while it serves (services/node-presence.ts).
+ */
+function startPresence(vg: Vaultgate, logger: Logger) {
+  return startNodePresence({
+    store: vg.store,
+    clock: vg.deps.clock,
+    node: { id: vg.deps.ids('node'), pid: process.pid, hostname: hostname() },
+    kekId: vg.keyring.kekId,
+    onError: (err) => logger.warn({ err }, 'could not record this node as serving (its heartbeat)'),
+  });
+}
+
+const listenProblems: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'address not available on this host',
+};
+
+/** A listener that cannot bind becomes one line naming the address and its setting, not a stack trace. */
+function listenError(err: unknown, setting: string, addr: { host: string; port: number }): unknown {
+  const e = err as NodeJS.ErrnoException | null;
+  if (e?.syscall !== 'listen' || typeof e.code !== 'string') return err;
+  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  return new BootError(`cannot listen on ${host}:${addr.port} (${setting}): ${listenProblems[e.code] ?? e.code}`, { cause: err });
 }

@@ -2,6 +2,7 @@
 
 export const errorTable = {
   unauthorized: { status: 401, message: 'unauthorized' },
+  auth_throttled: { status: 429, message: 'too many failed authentication attempts' },
   invalid_request: { status: 400, message: 'invalid request' },
   malformed_json: { status: 400, message: 'malformed JSON body' },
   unsupported_media_type: { status: 415, message: 'content-type must be application/json' },

@@ -4,6 +4,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { VaultError } from '../contract/errors.js';
 import { createIdFactory } from '../core/ids.js';
+import { guardListener, httpServerOptions, type ConnectionLimits } from '../net/connections.js';
+import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentsService } from '../services/agents-service.js';
 import type { AuditService } from '../services/audit-service.js';
 import type { CompatService } from '../services/compat-service.js';
@@ -41,6 +43,8 @@ export interface AppServices {
   compat: CompatService;
   /** Readiness: resolves when the store answers. */
   ready(): Promise<void>;
+  /** Failed authentication per source address (shared with the proxy). */
+  authThrottle: AuthThrottle;
 }
 
 export interface AppOptions {
@@ -49,6 +53,7 @@ export interface AppOptions {
   version: string;
   /** The dashboard's built assets, served at `/`; absent or null: no dashboard, `/` is a 404. */
   uiDir?: string | null;
+  limits: ConnectionLimits;
 }
 
 export async function buildApp(services: AppServices, options: AppOptions): Promise<FastifyInstance> {
@@ -58,6 +63,10 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     bodyLimit: bodyLimitBytes,
     genReqId: () => requestIds('request'),
     return503OnClosing: true,
+    http: httpServerOptions(options.limits),
+    requestTimeout: options.limits.requestTimeoutMs,
+    keepAliveTimeout: options.limits.keepAliveTimeoutMs,
+    connectionTimeout: options.limits.idleTimeoutMs,
     // Routes check ids themselves (a malformed or over-long id answers like a missing one), so
     // the router must not refuse long segments; Node's 16 KiB header limit still bounds the URL.
     routerOptions: { maxParamLength: 16 * 1024, ignoreTrailingSlash: false },
@@ -65,6 +74,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     frameworkErrors: (error, _request, reply) =>
       sendError(reply, error.code === 'FST_ERR_BAD_URL' ? new VaultError('invalid_request', 'malformed URL') : new VaultError('not_found')),
   });
+  guardListener(app.server, options.limits, options.logger, 'api');
   app.setValidatorCompiler(validatorCompiler);
   registerJsonParser(app);
   registerErrorHandling(app);
@@ -106,10 +116,10 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
 
   await app.register(
     async (scope) => {
-      requireApiKey(scope, services.orgs);
+      requireApiKey(scope, services.orgs, services.authThrottle);
       registerVaultRoutes(scope, services.vaults);
       registerSecretRoutes(scope, services.secrets);
-      registerAuditRoutes(scope, services.audit, { heartbeatMs: options.sseHeartbeatMs ?? 15_000, openStreams });
+      registerAuditRoutes(scope, services.audit, { heartbeatMs: options.sseHeartbeatMs ?? 15_000, stallMs: options.limits.idleTimeoutMs, openStreams });
       registerAgentRoutes(scope, services.agents);
       registerGrantRoutes(scope, services.grants);
     },
@@ -117,14 +127,14 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   );
   await app.register(
     async (scope) => {
-      requireAgentToken(scope, services.runtime);
+      requireAgentToken(scope, services.runtime, services.authThrottle);
       registerRuntimeRoutes(scope, services.runtime);
     },
     { prefix: agentApiPrefix },
   );
   await app.register(
     async (scope) => {
-      requireApiKey(scope, services.orgs);
+      requireApiKey(scope, services.orgs, services.authThrottle);
       registerCompatRoutes(scope, services.compat);
     },
     { prefix: compatApiPrefix },

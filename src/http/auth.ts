@@ -1,6 +1,7 @@
 // Operator authentication: `Authorization: Bearer <api key>`, checked before the body is read.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VaultError } from '../contract/errors.js';
+import type { AuthThrottle } from '../services/auth-failures.js';
 import type { Caller } from '../services/context.js';
 import type { OrgsService } from '../services/orgs-service.js';
 import type { AgentCaller, RuntimeService } from '../services/runtime-service.js';
@@ -20,14 +21,24 @@ export function bearerToken(request: FastifyRequest): string | null {
   return bearer.exec(request.headers.authorization ?? '')?.[1] ?? null;
 }
 
-/** Adds an onRequest hook to every route of `scope`: unauthenticated requests end with 401 there. */
-function requireBearer(scope: FastifyInstance, kind: string, authenticate: (token: string, origin: Origin) => Promise<Caller | null>): void {
+/**
+ * Adds an onRequest hook to every route of `scope`: unauthenticated requests end with 401 there,
+ * and an address with too many recent failures gets 429 before its credentials are looked at.
+ */
+function requireBearer(scope: FastifyInstance, kind: string, throttle: AuthThrottle, authenticate: (token: string, origin: Origin) => Promise<Caller | null>): void {
   scope.decorateRequest('caller', null);
   scope.addHook('onRequest', async (request, reply) => {
+    const retryAfter = throttle.retryAfter(request.ip);
+    if (retryAfter !== null) {
+      reply.header('retry-after', String(retryAfter));
+      reply.header('connection', 'close');
+      return sendError(reply, new VaultError('auth_throttled'));
+    }
     const token = bearerToken(request);
     const origin = { requestId: String(request.id), sourceIp: request.ip };
     const caller = token ? await authenticate(token, origin) : null;
     if (!caller) {
+      throttle.failed(request.ip);
       request.log.warn({ reason: token ? `unknown or revoked ${kind}` : 'missing bearer token' }, 'auth.failed');
       // The connection may still be sending a body we will not read; close it after replying.
       reply.header('connection', 'close');
@@ -38,16 +49,16 @@ function requireBearer(scope: FastifyInstance, kind: string, authenticate: (toke
 }
 
 /** Operator API: API keys only (agent tokens are not accepted here). */
-export function requireApiKey(scope: FastifyInstance, orgs: OrgsService): void {
-  requireBearer(scope, 'api key', async (token, origin) => {
+export function requireApiKey(scope: FastifyInstance, orgs: OrgsService, throttle: AuthThrottle): void {
+  requireBearer(scope, 'api key', throttle, async (token, origin) => {
     const auth = await orgs.authenticate(token, origin);
     return auth && { orgId: auth.orgId, actor: auth.keyId, requestId: origin.requestId, sourceIp: origin.sourceIp };
   });
 }
 
 /** Agent runtime API: agent tokens only (operator keys are not accepted here). */
-export function requireAgentToken(scope: FastifyInstance, runtime: RuntimeService): void {
-  requireBearer(scope, 'agent token', (token, origin) => runtime.authenticate(token, origin));
+export function requireAgentToken(scope: FastifyInstance, runtime: RuntimeService, throttle: AuthThrottle): void {
+  requireBearer(scope, 'agent token', throttle, (token, origin) => runtime.authenticate(token, origin));
 }
 
 export function agentCallerOf(request: FastifyRequest): AgentCaller {

@@ -10,6 +10,8 @@ export interface StreamOptions {
   afterSeq: number;
   filter: { type?: string | undefined; actor?: string | undefined; secretId?: string | undefined };
   heartbeatMs: number;
+  /** How long a client may leave a full buffer unread before the stream is cut. */
+  stallMs: number;
   openStreams: Set<() => void>;
 }
 
@@ -50,7 +52,7 @@ export function streamAudit(request: FastifyRequest, reply: FastifyReply, audit:
           const events = await audit.list(opts.orgId, { ...opts.filter, afterSeq: last, limit: batchSize });
           for (const event of events) {
             if (closed) return;
-            if (!res.write(sseFrame(event))) await new Promise((resolve) => res.once('drain', resolve));
+            if (!res.write(sseFrame(event)) && !(await drained())) return;
             last = event.seq;
           }
           if (events.length < batchSize) break;
@@ -64,8 +66,30 @@ export function streamAudit(request: FastifyRequest, reply: FastifyReply, audit:
     }
   }
 
+  /**
+   * Waits until the client has read what is buffered. A client that stops reading is cut after
+   * `stallMs` (its buffer never grows past one batch), and one that leaves ends the wait.
+   */
+  function drained(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        res.off('drain', onDrain);
+        res.off('close', onClose);
+        if (!ok) res.destroy();
+        resolve(ok);
+      };
+      const onDrain = () => finish(true);
+      const onClose = () => finish(false);
+      const timer = setTimeout(() => finish(false), opts.stallMs);
+      res.once('drain', onDrain);
+      res.once('close', onClose);
+    });
+  }
+
   const unsubscribe = audit.subscribe(opts.orgId, () => void pump());
-  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), opts.heartbeatMs);
+  // Heartbeats are skipped while the client is behind: they only prove the connection is alive.
+  const heartbeat = setInterval(() => res.writableNeedDrain || res.write(': heartbeat\n\n'), opts.heartbeatMs);
   heartbeat.unref();
   const stop = () => {
     closed = true;

@@ -1,10 +1,10 @@
 // Rewrites one request for its upstream: hop-by-hop headers out, placeholders in or a block.
 import type { IncomingMessage } from 'node:http';
+import type { Transform } from 'node:stream';
 import type { ScrubValue } from '../core/scrub.js';
-import { createSubstituter, encodeBytesURIComponent, substituteHeaderValue, substitutePercentEncoded, type Resolve } from '../core/substitution.js';
+import { encodeBytesURIComponent, substituteHeaderValue, substitutePercentEncoded, type Resolve } from '../core/substitution.js';
+import { takeBody } from './request-body.js';
 import type { ProxyRequestContext, ProxySecret as SecretRow, Surface } from '../services/proxy-service.js';
-
-export const maxBodyBytes = 16 * 1024 * 1024;
 
 const basicToken = /^[ \t]*basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
 const hopByHop = new Set(['connection', 'expect', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
@@ -13,7 +13,8 @@ export interface Rewritten {
   path: string;
   /** Raw header pairs for the upstream, Host first. */
   headers: [string, string][];
-  body: Buffer | null;
+  /** Held whole, or a look-ahead prefix and the rest still streaming from the agent. */
+  body: Buffer | { prefix: Buffer; rest: Transform } | null;
   /** secret id → surfaces its value went into. */
   injected: Map<string, Set<Surface>>;
   /**
@@ -22,6 +23,9 @@ export interface Rewritten {
    */
   echoForms: ScrubValue[];
 }
+
+/** Not a refusal: the agent went away mid-body, so there is nobody to answer and nothing to audit. */
+export const clientClosed = 499;
 
 export type RewriteResult = { ok: true; request: Rewritten } | { ok: false; status: number; reason: string; secret: SecretRow | null };
 
@@ -51,26 +55,11 @@ function connectionListed(rawHeaders: string[]): Set<string> {
   return listed;
 }
 
-async function readBody(req: IncomingMessage, resolve: Resolve): Promise<{ body: Buffer } | { blocked: string } | { tooLarge: true }> {
-  const sub = createSubstituter(resolve);
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBodyBytes) return { tooLarge: true };
-    parts.push(sub.push(chunk));
-    if (sub.blocked) return { blocked: sub.blocked.reason };
-  }
-  parts.push(sub.end());
-  if (sub.blocked) return { blocked: sub.blocked.reason };
-  return { body: Buffer.concat(parts) };
-}
-
 /**
- * The body is read whole (up to 16 MiB) before anything is sent, so a request blocked by a
- * placeholder anywhere, even in its last byte, sends nothing upstream.
+ * Path, query and headers are decided before anything is sent. The body is held whole (up to
+ * `maxBufferedBody`) only where a value may go into it; otherwise it streams (request-body.ts).
  */
-export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestContext, target: { path: string; hostHeader: string }): Promise<RewriteResult> {
+export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestContext, target: { path: string; hostHeader: string; maxBufferedBody: number }): Promise<RewriteResult> {
   const injected = new Map<string, Set<Surface>>();
   const echoForms: ScrubValue[] = [];
   const blocked = { secret: null as SecretRow | null };
@@ -109,15 +98,22 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestCont
   }
 
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  let body: Buffer | null = null;
+  let body: Rewritten['body'] = null;
   if (hasBody) {
     // A compressed body could hide a placeholder from the scan: refuse it when the agent has any.
     if (encoded && ctx.holdsPlaceholders) return fail(403, 'compressed request bodies cannot be inspected');
-    const read = await readBody(req, resolverFor(ctx, 'body', injected, blocked));
-    if ('tooLarge' in read) return fail(413, 'request body too large for inspection (limit 16 MiB)');
-    if ('blocked' in read) return fail(403, read.blocked);
-    body = read.body;
-    headers.push(['Content-Length', String(body.length)]);
+    const taken = await takeBody(req, resolverFor(ctx, 'body', injected, blocked), { injectable: ctx.bodyInjectable, maxBuffered: target.maxBufferedBody });
+    if (taken.kind === 'too_large') return fail(413, `request body too large for inspection (limit ${target.maxBufferedBody} bytes)`);
+    if (taken.kind === 'blocked') return fail(403, taken.reason);
+    if (taken.kind === 'aborted') return fail(clientClosed, 'the client closed the request before its body ended');
+    if (taken.kind === 'whole') {
+      body = taken.body;
+      headers.push(['Content-Length', String(taken.body.length)]);
+    } else {
+      body = taken;
+      const length = req.headers['content-length'];
+      if (length !== undefined && req.headers['transfer-encoding'] === undefined) headers.push(['Content-Length', length]);
+    }
   }
   // When a value went out, ask for an uncompressed answer so an echo of it can be scrubbed.
   if (injected.size > 0) {

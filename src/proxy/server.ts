@@ -4,14 +4,18 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { pipeline } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { VaultError, type ErrorCode } from '../contract/errors.js';
 import { parseAuthority, type Destination } from '../core/host-match.js';
 import { createIdFactory } from '../core/ids.js';
+import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } from '../net/connections.js';
+import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/runtime-service.js';
 import type { ProxyService } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
-import { rewriteRequest } from './rewrite.js';
+import { BodyBlockedError } from './request-body.js';
+import { clientClosed, rewriteRequest } from './rewrite.js';
 import type { Upstreams } from './upstream.js';
 
 export interface LeafSource {
@@ -24,6 +28,13 @@ export interface ProxyServerOptions {
   caCertPem: string;
   upstreams: Upstreams;
   logger: FastifyBaseLogger;
+  limits: ProxyLimits;
+  throttle: AuthThrottle;
+}
+
+export interface ProxyLimits extends ConnectionLimits {
+  handshakeTimeoutMs: number;
+  maxBufferedBody: number;
 }
 
 interface TunnelInfo {
@@ -32,16 +43,17 @@ interface TunnelInfo {
   authority: string;
   /** The CONNECT's Proxy-Authorization, checked again for every request of the tunnel. */
   proxyAuthorization: string | undefined;
+  /** The client's address (a TLS socket over a tunnel does not know it). */
+  address: string;
   /** Set once a request was refused: the tunnel is closing and nothing behind it is processed. */
   refused?: boolean;
 }
 
 const requestIds = createIdFactory();
 const maxContexts = 1000;
-/** How long a client gets to finish the TLS handshake inside a CONNECT tunnel. */
-const tunnelHandshakeTimeoutMs = 10_000;
 
 function sendError(res: ServerResponse, code: ErrorCode, message?: string, extraHeaders: Record<string, string> = {}): void {
+  if (res.destroyed || res.writableEnded) return;
   if (res.headersSent) {
     res.destroy();
     return;
@@ -63,7 +75,7 @@ export function parseProxyAuthorization(header: string | undefined): { agentId: 
 }
 
 export function createProxyServer(opts: ProxyServerOptions): http.Server {
-  const { service, upstreams, logger } = opts;
+  const { service, upstreams, logger, limits, throttle } = opts;
   const tunnels = new WeakMap<Socket, TunnelInfo>();
   const contexts = new Map<string, Promise<SecureContext>>();
 
@@ -81,29 +93,40 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     return ctx;
   }
 
-  async function authenticate(req: IncomingMessage, header = req.headers['proxy-authorization']): Promise<AgentCaller | null> {
+  async function authenticate(address: string, header: string | undefined): Promise<AgentCaller | null> {
     const creds = parseProxyAuthorization(header);
-    if (!creds) return null;
-    return service.authenticate(creds.agentId, creds.token, { requestId: requestIds('request'), sourceIp: req.socket.remoteAddress ?? '' });
+    const caller = creds && (await service.authenticate(creds.agentId, creds.token, { requestId: requestIds('request'), sourceIp: address }));
+    if (!caller) throttle.failed(address);
+    return caller ?? null;
+  }
+
+  /** Every request and response stream: a fault ends that exchange, never the process. */
+  function ownExchange(req: IncomingMessage, res: ServerResponse): void {
+    const log = (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, err: err.message }, 'proxy exchange fault');
+    req.on('error', log);
+    res.on('error', log);
   }
 
   /** One request to a destination: rewrite, audit, forward, relay. */
   async function forward(req: IncomingMessage, res: ServerResponse, caller: AgentCaller, destination: Destination, tls: boolean, path: string, hostHeader: string) {
     const ctx = await service.prepare(caller, destination, tls);
-    const rewritten = await rewriteRequest(req, ctx, { path, hostHeader });
+    const rewritten = await rewriteRequest(req, ctx, { path, hostHeader, maxBufferedBody: limits.maxBufferedBody });
     if (!rewritten.ok) {
+      if (rewritten.status === clientClosed) return void res.destroy();
       await ctx.audit({ blocked: { reason: rewritten.reason, secret: rewritten.secret }, surfaces: new Map() });
       logger.warn({ agent_id: caller.agentId, host: destination.host, reason: rewritten.reason }, 'proxy.blocked');
-      return sendError(res, rewritten.status === 413 ? 'body_too_large' : 'proxy_blocked', `request blocked: ${rewritten.reason}`);
+      // The body may be partly unread: answer, then close rather than read the rest.
+      return sendError(res, rewritten.status === 413 ? 'body_too_large' : 'proxy_blocked', `request blocked: ${rewritten.reason}`, { connection: 'close' });
     }
     const { request } = rewritten;
     const target = upstreams.target(destination.host, destination.port);
     if (!upstreams.literalAllowed(target.host)) {
       await ctx.audit({ blocked: { reason: 'destination address not allowed', secret: null }, surfaces: new Map() });
-      return sendError(res, 'destination_forbidden');
+      return sendError(res, 'destination_forbidden', undefined, { connection: 'close' });
     }
     // Fail closed: the injection is on record before the value leaves.
     if (request.injected.size > 0) await ctx.audit({ blocked: null, surfaces: request.injected });
+    if (res.destroyed) return;
     const scrubValues = [...ctx.scrubList(request.injected.keys()), ...request.echoForms];
     const options = {
       host: target.host,
@@ -114,21 +137,51 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       setHost: false,
       ...(tls ? { servername: destination.isIp ? undefined : destination.host, agent: upstreams.httpsAgent(caller.agentId) } : { agent: upstreams.httpAgent(caller.agentId) }),
     };
-    const upstreamReq = (tls ? https : http).request(options as https.RequestOptions, (upRes) =>
-      relayResponse(upRes, res, scrubValues, (err) => logger.debug({ err: err.message }, 'relay ended early')),
-    );
+    let blocked: string | null = null;
+    const upstreamReq = (tls ? https : http).request(options as https.RequestOptions, (upRes) => {
+      upRes.on('error', (err) => logger.debug({ err: err.message }, 'upstream response fault'));
+      relayResponse(upRes, res, scrubValues, (err) => logger.debug({ err: err.message }, 'relay ended early'));
+    });
+    // An upstream that stops sending (or a body the agent stops sending) does not hold the exchange.
+    upstreamReq.setTimeout(limits.idleTimeoutMs, () => upstreamReq.destroy(Object.assign(new Error('upstream idle'), { code: 'EVAULTGATE_IDLE' })));
     upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
+      if (blocked !== null) return;
       const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/i.test(err.code ?? '') || /certificate/i.test(err.message);
       const forbidden = err.code === 'EVAULTGATE_FORBIDDEN';
       logger.warn({ agent_id: caller.agentId, host: destination.host, code: err.code }, 'upstream error');
-      if (forbidden) void ctx.audit({ blocked: { reason: 'destination address not allowed', secret: null }, surfaces: new Map() });
+      if (forbidden) void ctx.audit({ blocked: { reason: 'destination address not allowed', secret: null }, surfaces: new Map() }).catch(() => undefined);
       sendError(res, forbidden ? 'destination_forbidden' : tlsFailure ? 'upstream_tls_failed' : 'upstream_failed');
     });
-    upstreamReq.end(request.body ?? undefined);
+    // The agent went away: so does its upstream exchange.
+    res.once('close', () => {
+      if (!res.writableFinished) upstreamReq.destroy();
+    });
+    const body = request.body;
+    if (body === null || Buffer.isBuffer(body)) {
+      upstreamReq.end(body ?? undefined);
+      return;
+    }
+    // A streamed body: a placeholder found past the look-ahead aborts the upstream request
+    // unfinished (its framing never completes) and the agent gets the block.
+    upstreamReq.write(body.prefix);
+    pipeline(req, body.rest, upstreamReq, (err) => {
+      if (!(err instanceof BodyBlockedError)) return;
+      blocked = err.reason;
+      upstreamReq.destroy();
+      logger.warn({ agent_id: caller.agentId, host: destination.host, reason: err.reason }, 'proxy.blocked');
+      ctx.audit({ blocked: { reason: err.reason, secret: null }, surfaces: new Map() }).then(
+        () => sendError(res, 'proxy_blocked', `request blocked: ${err.reason}`, { connection: 'close' }),
+        (auditErr: unknown) => {
+          logger.error({ err: auditErr }, 'audit of a blocked request failed');
+          sendError(res, 'internal', undefined, { connection: 'close' });
+        },
+      );
+    });
   }
 
   // Requests inside intercepted tunnels. The TLS socket carries the tunnel's identity.
-  const inner = http.createServer({ requireHostHeader: true }, (req, res) => {
+  const inner = http.createServer({ ...httpServerOptions(limits), requireHostHeader: true }, (req, res) => {
+    ownExchange(req, res);
     const info = tunnels.get(req.socket);
     if (!info) return sendError(res, 'proxy_bad_request');
     void handleTunnelRequest(req, res, info).catch((err: unknown) => {
@@ -136,6 +189,10 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       sendError(res, 'internal');
     });
   });
+  inner.setTimeout(limits.idleTimeoutMs);
+  // Tunnel sockets reach this server by 'connection', never by listening; Node starts the check
+  // that enforces the head and request timeouts on 'listening', so start it here.
+  inner.emit('listening');
 
   async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
     // RFC 9112 §9.6: after the refusal (sent with `Connection: close`) no further request of the
@@ -148,7 +205,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       return sendError(res, 'proxy_blocked', `request blocked: ${check}`, { connection: 'close' });
     }
     // A token revoked while its tunnel is open must not keep working on that tunnel.
-    const caller = await authenticate(req, info.proxyAuthorization);
+    const caller = await authenticate(info.address, info.proxyAuthorization);
     if (!caller || caller.agentId !== info.caller.agentId) {
       info.refused = true;
       return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
@@ -158,15 +215,27 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     await forward(req, res, caller, info.destination, true, path, info.authority);
   }
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(httpServerOptions(limits), (req, res) => {
+    ownExchange(req, res);
     void handlePlainRequest(req, res).catch((err: unknown) => {
       logger.error({ err }, 'proxy request failed');
       sendError(res, 'internal');
     });
   });
+  guardHttpServer(server, limits, logger, 'proxy');
+
+  function throttled(address: string): { retryAfter: number; body: string } | null {
+    const retryAfter = throttle.retryAfter(address);
+    if (retryAfter === null) return null;
+    const err = new VaultError('auth_throttled');
+    return { retryAfter, body: JSON.stringify({ error: err.message, code: err.code }) };
+  }
 
   async function handlePlainRequest(req: IncomingMessage, res: ServerResponse) {
-    const caller = await authenticate(req);
+    const address = req.socket.remoteAddress ?? '';
+    const wait = throttled(address);
+    if (wait) return sendError(res, 'auth_throttled', undefined, { 'retry-after': String(wait.retryAfter), connection: 'close' });
+    const caller = await authenticate(address, req.headers['proxy-authorization']);
     if (!caller) return sendError(res, 'proxy_auth_required', undefined, { 'proxy-authenticate': 'Basic realm="vaultgate"' });
     let url: URL;
     try {
@@ -188,14 +257,20 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   });
 
   async function handleConnect(req: IncomingMessage, socket: Socket, head: Buffer) {
-    const reject = (status: string, body = '') =>
-      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${status.startsWith('407') ? 'Proxy-Authenticate: Basic realm="vaultgate"\r\n' : ''}\r\n${body}`);
-    const caller = await authenticate(req);
-    if (!caller) return reject('407 Proxy Authentication Required', JSON.stringify({ error: 'proxy authentication required', code: 'proxy_auth_required' }));
+    // Node takes its own listeners off a socket before 'connect'; the guard's error listener stays.
+    const address = socket.remoteAddress ?? '';
+    const reject = (status: string, body: string, extra = '') => {
+      if (!socket.destroyed) socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${extra}\r\n${body}`);
+    };
+    const wait = throttled(address);
+    if (wait) return reject('429 Too Many Requests', wait.body, `Retry-After: ${wait.retryAfter}\r\n`);
+    const caller = await authenticate(address, req.headers['proxy-authorization']);
+    if (!caller) return reject('407 Proxy Authentication Required', JSON.stringify({ error: 'proxy authentication required', code: 'proxy_auth_required' }), 'Proxy-Authenticate: Basic realm="vaultgate"\r\n');
     const dest = parseAuthority(req.url ?? '', 443);
     if (!dest.ok || !/:\d+$/.test(req.url ?? '')) return reject('400 Bad Request', JSON.stringify({ error: 'bad CONNECT target', code: 'proxy_bad_request' }));
     const destination: Destination = { host: dest.host, port: dest.port, isIp: dest.isIp };
     const context = await contextFor(destination.host);
+    if (socket.destroyed) return;
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) socket.unshift(head);
     const tlsSocket = new TLSSocket(socket, {
@@ -208,12 +283,12 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
         else cb(null, context);
       },
     });
-    tlsSocket.on('error', (err) => logger.debug({ err: err.message }, 'tunnel TLS error'));
+    ownSocket(tlsSocket, logger, 'tunnel tls');
     // A handshake that fails, stalls or is abandoned must not keep the tunnel: Node only ends
     // (never closes) a wrapped socket whose peer leaves mid-handshake, which leaked the socket
     // and held the proxy's shutdown forever.
     let secured = false;
-    const handshakeTimer = setTimeout(() => tlsSocket.destroy(), tunnelHandshakeTimeoutMs);
+    const handshakeTimer = setTimeout(() => tlsSocket.destroy(), limits.handshakeTimeoutMs);
     handshakeTimer.unref();
     tlsSocket.once('secure', () => {
       secured = true;
@@ -222,9 +297,12 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     tlsSocket.once('end', () => {
       if (!secured) tlsSocket.destroy();
     });
-    tlsSocket.once('close', () => clearTimeout(handshakeTimer));
+    tlsSocket.once('close', () => {
+      clearTimeout(handshakeTimer);
+      socket.destroy();
+    });
     const hostHeader = destination.port === 443 ? destination.host : `${destination.host}:${destination.port}`;
-    tunnels.set(tlsSocket as unknown as Socket, { caller, destination, authority: hostHeader, proxyAuthorization: req.headers['proxy-authorization'] });
+    tunnels.set(tlsSocket as unknown as Socket, { caller, destination, authority: hostHeader, proxyAuthorization: req.headers['proxy-authorization'], address });
     tlsSocket.once('secure', () => inner.emit('connection', tlsSocket));
   }
 

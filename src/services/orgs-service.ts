@@ -2,6 +2,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { VaultError } from '../contract/errors.js';
 import type { ApiKeyRow, OrgRow, Store } from '../storage/store.js';
+import type { AuthFailureAudit } from './auth-failures.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
 
 export const apiKeyPrefix = 'vgk_';
@@ -22,7 +23,7 @@ function mintApiKey(): string {
 
 const adminCaller = (orgId: string): Caller => ({ orgId, actor: 'admin', requestId: null, sourceIp: null });
 
-export function createOrgsService(deps: ServiceDeps & { store: Store }) {
+export function createOrgsService(deps: ServiceDeps & { store: Store; authFailures: AuthFailureAudit }) {
   const { store } = deps;
   const now = () => deps.clock.now().toISOString();
 
@@ -109,7 +110,7 @@ export function createOrgsService(deps: ServiceDeps & { store: Store }) {
         // A revoked key names its org, so the attempt belongs in that org's chain; unknown
         // tokens name no org and are only logged by the HTTP layer.
         const caller: Caller = { orgId: row.org_id, actor: row.id, requestId: origin.requestId, sourceIp: origin.sourceIp };
-        await store.appendAudit([draftEvent(deps, caller, 'auth.failed', { target_id: row.id, outcome: 'denied', reason: 'api key revoked' })]);
+        await deps.authFailures.record(draftEvent(deps, caller, 'auth.failed', { target_id: row.id, outcome: 'denied', reason: 'api key revoked' }));
         return null;
       }
       return { orgId: row.org_id, keyId: row.id };

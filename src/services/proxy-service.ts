@@ -26,6 +26,8 @@ export interface ProxyRequestContext {
   decide(placeholder: string, surface: Surface): PlaceholderDecision;
   /** Whether the agent holds any placeholder at all (else nothing needs inspecting). */
   readonly holdsPlaceholders: boolean;
+  /** Whether one of the agent's values may go into a request body here (then the body is held whole). */
+  readonly bodyInjectable: boolean;
   /** Value and placeholder of secrets this request injected, for scrubbing echoes in the response. */
   scrubList(secretIds: Iterable<string>): { value: Buffer; placeholder: Buffer }[];
   /** Writes proxy.injected / proxy.blocked; resolves after the audit commit. */
@@ -97,6 +99,7 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
           return { kind: 'inject', secret, value: entry.value };
         },
         holdsPlaceholders: bySlug.size > 0,
+        bodyInjectable: [...bySlug.values()].some((secret) => values.has(secret.id) && secret.inject_in.includes('body')),
         scrubList(secretIds) {
           return [...secretIds].flatMap((id) => values.get(id) ?? []);
         },

@@ -8,6 +8,7 @@ import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store, SecretRow } from '../storage/store.js';
 import { hashAgentToken } from './agents-service.js';
+import type { AuthFailureAudit } from './auth-failures.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
 import { currentValue } from './secret-values.js';
 
@@ -23,6 +24,8 @@ export interface RuntimeDeps extends ServiceDeps {
   proxyBaseUrl: () => string;
   /** PEM of the deployment CA (loaded or generated at boot). */
   caCertificate: () => Promise<string>;
+  /** auth.failed events, coalesced per org, source address and minute. */
+  authFailures: AuthFailureAudit;
 }
 
 export function createRuntimeService(deps: RuntimeDeps) {
@@ -55,7 +58,7 @@ export function createRuntimeService(deps: RuntimeDeps) {
       if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return null;
       const caller: AgentCaller = { orgId: row.org_id, actor: row.agent_id, agentId: row.agent_id, tokenId: row.id, requestId: origin.requestId, sourceIp: origin.sourceIp };
       if (row.revoked_at !== null) {
-        await store.appendAudit([draftEvent(deps, caller, 'auth.failed', { agent_id: row.agent_id, target_id: row.id, outcome: 'denied', reason: 'agent token revoked' })]);
+        await deps.authFailures.record(draftEvent(deps, caller, 'auth.failed', { agent_id: row.agent_id, target_id: row.id, outcome: 'denied', reason: 'agent token revoked' }));
         return null;
       }
       return caller;

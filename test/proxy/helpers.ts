@@ -130,10 +130,10 @@ export function connectTo(up: Upstream, extra: string[] = []): string {
 export interface World { s: TestServer; up: Upstream; pki: Pki; close(): Promise<void> }
 
 /** One Vaultgate (API + proxy) and one upstream for a whole file. */
-export async function startWorld(opts: { allowPrivate?: boolean; extraConnect?: string[] } = {}): Promise<World> {
+export async function startWorld(opts: { allowPrivate?: boolean; extraConnect?: string[]; env?: Record<string, string> } = {}): Promise<World> {
   const pki = await makePki();
   const up = await startUpstream(pki);
-  const s = await startTestServer({ env: { VAULTGATE_PROXY_CONNECT_TO: connectTo(up, opts.extraConnect), VAULTGATE_UPSTREAM_CA_FILE: pki.caFile, ...(opts.allowPrivate === false ? {} : { VAULTGATE_PROXY_ALLOW_PRIVATE: '1' }) } });
+  const s = await startTestServer({ env: { VAULTGATE_PROXY_CONNECT_TO: connectTo(up, opts.extraConnect), VAULTGATE_UPSTREAM_CA_FILE: pki.caFile, ...(opts.allowPrivate === false ? {} : { VAULTGATE_PROXY_ALLOW_PRIVATE: '1' }), ...opts.env } });
   return { s, up, pki, close: async () => { await s.close(); await up.close(); } };
 }
 

@@ -21,6 +21,7 @@ const AuditQuery = Type.Composite([AuditFilter, Type.Object({ limit: Type.Option
 
 export interface AuditRouteOptions {
   heartbeatMs: number;
+  stallMs: number;
   /** Open streams register a closer here so shutdown can end them. */
   openStreams: Set<() => void>;
 }
@@ -57,6 +58,7 @@ export function registerAuditRoutes(scope: FastifyInstance, audit: AuditService,
       afterSeq,
       filter: { type: q.type, actor: q.actor, secretId: q.secret_id },
       heartbeatMs: options.heartbeatMs,
+      stallMs: options.stallMs,
       openStreams: options.openStreams,
     });
   });
