@@ -16,6 +16,7 @@ import type { ProxyService } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
 import { BodyBlockedError } from './request-body.js';
 import { clientClosed, rewriteRequest } from './rewrite.js';
+import { startTunnelTimers, type TunnelTimers } from './tunnel-timers.js';
 import type { Upstreams } from './upstream.js';
 
 export interface LeafSource {
@@ -45,6 +46,8 @@ interface TunnelInfo {
   proxyAuthorization: string | undefined;
   /** The client's address (a TLS socket over a tunnel does not know it). */
   address: string;
+  /** Head, body and idle limits of the tunnel's requests (set once the handshake is done). */
+  timers: TunnelTimers | null;
   /** Set once a request was refused: the tunnel is closing and nothing behind it is processed. */
   refused?: boolean;
 }
@@ -184,15 +187,15 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     ownExchange(req, res);
     const info = tunnels.get(req.socket);
     if (!info) return sendError(res, 'proxy_bad_request');
+    info.timers?.requestStarted(req, res);
     void handleTunnelRequest(req, res, info).catch((err: unknown) => {
       logger.error({ err }, 'proxy request failed');
       sendError(res, 'internal');
     });
   });
+
+  // Node re-arms a socket's timeout with this between requests; keep it the idle limit.
   inner.setTimeout(limits.idleTimeoutMs);
-  // Tunnel sockets reach this server by 'connection', never by listening; Node starts the check
-  // that enforces the head and request timeouts on 'listening', so start it here.
-  inner.emit('listening');
 
   async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
     // RFC 9112 §9.6: after the refusal (sent with `Connection: close`) no further request of the
@@ -302,8 +305,12 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       socket.destroy();
     });
     const hostHeader = destination.port === 443 ? destination.host : `${destination.host}:${destination.port}`;
-    tunnels.set(tlsSocket as unknown as Socket, { caller, destination, authority: hostHeader, proxyAuthorization: req.headers['proxy-authorization'], address });
-    tlsSocket.once('secure', () => inner.emit('connection', tlsSocket));
+    const info: TunnelInfo = { caller, destination, authority: hostHeader, proxyAuthorization: req.headers['proxy-authorization'], address, timers: null };
+    tunnels.set(tlsSocket as unknown as Socket, info);
+    tlsSocket.once('secure', () => {
+      inner.emit('connection', tlsSocket);
+      info.timers = startTunnelTimers(tlsSocket, limits);
+    });
   }
 
   server.on('close', () => {
