@@ -63,6 +63,8 @@ function sendError(res: ServerResponse, code: ErrorCode, message?: string, extra
   }
   const err = new VaultError(code, message);
   const body = JSON.stringify({ error: err.message, code: err.code });
+  // A relay that failed may have left the upstream's (unwritable) reason phrase behind.
+  res.statusMessage = '';
   res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extraHeaders });
   res.end(body);
 }
@@ -143,7 +145,15 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     let blocked: string | null = null;
     const upstreamReq = (tls ? https : http).request(options as https.RequestOptions, (upRes) => {
       upRes.on('error', (err) => logger.debug({ err: err.message }, 'upstream response fault'));
-      relayResponse(upRes, res, scrubValues, (err) => logger.debug({ err: err.message }, 'relay ended early'));
+      try {
+        relayResponse(upRes, res, scrubValues, (err) => logger.debug({ err: err.message }, 'relay ended early'));
+      } catch (err) {
+        // Node's client parser accepts heads its server refuses to write (a control character in
+        // the reason phrase or a header): such an answer is the upstream's fault, not the process's.
+        logger.warn({ agent_id: caller.agentId, host: destination.host, code: (err as NodeJS.ErrnoException).code }, 'upstream answer cannot be relayed');
+        upRes.destroy();
+        sendError(res, 'upstream_failed');
+      }
     });
     // An upstream that stops sending (or a body the agent stops sending) does not hold the exchange.
     upstreamReq.setTimeout(limits.idleTimeoutMs, () => upstreamReq.destroy(Object.assign(new Error('upstream idle'), { code: 'EVAULTGATE_IDLE' })));
