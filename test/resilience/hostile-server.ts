@@ -104,32 +104,56 @@ export async function healthz(apiPort: number, ms = 5000): Promise<number> {
   }
 }
 
-/** A normal agent request: CONNECT api.stripe.com:443, TLS against the proxy's CA, GET /. Rejects after `ms`. */
-export async function proxiedGet(h: Hostile, ms = 5000): Promise<{ status: number; body: string }> {
+/** CONNECT + TLS to `host` as the agent; rejects unless the proxy answers 200. */
+async function tunnelTo(h: Hostile, host: string, ms: number): Promise<{ raw: net.Socket; sock: tls.TLSSocket }> {
   const raw = await dial(h.proxyPort);
+  raw.write(`CONNECT ${host}:443 HTTP/1.1\r\nHost: ${host}:443\r\nProxy-Authorization: ${h.agent.basic}\r\n\r\n`);
+  const head = await readHead(watch(raw), ms);
+  if (!head.startsWith('HTTP/1.1 200')) {
+    raw.destroy();
+    throw new Error(`CONNECT answered ${JSON.stringify(head.slice(0, 200))}`);
+  }
+  const sock = tls.connect({ socket: raw, ca: h.agent.ca, servername: host, ALPNProtocols: ['http/1.1'] });
+  sock.on('error', () => undefined);
+  return { raw, sock };
+}
+
+/**
+ * One proxied request within `ms`: GET / on api.stripe.com by default, or an upload of `upload`
+ * bytes generated piece by piece (the client holds at most one piece).
+ */
+export async function proxiedGet(h: Hostile, ms = 5000, o: { host?: string; upload?: number } = {}): Promise<{ status: number; body: string }> {
+  const host = o.host ?? 'api.stripe.com';
+  let raw: net.Socket | null = null;
   let timer: NodeJS.Timeout | undefined;
   const attempt = (async () => {
-    raw.write(`CONNECT api.stripe.com:443 HTTP/1.1\r\nHost: api.stripe.com:443\r\nProxy-Authorization: ${h.agent.basic}\r\n\r\n`);
-    const head = await readHead(watch(raw), ms);
-    if (!head.startsWith('HTTP/1.1 200')) throw new Error(`CONNECT answered ${JSON.stringify(head.slice(0, 200))}`);
-    const sock = tls.connect({ socket: raw, ca: h.agent.ca, servername: 'api.stripe.com', ALPNProtocols: ['http/1.1'] });
-    sock.on('error', () => undefined);
+    const t = await tunnelTo(h, host, ms);
+    raw = t.raw;
     return new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request({ createConnection: () => sock, path: '/', headers: { host: 'api.stripe.com', connection: 'close' } }, (res) => {
+      const headers = { host, connection: 'close', ...(o.upload === undefined ? {} : { 'content-length': String(o.upload) }) };
+      const req = http.request({ createConnection: () => t.sock, method: o.upload === undefined ? 'GET' : 'POST', path: '/', headers }, (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString('utf8')));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
         res.on('error', reject);
       });
       req.on('error', reject);
-      req.end();
+      void writeFiller(req, o.upload ?? 0).then(() => req.end(), reject);
     });
   })();
   try {
     return await Promise.race([attempt, new Promise<never>((_, j) => (timer = setTimeout(() => j(new Error(`no proxied answer within ${ms} ms`)), ms)))]);
   } finally {
     clearTimeout(timer);
-    raw.destroy();
+    (raw as net.Socket | null)?.destroy();
+  }
+}
+
+/** Writes `bytes` of filler in 64 KiB pieces, honouring backpressure. */
+async function writeFiller(req: http.ClientRequest, bytes: number): Promise<void> {
+  const piece = Buffer.alloc(64 * 1024, 0x61);
+  for (let left = bytes; left > 0; left -= piece.length) {
+    if (!req.write(left >= piece.length ? piece : piece.subarray(0, left))) await new Promise((r) => req.once('drain', r));
   }
 }
 
