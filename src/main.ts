@@ -1,6 +1,5 @@
 // Composition root: config → master key → keyring → store → services → HTTP.
-import { existsSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, fsyncSync, closeSync, readFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,9 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { createIdFactory } from './core/ids.js';
-import { rewrapSealedValue } from './crypto/envelope.js';
-import { createKeyringRecord, kekIdOf, openKeyring, rewrapKeyringRecord, type Keyring, type KeyringRecord } from './crypto/keyring.js';
-import { loadMasterKey, MasterKeyError, masterKeyPath, parseMasterKey, pendingMasterKeyPath, writeKeyFileAtomically } from './crypto/master-key.js';
+import { createKeyringRecord, kekIdOf, openKeyring, type Keyring, type KeyringRecord } from './crypto/keyring.js';
+import { loadMasterKey, MasterKeyError, masterKeyPath, parseMasterKey, pendingMasterKeyPath } from './crypto/master-key.js';
 import { buildApp } from './http/app.js';
 import { createLeafMinter } from './crypto/leaf-certs.js';
 import { generateProxyCa, openProxyCa } from './crypto/proxy-ca.js';
@@ -25,8 +23,8 @@ import { createAuditService } from './services/audit-service.js';
 import { createCompatService } from './services/compat-service.js';
 import { createGrantsService } from './services/grants-service.js';
 import { createRuntimeService } from './services/runtime-service.js';
-import { draftEvent, systemClock, type Clock, type ServiceDeps } from './services/context.js';
-import { liveSince, servingNodeMessage, startNodePresence } from './services/node-presence.js';
+import { systemClock, type ServiceDeps } from './services/context.js';
+import { startNodePresence } from './services/node-presence.js';
 import { createOrgsService } from './services/orgs-service.js';
 import { createSecretsService } from './services/secrets-service.js';
 import { createVaultsService } from './services/vaults-service.js';
@@ -60,7 +58,7 @@ export function sqlitePath(config: Config): string {
   return join(config.dataDir, 'vaultgate.db');
 }
 
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
@@ -331,50 +329,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await listening?.close().catch(() => undefined);
     await vg.close();
     throw err;
-  }
-}
-
-/**
- * Re-wraps the keyring and every data key under a new master key in one transaction. The new
- * key is written to master.key.next before the commit, so a crash at any point leaves either the
- * old key (nothing committed) or the pending file (committed) able to open every secret.
- */
-export async function rotateMasterKey(
-  config: Config,
-  newKeyText?: string,
-  options: { clock?: Clock } = {},
-): Promise<{ from: string; to: string; rewrapped: number; pendingFile: string | null }> {
-  const vg = await openVaultgate(config, { mustExist: true });
-  const clock = options.clock ?? vg.deps.clock;
-  try {
-    const newMaster = newKeyText === undefined ? randomBytes(32) : parseMasterKey(newKeyText, 'the new master key');
-    if (kekIdOf(newMaster) === vg.keyring.kekId) throw new MasterKeyError('the new master key equals the current one');
-    const current = await vg.store.getKeyring();
-    if (!current) throw new BootError('the store has no keyring');
-    const next = rewrapKeyringRecord(vg.masterKey, newMaster, { kekId: current.kek_id, wrappedRoot: current.wrapped_root });
-    const nextKeyring = openKeyring(newMaster, next);
-    const pending = pendingMasterKeyPath(config.dataDir);
-    writeKeyFileAtomically(pending, newMaster);
-    const org = await vg.store.getDefaultOrg();
-    const audit = org
-      ? [draftEvent(vg.deps, { orgId: org.id, actor: 'admin', requestId: null, sourceIp: null }, 'keyring.rotated', { details: { from: vg.keyring.kekId, to: next.kekId } })]
-      : [];
-    const rewrap = await vg.store.rewrapAll({ kek_id: next.kekId, wrapped_root: next.wrappedRoot }, (ref) => {
-      const binding = { orgId: ref.org_id, vaultId: ref.vault_id, secretId: ref.secret_id, version: ref.version };
-      return rewrapSealedValue(vg.keyring, nextKeyring, binding, { kekId: ref.kek_id, wrappedKey: ref.wrapped_key, ciphertext: Buffer.alloc(0) }).wrappedKey;
-    }, audit, liveSince(clock.now()));
-    if (!rewrap.ok) {
-      // Nothing committed: the new key must not stay behind looking like the store's next key.
-      rmSync(pending, { force: true });
-      throw new BootError(servingNodeMessage(rewrap.node, clock.now()));
-    }
-    if (vg.masterKeySource === 'file') {
-      renameSync(pending, masterKeyPath(config.dataDir));
-      fsyncDir(config.dataDir);
-    }
-    return { from: vg.keyring.kekId, to: next.kekId, rewrapped: rewrap.rewrapped, pendingFile: vg.masterKeySource === 'file' ? null : pending };
-  } finally {
-    await vg.close();
   }
 }
 

@@ -4,7 +4,7 @@
 // exists), and a restart recovers everything.
 import { afterEach, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { rotateMasterKey } from '../../src/main.js';
+import { rotateMasterKey } from '../../src/rotate-master-key.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireBuiltCli, runCli } from './helpers.js';
 

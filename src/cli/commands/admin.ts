@@ -89,7 +89,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  vaultgate admin rotate-master-key')
     .action(async (opts: { newKeyFile?: string; json?: boolean }) => {
-      const { rotateMasterKey } = await import('../../main.js');
+      const { rotateMasterKey } = await import('../../rotate-master-key.js');
       const text = opts.newKeyFile === undefined ? undefined : await readInputFile(opts.newKeyFile);
       const result = await rotateMasterKey(loadConfig(), text);
       if (opts.json) printJson(result);
