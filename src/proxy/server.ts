@@ -143,6 +143,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       ...(tls ? { servername: destination.isIp ? undefined : destination.host, agent: upstreams.httpsAgent(caller.agentId) } : { agent: upstreams.httpAgent(caller.agentId) }),
     };
     let blocked: string | null = null;
+    const agentGone = () => res.destroyed || (!req.complete && req.destroyed);
     const upstreamReq = (tls ? https : http).request(options as https.RequestOptions, (upRes) => {
       upRes.on('error', (err) => logger.debug({ err: err.message }, 'upstream response fault'));
       try {
@@ -159,6 +160,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     upstreamReq.setTimeout(limits.idleTimeoutMs, () => upstreamReq.destroy(Object.assign(new Error('upstream idle'), { code: 'EVAULTGATE_IDLE' })));
     upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
       if (blocked !== null) return;
+      // The agent went away mid-body (the pipeline then aborts the upstream request): not the upstream's fault.
+      if (agentGone()) return void logger.debug({ agent_id: caller.agentId, host: destination.host }, 'agent left mid-request');
       const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/i.test(err.code ?? '') || /certificate/i.test(err.message);
       const forbidden = err.code === 'EVAULTGATE_FORBIDDEN';
       logger.warn({ agent_id: caller.agentId, host: destination.host, code: err.code }, 'upstream error');
