@@ -48,6 +48,16 @@ export function cpuMicros(pid) {
   return t.user + t.sys;
 }
 
+/** Resident set size of a process (VmRSS from /proc/<pid>/status) in KiB, or null when it is gone. */
+export function rssKiB(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Aggregate CPU counters from /proc/stat (all CPUs): total, busy and steal jiffies. */
 export function cpuCounters() {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));

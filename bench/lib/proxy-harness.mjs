@@ -8,7 +8,7 @@ import { cpuCounters, cpuMicros, freePort, pinned, sleep, socketPorts, spawnTrac
 import { LOADGEN_CPU, SERVER_CPU, startVaultgate } from './servers.mjs';
 
 /** IPC request/response over a child's channel: every message gets an id, replies carry it. */
-function ipc(child, name) {
+export function ipc(child, name) {
   const pending = new Map();
   let nextId = 1;
   child.on('message', (msg) => {
@@ -73,6 +73,8 @@ export async function startUpstream(pki) {
     expect: (authorization) => call({ cmd: 'expect', authorization }),
     reset: () => call({ cmd: 'reset' }),
     stats: () => call({ cmd: 'stats' }),
+    track: () => call({ cmd: 'track' }),
+    received: () => call({ cmd: 'received' }),
     stop: () => stopChild(child, 2000),
   };
 }
@@ -288,15 +290,18 @@ export async function startMitmproxy({ bin, reason, dir, upstreamCaFile, host, t
   return { unavailable: `mitmdump did not listen within 20 s: ${err.trim().slice(-500)}` };
 }
 
-/** The load client, one long-lived child pinned to the load CPU. */
-export async function startProxyClient() {
-  const [cmd, args] = pinned(LOADGEN_CPU, process.execPath, [join(import.meta.dirname, 'proxy-client.mjs')]);
+/**
+ * A long-lived child running `file` (in this directory), pinned to the load CPU, that sends
+ * `{ ready: true }` first and then answers IPC requests: { pid, call, stop }.
+ */
+export async function startIpcChild(file, name) {
+  const [cmd, args] = pinned(LOADGEN_CPU, process.execPath, [join(import.meta.dirname, file)]);
   const child = spawnTracked(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise((resolve, reject) => {
-    child.once('message', (m) => (m?.ready ? resolve() : reject(new Error('load client: unexpected first message'))));
-    child.once('exit', (code, signal) => reject(new Error(`load client exited early (${code ?? signal})`)));
+    child.once('message', (m) => (m?.ready ? resolve() : reject(new Error(`${name}: unexpected first message`))));
+    child.once('exit', (code, signal) => reject(new Error(`${name} exited early (${code ?? signal})`)));
   });
-  const call = ipc(child, 'load client');
+  const call = ipc(child, name);
   return {
     pid: child.pid,
     call,
@@ -305,6 +310,11 @@ export async function startProxyClient() {
       await stopChild(child, 2000);
     },
   };
+}
+
+/** The load client, one long-lived child pinned to the load CPU. */
+export function startProxyClient() {
+  return startIpcChild('proxy-client.mjs', 'load client');
 }
 
 /**

@@ -1,6 +1,7 @@
 // Starting the servers under test: the Vaultgate API (subject) and the hello-world baseline.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { listeningPorts, pinned, removeTempDir, sleep, spawnTracked, stopChild, trackTempDir } from './proc.mjs';
@@ -39,6 +40,34 @@ async function waitForAddress(child, name, { probe, timeoutMs = 20_000 } = {}) {
     await sleep(50);
   }
   throw new Error(`${name} did not listen within ${timeoutMs} ms:\n${out.slice(-4000)}\n${err}`);
+}
+
+/**
+ * Which code was measured: HEAD, the files under src/ that differ from it (dist/ is built from
+ * the working tree) and when dist/ was last written (the newest file in it).
+ */
+export function codeVersion() {
+  const git = (args) => {
+    try {
+      return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
+    } catch {
+      return null;
+    }
+  };
+  const status = git(['status', '--porcelain', '--', 'src']);
+  return { head: git(['rev-parse', '--short', 'HEAD']), src_changes_vs_head: status ? status.split('\n').map((l) => l.slice(3)) : [], dist_built_at: newestMtime(join(repoRoot, 'dist')) };
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (e.isFile()) newest = Math.max(newest, statSync(join(e.parentPath ?? e.path, e.name)).mtimeMs);
+    }
+  } catch {
+    return null;
+  }
+  return newest ? new Date(newest).toISOString() : null;
 }
 
 /** True when `url` answers Vaultgate's `GET /healthz` with `{"status":"ok"}`. */

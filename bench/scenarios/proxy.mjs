@@ -3,7 +3,6 @@
 // interleaved with the same requests direct, through a minimal CONNECT tunnel, and through
 // mitmproxy (Debian's package; the bench installs it when missing and it can). Keep-alive pools
 // of 1 and 32 connections, and a new CONNECT + TLS handshake per request at 1 and 8 concurrent.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,7 @@ import { ensureMitmdump, interleavedSides, perRound, startMitmproxy, startProxyC
 import { makeTestPki } from '../lib/proxy-pki.mjs';
 import { removeTempDir, trackTempDir } from '../lib/proc.mjs';
 import { glanceCase, mmm, num, ratioCell } from '../lib/report.mjs';
-import { apiClient, fetchAllPages, repoRoot } from '../lib/servers.mjs';
+import { apiClient, codeVersion, fetchAllPages } from '../lib/servers.mjs';
 
 export const name = 'proxy';
 export const description =
@@ -32,19 +31,6 @@ function withTarget(summary, op, threshold) {
   const target = `${op} ${threshold}`;
   if (!summary) return { median: null, min: null, max: null, n: 0, target, met: null };
   return { ...summary, target, met: op === '>=' ? summary.median >= threshold : summary.median <= threshold };
-}
-
-/** Which code was measured: HEAD and the files under src/ that differ from it (dist/ is built from the working tree). */
-function codeVersion() {
-  const git = (args) => {
-    try {
-      return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
-    } catch {
-      return null;
-    }
-  };
-  const status = git(['status', '--porcelain', '--', 'src']);
-  return { head: git(['rev-parse', '--short', 'HEAD']), src_changes_vs_head: status ? status.split('\n').map((l) => l.slice(3)) : [] };
 }
 
 /** One request through a fresh connection, outside the measurements (setup checks). */
