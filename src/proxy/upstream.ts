@@ -14,25 +14,41 @@ export interface UpstreamOptions {
   maxAgents?: number;
 }
 
-/** Loopback, private, link-local, CGNAT, metadata and other non-public ranges. */
-function forbiddenAddresses(): BlockList {
-  const list = new BlockList();
+/**
+ * Every special-purpose range (IANA registries, as ipaddr.js classifies them) plus the IPv4-compatible
+ * `::/96`: only ordinary unicast is dialled. Ranges that embed an IPv4 address (mapped, compatible,
+ * NAT64, 6to4, Teredo) are refused whole, so no IPv6 spelling reaches a private IPv4 address.
+ */
+function forbiddenAddresses(): { v4: BlockList; v6: BlockList } {
+  const v4list = new BlockList();
+  const v6list = new BlockList();
   const v4: [string, number][] = [
     ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-    ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+    ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.31.196.0', 24], ['192.52.193.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16],
+    ['192.175.48.0', 24], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
   ];
-  for (const [net, prefix] of v4) list.addSubnet(net, prefix, 'ipv4');
-  const v6: [string, number][] = [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['fd00:ec2::254', 128]];
-  for (const [net, prefix] of v6) list.addSubnet(net, prefix, 'ipv6');
-  return list;
+  for (const [net, prefix] of v4) v4list.addSubnet(net, prefix, 'ipv4');
+  const v6: [string, number][] = [
+    // IPv4-compatible (with :: and ::1), IPv4-mapped, IPv4-translated, NAT64 (well-known and local-use).
+    ['::', 96], ['::ffff:0:0', 96], ['::ffff:0:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48],
+    // Discard-only, IETF protocol assignments (Teredo, benchmarking, ORCHID, …), documentation, 6to4, AS112.
+    ['100::', 64], ['2001::', 23], ['2001:db8::', 32], ['2002::', 16], ['2620:4f:8000::', 48], ['3fff::', 20],
+    // Segment routing, unique local (and the EC2 metadata address in it), site-local, link-local, multicast.
+    ['5f00::', 16], ['fc00::', 7], ['fec0::', 10], ['fe80::', 10], ['ff00::', 8],
+  ];
+  for (const [net, prefix] of v6) v6list.addSubnet(net, prefix, 'ipv6');
+  // One list per family: BlockList checks an IPv4 address against IPv6 rules as `::ffff:a.b.c.d`,
+  // so the IPv4-mapped rule in a shared list would refuse every IPv4 address.
+  return { v4: v4list, v6: v6list };
 }
 
 const forbidden = forbiddenAddresses();
 
 export function isForbiddenAddress(address: string): boolean {
   const family = isIP(address);
-  if (family === 0) return true;
-  return forbidden.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  // A zone id (`fe80::1%eth0`) only means something on a link; no public destination carries one.
+  if (family === 0 || address.includes('%')) return true;
+  return family === 4 ? forbidden.v4.check(address, 'ipv4') : forbidden.v6.check(address, 'ipv6');
 }
 
 export class ForbiddenDestinationError extends Error {
@@ -59,7 +75,8 @@ export function parseConnectTo(spec: string | null): Map<string, { host: string;
   for (const item of (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const match = /^([^=\s]+):(\d{1,5})=([^=\s]+):(\d{1,5})$/.exec(item);
     if (!match) throw new Error('VAULTGATE_PROXY_CONNECT_TO must look like host:port=addr:port[,…]');
-    map.set(`${match[1]!.toLowerCase()}:${Number(match[2])}`, { host: match[3]!.replace(/^\[|\]$/g, ''), port: Number(match[4]) });
+    // Keys are looked up as `host:port` with the host as a Destination holds it: an IPv6 literal unbracketed.
+    map.set(`${match[1]!.toLowerCase().replace(/^\[|\]$/g, '')}:${Number(match[2])}`, { host: match[3]!.replace(/^\[|\]$/g, ''), port: Number(match[4]) });
   }
   return map;
 }
