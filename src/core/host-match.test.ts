@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Destination } from './host-match.js';
-import { isAllowedDestination, matchAllowedDomain, parseAuthority } from './host-match.js';
+import { formatAuthority, isAllowedDestination, matchAllowedDomain, parseAuthority } from './host-match.js';
 
 const RUNS = { numRuns: 500 };
 const label63 = 'a'.repeat(63);
@@ -248,6 +248,20 @@ describe('parseAuthority', () => {
   it.each([0, 65536, 1.5, Number.NaN])('throws on a bad defaultPort %s (a programming error)', (p) => {
     expect(() => parseAuthority('a.com', p)).toThrow(RangeError);
   });
+});
+
+describe('formatAuthority', () => {
+  const rows: [string, number, string][] = [
+    ['api.stripe.com', 443, 'api.stripe.com'], ['api.stripe.com:8443', 443, 'api.stripe.com:8443'], ['127.0.0.1:80', 80, '127.0.0.1'],
+    ['[2001:DB8::1]:443', 443, '[2001:db8::1]'], ['[::1]:8080', 80, '[::1]:8080'], ['[::ffff:127.0.0.1]', 443, '[::ffff:127.0.0.1]'],
+  ];
+  for (const [authority, port, written] of rows) {
+    it(`${authority} (default ${port}) → ${written}, which parses back to the same destination`, () => {
+      const d = dest(authority, port);
+      expect(formatAuthority(d, port)).toBe(written);
+      expect(dest(written, port)).toEqual(d);
+    });
+  }
 });
 
 describe('matchAllowedDomain', () => {

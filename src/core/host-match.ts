@@ -76,6 +76,12 @@ export function parseAuthority(authority: string, defaultPort: number = DEFAULT_
   return { ok: true, host, port, isIp: looksLikeIp(host) };
 }
 
+/** The authority as a Host header writes it: an IPv6 literal in brackets, the port only when not the default. */
+export function formatAuthority(dest: Destination, defaultPort: number): string {
+  const host = dest.host.includes(':') ? `[${dest.host}]` : dest.host;
+  return dest.port === defaultPort ? host : `${host}:${dest.port}`;
+}
+
 /**
  * Whether ONE stored entry (lowercase, punycode, `*.base` or exact, optional `:port`, 443 when
  * absent) admits the destination. An exact entry matches only the identical host; `*.base`

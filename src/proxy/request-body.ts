@@ -19,6 +19,17 @@ export type BodyOutcome =
   /** The client went away before the body was read. */
   | { kind: 'aborted' };
 
+export const placeholderInTrailer = 'placeholder in a trailer';
+
+/**
+ * Trailer fields are never forwarded (a held body goes out with a Content-Length, a streamed one
+ * re-chunked without them; RFC 9112 §7.1.2 lets a recipient that removes the chunked coding discard
+ * them), but one that names a placeholder still blocks the request, as a header would.
+ */
+function trailerNamesPlaceholder(req: IncomingMessage): boolean {
+  return req.rawTrailers.some((field) => /vgph_/i.test(field));
+}
+
 export class BodyBlockedError extends Error {
   override name = 'BodyBlockedError';
   constructor(readonly reason: string) {
@@ -74,6 +85,7 @@ export async function takeBody(req: IncomingMessage, resolve: Resolve, opts: { i
   const parts = read.chunks.map((chunk) => sub.push(chunk));
   if (read.ended) parts.push(sub.end());
   if (sub.blocked) return { kind: 'blocked', reason: sub.blocked.reason };
+  if (read.ended && trailerNamesPlaceholder(req)) return { kind: 'blocked', reason: placeholderInTrailer };
   if (read.ended) return { kind: 'whole', body: Buffer.concat(parts) };
   const rest = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -82,7 +94,9 @@ export async function takeBody(req: IncomingMessage, resolve: Resolve, opts: { i
     },
     flush(cb) {
       const out = sub.end();
-      cb(sub.blocked ? new BodyBlockedError(sub.blocked.reason) : null, out);
+      // The trailers are parsed before the body's end, so before this flush.
+      const reason = sub.blocked?.reason ?? (trailerNamesPlaceholder(req) ? placeholderInTrailer : null);
+      cb(reason !== null ? new BodyBlockedError(reason) : null, out);
     },
   });
   return { kind: 'stream', prefix: Buffer.concat(parts), rest };

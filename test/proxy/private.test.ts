@@ -2,7 +2,7 @@
 // (after the connect-to mapping and after DNS), with or without placeholders, and nothing is sent.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ok } from '../agents/helpers.js';
-import { agentWith, send, sendPlain, startWorld, type AgentFx, type World } from './helpers.js';
+import { agentWith, readAll, send, sendPlain, startWorld, tunnel, type AgentFx, type World } from './helpers.js';
 
 let w: World;
 let fx: AgentFx;
@@ -44,6 +44,16 @@ describe('private destinations are refused', () => {
       const r = await send(w.s, fx, { authority, headers: { Host: authority.replace(/:443$/, ''), 'X-Probe': authority } });
       expect([authority, r.status, r.json], r.text).toEqual([authority, 403, forbidden]);
     }
+    nothing();
+  });
+
+  it('a name resolving to a forbidden address: one 403 with Connection: close, nothing pipelined behind it answered', async () => {
+    const sock = await tunnel(w.s, fx, `localhost:${w.up.port}`);
+    sock.write(`GET /a HTTP/1.1\r\nHost: localhost:${w.up.port}\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost:${w.up.port}\r\n\r\n`);
+    const out = await readAll(sock, 1500);
+    sock.destroy();
+    expect([...out.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), out).toEqual(['403']);
+    expect(out).toMatch(/\r\nconnection: close\r\n/i);
     nothing();
   });
 
