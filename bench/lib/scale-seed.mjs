@@ -34,6 +34,7 @@ for (let v = 0; v < nVaults; v++) {
     secrets++;
   }
   const agent = await services.agents.create(caller, { name: `scale-agent-${v}`, vault_ids: [vault.id] });
+  await services.agents.deploy(caller, agent.id);
   const token = await services.agents.mintToken(caller, agent.id);
   tokens.push(token.token);
   if (Date.now() - lastLog > 5000) {

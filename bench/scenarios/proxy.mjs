@@ -87,6 +87,7 @@ export async function run({ quick, log }) {
     const secret = await must(vg.api('POST', `/vaults/${vault.id}/secrets`, { env_key: 'API_KEY', value, allowed_domains: [HOST] }), 201, 'create secret');
     const agent = await must(vg.api('POST', '/agents', { name: 'bench-proxy-agent' }), 201, 'create agent');
     await must(vg.api('POST', `/agents/${agent.id}/vaults`, { vault_id: vault.id }), [200, 201], 'attach vault');
+    await must(vg.api('POST', `/agents/${agent.id}/deploy`), 200, 'deploy agent');
     const token = (await must(vg.api('POST', `/agents/${agent.id}/tokens`), 201, 'agent token')).token;
     const environment = await must(apiClient(`${vg.url}/api/agent/v1`, token)('GET', '/environment'), 200, 'agent environment');
     const placeholder = environment.env?.API_KEY;

@@ -61,6 +61,7 @@ export async function run({ quick, log }) {
     const vault = await must('POST', '/vaults', { name: 'bench-read' }, 201);
     const secret = await must('POST', `/vaults/${vault.id}/secrets`, { env_key: ENV_KEY, value }, 201);
     const agent = await must('POST', '/agents', { name: 'bench-reader', vault_ids: [vault.id] }, 201);
+    await must('POST', `/agents/${agent.id}/deploy`, undefined, 200);
     const token = await must('POST', `/agents/${agent.id}/tokens`, undefined, 201);
     const path = `/api/agent/v1/secrets/${ENV_KEY}`;
     const headers = { authorization: `Bearer ${token.token}` };

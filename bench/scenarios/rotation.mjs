@@ -64,6 +64,7 @@ async function setup(writer, value) {
   const secret = await must(writer('POST', `/vaults/${vault.id}/secrets`, { env_key: 'API_KEY', value, allowed_domains: [HOST] }), 201, 'create secret');
   const agent = await must(writer('POST', '/agents', { name: 'bench-rotation-agent' }), 201, 'create agent');
   await must(writer('POST', `/agents/${agent.id}/vaults`, { vault_id: vault.id }), [200, 201], 'attach vault');
+  await must(writer('POST', `/agents/${agent.id}/deploy`), 200, 'deploy agent');
   const token = (await must(writer('POST', `/agents/${agent.id}/tokens`), 201, 'agent token')).token;
   return { secret, token };
 }

@@ -58,13 +58,16 @@ async function resolveVaultIds(client: VaultgateClient, refs: string[]): Promise
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** Creates or updates the agent named in the spec; applying the same spec twice changes nothing. */
+/**
+ * Creates or updates the agent named in the spec and leaves it deployed, as `devbox create --from`
+ * starts one (so applying undoes a stop); applying the same spec twice changes nothing.
+ */
 export async function applyAgentSpec(client: VaultgateClient, spec: AgentSpec): Promise<{ agent: Agent; action: 'created' | 'updated' | 'unchanged' }> {
   const vaultIds = await resolveVaultIds(client, spec.vaults);
   const existing = (await client.agents.all()).find((a) => a.name === spec.name);
   if (!existing) {
-    const agent = await client.agents.create({ name: spec.name, env: spec.env, env_vars: spec.env_vars, vault_ids: vaultIds });
-    return { agent, action: 'created' };
+    const created = await client.agents.create({ name: spec.name, env: spec.env, env_vars: spec.env_vars, vault_ids: vaultIds });
+    return { agent: await client.agents.deploy(created.id), action: 'created' };
   }
   let changed = false;
   if (!same(existing.env, spec.env) || !same(existing.env_vars, spec.env_vars)) {
@@ -77,6 +80,10 @@ export async function applyAgentSpec(client: VaultgateClient, spec: AgentSpec): 
   }
   for (const id of existing.vault_ids.filter((v) => !vaultIds.includes(v))) {
     await client.agents.detach(existing.id, id);
+    changed = true;
+  }
+  if (existing.status !== 'deployed') {
+    await client.agents.deploy(existing.id);
     changed = true;
   }
   return { agent: await client.agents.get(existing.id), action: changed ? 'updated' : 'unchanged' };

@@ -16,6 +16,7 @@ export const errorTable = {
   grant_not_found: { status: 404, message: 'grant not found' },
   resource_not_found: { status: 404, message: 'resource not found' },
   access_denied: { status: 403, message: 'access denied' },
+  agent_stopped: { status: 403, message: 'agent is stopped' },
   vault_name_exists: { status: 409, message: 'a vault with this name already exists' },
   vault_in_use: { status: 400, message: 'cannot delete vault: still attached to deployed agent(s)' },
   env_key_exists: { status: 400, message: 'env_key already exists in this vault' },

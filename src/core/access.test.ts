@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideRead, deliveredSecrets, secretEnvironment, type AgentAccess, type SecretRef } from './access.js';
+import { decideRead, deliveredSecrets, receivesValues, secretEnvironment, type AgentAccess, type SecretRef } from './access.js';
 
 const s = (id: string, env_key: string, allowed_domains: string[] = [], vault_id = 'vlt_a'): SecretRef => ({ id, vault_id, env_key, allowed_domains });
 
@@ -61,5 +61,16 @@ describe('agent environment', () => {
     expect(deliveredSecrets(full, { OPEN: 'plain', UNUSED: 'x' }).map((e) => e.name)).toEqual(['DATABASE_URL', 'OPENAI_API_KEY', 'STRIPE_KEY']);
     expect(deliveredSecrets(full, {})).toEqual(secretEnvironment(full));
     expect(deliveredSecrets(full, Object.create({ OPEN: 'inherited' }) as Record<string, string>)).toHaveLength(4);
+  });
+});
+
+describe('the kill switch (SPEC §2)', () => {
+  it.each([
+    ['deployed', true],
+    ['stopped', false],
+    ['', false],
+    ['Deployed', false],
+  ])('status %j receives values: %s', (status, expected) => {
+    expect(receivesValues({ status })).toBe(expected);
   });
 });

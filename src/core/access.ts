@@ -15,6 +15,14 @@ export interface AgentAccess<S extends SecretRef> {
   envVars: readonly { name: string; secret: S }[];
 }
 
+/**
+ * The kill switch (SPEC §2): only a deployed agent receives values. Anything but `deployed` is
+ * refused, so a status this code does not know fails closed.
+ */
+export function receivesValues(agent: { status: string }): boolean {
+  return agent.status === 'deployed';
+}
+
 /** A secret restricted to domains may only travel through the proxy, never as a plain value. */
 export function isDomainRestricted(secret: SecretRef): boolean {
   return secret.allowed_domains.length > 0;

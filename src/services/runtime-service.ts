@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { VaultError } from '../contract/errors.js';
 import type { AgentEnvironment } from '../contract/agent-schemas.js';
-import { decideRead, deliveredSecrets, secretEnvironment, type AccessVia } from '../core/access.js';
+import { decideRead, deliveredSecrets, receivesValues, secretEnvironment, type AccessVia } from '../core/access.js';
 import { isValidEnvKey } from '../core/env-key.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -50,6 +50,18 @@ export function createRuntimeService(deps: RuntimeDeps) {
     return facts;
   }
 
+  /**
+   * The kill switch: a stopped agent gets no value, from its next request on. Status comes with
+   * the access facts, which are read per request (SQLite's memo is dropped by every write).
+   */
+  async function servedFactsOf(caller: AgentCaller, delivery: 'environment' | 'vault.read', name?: string) {
+    const facts = await factsOf(caller);
+    if (receivesValues(facts.agent)) return facts;
+    const details = name !== undefined && isValidEnvKey(name) ? { delivery, name } : { delivery };
+    await store.appendAudit([draftEvent(deps, caller, 'vault.denied', { agent_id: caller.agentId, outcome: 'denied', reason: 'agent_stopped', details })]);
+    throw new VaultError('agent_stopped');
+  }
+
   return {
     /** Agent tokens work only here (and on the proxy); a revoked token fails on its next request. */
     async authenticate(token: string, origin: { requestId: string; sourceIp: string }): Promise<AgentCaller | null> {
@@ -70,7 +82,7 @@ export function createRuntimeService(deps: RuntimeDeps) {
      * clash with it (refused when written). Every value delivered is audited before it is returned.
      */
     async environment(caller: AgentCaller, token: string): Promise<AgentEnvironment> {
-      const facts = await factsOf(caller);
+      const facts = await servedFactsOf(caller, 'environment');
       const env: Record<string, string> = {};
       const audit = [];
       for (const entry of deliveredSecrets(facts, facts.agent.env)) {
@@ -97,9 +109,9 @@ export function createRuntimeService(deps: RuntimeDeps) {
       return { fingerprint: digest };
     },
 
-    /** The `vault.read` primitive (seed 003): access, then the domain restriction, each audited. */
+    /** The `vault.read` primitive (seed 003): the kill switch, access, then the domain restriction, each audited. */
     async read(caller: AgentCaller, name: string): Promise<{ value: string }> {
-      const facts = await factsOf(caller);
+      const facts = await servedFactsOf(caller, 'vault.read', name);
       const decision = decideRead(facts, name, await store.findSecretsByEnvKey(caller.orgId, name));
       if (!decision.allow) {
         await store.appendAudit([

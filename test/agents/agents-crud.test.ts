@@ -170,6 +170,8 @@ describe('deleting an attached vault', () => {
     expectJson(await s.call('GET', `/vaults/${v.id}`), 404, E.vault);
     expectJson(await s.call('GET', `/secrets/${sec.id}`), 404, E.secret);
     expect((await s.call('GET', `/agents/${agent.id}`)).json.vault_ids).toEqual([]);
+    // Deployed again, the agent no longer holds anything of the deleted vault.
+    await ok(s.call('POST', `/agents/${agent.id}/deploy`), 200);
     expect(await envOf(s, token)).toEqual({});
   });
 

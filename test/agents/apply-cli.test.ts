@@ -1,4 +1,4 @@
-// `vaultgate agents apply -f spec.yaml`: create, idempotent re-apply, update, vault names, bad specs.
+// `vaultgate agents apply -f spec.yaml`: create and deploy, idempotent re-apply, update, redeploy after a stop, vault names, bad specs.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +57,7 @@ describe('agents apply -f', () => {
     const [agent] = await agents();
     expect(created.stdout).toBe(`agent my-devbox (${agent.id}) created\n`);
     expect(agent.id).toMatch(idOf('agt'));
-    expect(agent).toMatchObject({ name: 'my-devbox', status: 'stopped', env: { ZED: 'last-but-first', MODE: 'dev', WORKERS: '3' }, env_vars: [{ name: 'GITHUB_TOKEN', from_secret_id: gh.id }], vault_ids: [tools.id] });
+    expect(agent).toMatchObject({ name: 'my-devbox', status: 'deployed', env: { ZED: 'last-but-first', MODE: 'dev', WORKERS: '3' }, env_vars: [{ name: 'GITHUB_TOKEN', from_secret_id: gh.id }], vault_ids: [tools.id] });
     const { token } = await mintToken(s, agent.id);
     expect(await envOf(s, token)).toEqual({ TOOLS_KEY: 'tools-value', GITHUB_TOKEN: 'ghp_value', ZED: 'last-but-first', MODE: 'dev', WORKERS: '3' });
 
@@ -82,13 +82,31 @@ describe('agents apply -f', () => {
     expect((await agents()).length).toBe(1);
   });
 
+  it('leaves the agent deployed: applying the same spec to a stopped agent deploys it again', async () => {
+    const v = await createVault(s, 'redeploy');
+    await createSecret(s, v.id, 'REDEPLOY_KEY', 'redeploy-value');
+    const file = spec(`name: redeploy\nvaults: [redeploy]\n`);
+    expect((await runCli(s, ['agents', 'apply', '-f', file])).code).toBe(0);
+    const agent = (await agents()).find((a: any) => a.name === 'redeploy');
+    const { token } = await mintToken(s, agent.id);
+    await ok(s.call('POST', `/agents/${agent.id}/stop`), 200);
+    expectJson(await s.call('GET', `${s.url}/api/agent/v1/environment`, { key: token }), 403, { error: 'agent is stopped', code: 'agent_stopped' });
+
+    const res = await runCli(s, ['agents', 'apply', '-f', file]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe(`agent redeploy (${agent.id}) updated\n`);
+    expect((await ok(s.call('GET', `/agents/${agent.id}`), 200)).status).toBe('deployed');
+    expect(await envOf(s, token)).toEqual({ REDEPLOY_KEY: 'redeploy-value' });
+    expect((await allEvents(s)).filter((e) => e.agent_id === agent.id && e.type.startsWith('agent.')).map((e) => e.type)).toEqual(['agent.created', 'agent.deployed', 'agent.token_created', 'agent.stopped', 'agent.deployed']);
+  });
+
   it('creates with vault names, mixing names and ids', async () => {
     const a = await createVault(s, 'by-name-a');
     const b = await createVault(s, 'by-name-b');
     const res = await runCli(s, ['agents', 'apply', '-f', spec(`name: named\nvaults:\n  - by-name-a\n  - ${b.id}\n`), '--json']);
     expect(res.code, res.stderr).toBe(0);
     const agent = JSON.parse(res.stdout);
-    expect(agent).toMatchObject({ name: 'named', vault_ids: [a.id, b.id], env: {}, env_vars: [] });
+    expect(agent).toMatchObject({ name: 'named', status: 'deployed', vault_ids: [a.id, b.id], env: {}, env_vars: [] });
     expectJson(await s.call('GET', `/agents/${agent.id}`), 200, agent);
   });
 

@@ -1,7 +1,7 @@
 // The seed-003 compatibility API (/v1/vault) byte for byte, then vault.read through the agent API.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { createAgent, createSecret, createVault, expect204, expectJson, idOf, isoMs, mintToken, missingId, ok, readSecret, type Res } from './helpers.js';
+import { createAgent, createSecret, createVault, deploy, expect204, expectJson, idOf, isoMs, mintToken, missingId, ok, readSecret, type Res } from './helpers.js';
 
 let s: TestServer;
 beforeEach(async () => {
@@ -38,7 +38,8 @@ describe('/v1/vault (seed 003)', () => {
       [b.id, 'TELEGRAM_BOT_TOKEN', []],
     ]);
 
-    const researcher = await createAgent(s, { name: 'researcher' });
+    // The seed's agent runs: a new agent is stopped and receives nothing until deployed (SPEC §2).
+    const researcher = await deploy(s, (await createAgent(s, { name: 'researcher' })).id);
     const { token } = await mintToken(s, researcher.id);
     expectJson(await readSecret(s, token, 'OPENAI_API_KEY'), 403, { error: 'access denied', code: 'access_denied' });
 

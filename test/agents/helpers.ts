@@ -77,9 +77,12 @@ export async function envOf(s: TestServer, token: string): Promise<Record<string
   return res.json.env;
 }
 
-/** An agent with a fresh token. */
+/** Deploys an agent (a new one is stopped and receives no value: the kill switch, SPEC §2). */
+export const deploy = (s: TestServer, agentId: string, key?: string) => ok(s.call('POST', `/agents/${agentId}/deploy`, key ? { key } : {}), 200);
+
+/** A deployed agent with a fresh token. */
 export async function agentWithToken(s: TestServer, body: Record<string, unknown>, key?: string): Promise<{ agent: any; token: string; tokenId: string }> {
-  const agent = await createAgent(s, body, key);
+  const agent = await deploy(s, (await createAgent(s, body, key)).id, key);
   const t = await mintToken(s, agent.id, key);
   return { agent, token: t.token, tokenId: t.id };
 }

@@ -46,7 +46,7 @@ export function registerAgentCommands(program: Command): void {
   const create = addJson(
     agents
       .command('create <name>')
-      .description('create an agent (stopped)')
+      .description('create an agent (stopped: it receives no value until deployed)')
       .option('--vault <vault>', 'attach this vault, id or name (repeatable)', collect)
       .option('--env <KEY=value>', 'plaintext configuration, not a secret (repeatable)', collect)
       .option('--env-from <NAME=sec_…>', 'inject this secret as NAME (repeatable)', collect),
@@ -78,8 +78,8 @@ export function registerAgentCommands(program: Command): void {
     else printDetails(agentDetails(agent));
   });
 
-  registerTransition(agents, 'deploy', 'mark the agent deployed');
-  registerTransition(agents, 'stop', 'mark the agent stopped');
+  registerTransition(agents, 'deploy', 'deploy the agent: it receives values from its next request on');
+  registerTransition(agents, 'stop', "stop the agent (kill switch): its environment, secret reads and proxy requests are refused from its next request on");
 
   const attach = addJson(agents.command('attach <agent> <vault>').description("give the agent every secret of a vault"));
   example(attach, 'vaultgate agents attach researcher payments').action(async (ref: string, vaultRef: string, opts: { json?: boolean }) => {
@@ -135,7 +135,7 @@ export function registerAgentCommands(program: Command): void {
 
   agents
     .command('apply')
-    .description('create or update an agent from a devbox-style spec; applying it twice changes nothing')
+    .description('create or update an agent from a devbox-style spec and deploy it; applying it twice changes nothing')
     .requiredOption('-f, --file <spec.yaml>', 'the agent spec (YAML)')
     .option('--json', 'print the agent as JSON')
     .addHelpText('after', '\nExample:\n  vaultgate agents apply -f devbox.yaml\n\nSpec:\n  name: my-devbox\n  vaults: [vlt_…]\n  env:\n    - name: GITHUB_TOKEN\n      from_secret_id: sec_…\n    - name: MODE\n      value: dev')

@@ -1,4 +1,4 @@
-// One agent: status, deploy/stop, vaults, configuration, grants, tokens and its effective environment.
+// One agent: status, deploy/stop (the kill switch), vaults, configuration, grants, tokens and its effective environment.
 import { useState } from 'react';
 import { Badge } from '../components/Badge.js';
 import { ConfirmButton } from '../components/ConfirmButton.js';
@@ -34,12 +34,13 @@ export function AgentPage({ agentId }: { agentId: string }) {
         {a && (
           <>
             <span aria-live="polite">
-              <Badge tone={deployed ? 'good' : 'neutral'}>{a.status}</Badge>
+              <Badge tone={deployed ? 'good' : 'warn'}>{a.status}</Badge>
             </span>
             <button
               type="button"
               className={deployed ? 'button secondary' : 'button primary'}
               disabled={status.pending}
+              aria-describedby="agent-status-help"
               onClick={() => void status.run((c) => (deployed ? c.agents.stop(a.id) : c.agents.deploy(a.id))).then((ok) => ok && changed())}
             >
               {deployed ? 'Stop' : 'Deploy'}
@@ -60,6 +61,13 @@ export function AgentPage({ agentId }: { agentId: string }) {
           </>
         )}
       </PageHeader>
+      {a && (
+        <p className={deployed ? 'help' : 'notice'} id="agent-status-help" data-testid="agent-status-help">
+          {deployed
+            ? 'Deployed: this agent receives values. Stop refuses its environment, secret reads and proxy requests from its next request on, on every node.'
+            : 'Stopped: this agent’s environment, secret reads and proxy requests are refused (403 agent_stopped, audited) from its next request on, on every node. Deploy lets it receive values again.'}
+        </p>
+      )}
       <ErrorNote message={agent.error ?? status.error} />
       {a && (
         <div className="grid-2">
