@@ -56,17 +56,17 @@ describe('secrets add', () => {
 
   it('takes the value from --from-file and --from_file, removing exactly one trailing newline', async () => {
     const pem = '-----BEGIN KEY-----\nabc\n-----END KEY-----\n';
-    const a = okJson(await vg(['secrets', 'add', '--vault', vaultId, '--env-key', 'PEM', '--revealable', '--from-file', file('pem.txt', `${pem}\n`), '--json']));
+    const a = okJson(await vg(['secrets', 'add', '--vault', vaultId, '--env-key', 'PEM', '--revealable', '--unrestricted', '--from-file', file('pem.txt', `${pem}\n`), '--json']));
     expect((await reveal(a.id)).value).toBe(pem);
-    const b = okJson(await vg(['secrets', 'add', '--vault', vaultId, '--env-key', 'PLAIN', '--revealable', '--from_file', file('plain.txt', 'no-newline'), '--json']));
+    const b = okJson(await vg(['secrets', 'add', '--vault', vaultId, '--env-key', 'PLAIN', '--revealable', '--unrestricted', '--from_file', file('plain.txt', 'no-newline'), '--json']));
     expect((await reveal(b.id)).value).toBe('no-newline');
-    const human = await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'HUMAN'], 'v\n');
+    const human = await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'HUMAN', '--allowed-domain', 'api.example.com'], 'v\n');
     expect(human.stdout).toMatch(new RegExp(`^created secret HUMAN \\(sec_[0-9A-Z]{26}\\) in ${vaultId}, version 1\\n$`));
   });
 
   it('exits 5 for an empty value or a duplicate env_key, 4 for a missing vault, 2 for a missing file or flag', async () => {
-    okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'TWICE', '--json'], 'x'));
-    const add = (args: string[], input = 'x') => vg(['secrets', 'add', ...args], input);
+    okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'TWICE', '--unrestricted', '--json'], 'x'));
+    const add = (args: string[], input = 'x') => vg(['secrets', 'add', '--unrestricted', ...args], input);
     const [empty, newline, twice, noVault, noFile, noKey, badLabel] = await Promise.all([
       add(['--vault', 'payments', '--env-key', 'EMPTY'], ''),
       add(['--vault', 'payments', '--env-key', 'EMPTY'], '\n'),
@@ -84,11 +84,38 @@ describe('secrets add', () => {
     expectFailure(noKey, 2, /^vaultgate: required option '--env-key <name>' not specified\n/);
     expectFailure(badLabel, 2, 'vaultgate: --label must look like key=value\n');
   });
+
+  it('refuses an unrestricted secret unless --unrestricted says so (exit 2, nothing created); with it, a one-line warning', async () => {
+    const value = unique('open');
+    const listed = async () => (await s.call('GET', `/vaults/${vaultId}/secrets`)).json.map((x: any) => x.env_key);
+    const [refused, both, noHost] = await Promise.all([
+      vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'OPEN'], value),
+      vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'OPEN', '--allowed-domain', 'api.example.com', '--unrestricted'], value),
+      vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'OPEN', '--allowed-domain', ','], value),
+    ]);
+    expectFailure(
+      refused,
+      2,
+      "vaultgate: refusing to create an unrestricted secret: without --allowed-domain its real value goes into every agent's environment; add --allowed-domain HOST (repeatable) or, if that is really meant, --unrestricted\n",
+    );
+    expectFailure(both, 2, 'vaultgate: give --allowed-domain or --unrestricted, not both\n');
+    expectFailure(noHost, 2, 'vaultgate: --allowed-domain needs a host name\n');
+    expect(await listed()).not.toContain('OPEN');
+
+    const open = await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'OPEN', '--unrestricted', '--json'], value);
+    expect(okJson(open)).toMatchObject({ env_key: 'OPEN', allowed_domains: [] });
+    expect(open.stderr).toBe('vaultgate: warning: OPEN is unrestricted: agents get its real value in plain in their environment, not a placeholder\n');
+    expect(open.stdout + open.stderr).not.toContain(value);
+    // A restricted secret is created without a word on stderr.
+    const quiet = await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'CLOSED', '--allowed-domain', 'api.example.com'], value);
+    expect([quiet.code, quiet.stderr]).toEqual([0, '']);
+    expect((await vg(['secrets', 'add', '--help'])).stdout).toMatch(/--unrestricted\s+unrestricted on purpose, no --allowed-domain/);
+  });
 });
 
 describe('secrets set, list, get, versions, reveal, delete', () => {
   it('sets a new value from stdin with --if-version-matches, changes fields without a value, and refuses a stale version (5)', async () => {
-    const created = okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'ROTATE', '--revealable', '--json'], 'v1'));
+    const created = okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'ROTATE', '--revealable', '--unrestricted', '--json'], 'v1'));
     const v2 = okJson(await vg(['secrets', 'set', created.id, '--if-version-matches', '1', '--json'], 'v2\n'));
     expect(v2).toEqual((await s.call('GET', `/secrets/${created.id}`)).json);
     expect(v2.version).toBe(2);
@@ -101,8 +128,18 @@ describe('secrets set, list, get, versions, reveal, delete', () => {
     const fields = okJson(await vg(['secrets', 'set', created.id, '--allowed-domain', 'api.example.com', '--description', 'rotated', '--json'], ''));
     expect(fields).toMatchObject({ allowed_domains: ['api.example.com'], description: 'rotated' });
     expect((await reveal(created.id)).value).toBe('v2');
-    const cleared = okJson(await vg(['secrets', 'set', created.id, '--clear-allowed-domains', '--metadata-only', '--json']));
-    expect(cleared.allowed_domains).toEqual([]);
+    // Clearing every domain makes it unrestricted: only with --unrestricted, and then with a warning.
+    expectFailure(
+      await vg(['secrets', 'set', created.id, '--clear-allowed-domains', '--metadata-only']),
+      2,
+      "vaultgate: refusing to make the secret unrestricted: without allowed domains its real value goes into every agent's environment; if that is really meant, add --unrestricted\n",
+    );
+    expectFailure(await vg(['secrets', 'set', created.id, '--allowed-domain', ',', '--metadata-only']), 2, 'vaultgate: --allowed-domain needs a host name\n');
+    expectFailure(await vg(['secrets', 'set', created.id, '--unrestricted', '--metadata-only']), 2, 'vaultgate: --unrestricted only goes with --clear-allowed-domains\n');
+    expect((await s.call('GET', `/secrets/${created.id}`)).json.allowed_domains).toEqual(['api.example.com']);
+    const clearing = await vg(['secrets', 'set', created.id, '--clear-allowed-domains', '--unrestricted', '--metadata-only', '--json']);
+    expect(okJson(clearing).allowed_domains).toEqual([]);
+    expect(clearing.stderr).toBe('vaultgate: warning: ROTATE is unrestricted: agents get its real value in plain in their environment, not a placeholder\n');
 
     const fromFile = await vg(['secrets', 'set', created.id, '--from-file', file('v4.txt', 'v4\n')]);
     expect(fromFile.stdout).toMatch(/^secret ROTATE \(sec_[0-9A-Z]{26}\) is at version \d+\n$/);
@@ -114,7 +151,7 @@ describe('secrets set, list, get, versions, reveal, delete', () => {
 
   it('list (one vault, every vault, by label), get and versions print the API objects; tables never show values', async () => {
     const value = unique('listed');
-    const labelled = okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'LABELLED', '--label', 'tier=gold', '--json'], value));
+    const labelled = okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'LABELLED', '--label', 'tier=gold', '--unrestricted', '--json'], value));
     expect(okJson(await vg(['secrets', 'list', '--vault', 'payments', '--json']))).toEqual((await s.call('GET', `/vaults/${vaultId}/secrets`)).json);
     expect(okJson(await vg(['secrets', 'list', '--vault', 'payments', '--label', 'tier=gold', '--json']))).toEqual([labelled]);
     expect(okJson(await vg(['secrets', 'get', labelled.id, '--json']))).toEqual(labelled);
@@ -133,16 +170,16 @@ describe('secrets set, list, get, versions, reveal, delete', () => {
 
   it('reveal prints the value (json: the API answer); a non-revealable secret exits 3', async () => {
     const value = unique('revealed');
-    const sec = okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'SHOWN', '--revealable', '--json'], value));
+    const sec = okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'SHOWN', '--revealable', '--unrestricted', '--json'], value));
     const r = await vg(['secrets', 'reveal', sec.id]);
     expect([r.code, r.stdout, r.stderr]).toEqual([0, `${value}\n`, '']);
     expect(okJson(await vg(['secrets', 'reveal', sec.id, '--json']))).toEqual({ value, version: 1 });
-    const hidden = okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'HIDDEN', '--json'], 'x'));
+    const hidden = okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'HIDDEN', '--unrestricted', '--json'], 'x'));
     expectFailure(await vg(['secrets', 'reveal', hidden.id]), 3, 'vaultgate: secret is not revealable\n');
   });
 
   it('delete with --if-version-matches: a stale version exits 5 and keeps the secret', async () => {
-    const sec = okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'GONE', '--json'], 'x'));
+    const sec = okJson(await vg(['secrets', 'add', '--vault', 'payments', '--env-key', 'GONE', '--unrestricted', '--json'], 'x'));
     expectFailure(await vg(['secrets', 'delete', sec.id, '--if-version-matches', '2']), 5, 'vaultgate: version mismatch\n');
     expect((await s.call('GET', `/secrets/${sec.id}`)).status).toBe(200);
     const r = await vg(['secrets', 'delete', sec.id, '--if-version-matches', '1']);
@@ -157,7 +194,12 @@ describe('seed 004: nsc-style vault add|set|delete|list', () => {
     const t = await startTestServer();
     const nsc = cliFor(t);
     try {
-      const added = okJson(await nsc(['vault', 'add', '--name', 'API_KEY', '--from_file', file('secret.txt', 'here-goes-my-key\n'), '--description', 'secret from file', '--revealable', '--json']));
+      // Seed 004's own command line still works; with no domain it is unrestricted, so it says so on stderr.
+      const addRun = await nsc(['vault', 'add', '--name', 'API_KEY', '--from_file', file('secret.txt', 'here-goes-my-key\n'), '--description', 'secret from file', '--revealable', '--json']);
+      const added = okJson(addRun);
+      expect(addRun.stderr).toBe(
+        'vaultgate: warning: API_KEY is unrestricted: agents get its real value in plain in their environment, not a placeholder (restrict it with --allowed-domain HOST, or add --unrestricted to say it is meant)\n',
+      );
       const vaults = (await t.call('GET', '/vaults')).json;
       expect(vaults.map((v: any) => v.name)).toEqual(['default']);
       expect(added).toMatchObject({ env_key: 'API_KEY', vault_id: vaults[0].id, description: 'secret from file', revealable: true });
@@ -167,6 +209,11 @@ describe('seed 004: nsc-style vault add|set|delete|list', () => {
 
       const second = okJson(await nsc(['vault', 'add', '--env-key', 'OTHER', '--label', 'k=v', '--json'], 'other'));
       expect(second.vault_id).toBe(vaults[0].id);
+      const meant = await nsc(['vault', 'add', '--name', 'MEANT', '--unrestricted'], 'x');
+      expect([meant.code, meant.stderr]).toEqual([0, 'vaultgate: warning: MEANT is unrestricted: agents get its real value in plain in their environment, not a placeholder\n']);
+      const restricted = await nsc(['vault', 'add', '--name', 'RESTRICTED', '--allowed-domain', 'api.example.com'], 'x');
+      expect([restricted.code, restricted.stderr]).toEqual([0, '']);
+      expectFailure(await nsc(['vault', 'add', '--name', 'BOTH', '--allowed-domain', 'api.example.com', '--unrestricted'], 'x'), 2, 'vaultgate: give --allowed-domain or --unrestricted, not both\n');
 
       const set = await nsc(['vault', 'set', '--object_id', added.id, '--from_file', file('key.txt', 'new-key\n')]);
       expect(set.code, set.stderr).toBe(0);

@@ -45,7 +45,7 @@ describe('the prompt (stdin is a terminal)', () => {
   it('reads the value with echo off: the typed value never appears on the terminal', async () => {
     const value = `typed-${Math.random().toString(36).slice(2)}`;
     const env = cliEnv(s);
-    const r = await runInPty(['secrets', 'add', '--vault', 'pty', '--env-key', 'TYPED', '--revealable'], env, [{ waitFor: /Value for TYPED \(input hidden\): $/, send: `${value}\r` }]);
+    const r = await runInPty(['secrets', 'add', '--vault', 'pty', '--env-key', 'TYPED', '--revealable', '--unrestricted'], env, [{ waitFor: /Value for TYPED \(input hidden\): $/, send: `${value}\r` }]);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/created secret TYPED \(sec_[0-9A-Z]{26}\)/);
     expect(r.output).not.toContain(value);
@@ -61,10 +61,17 @@ describe('the prompt (stdin is a terminal)', () => {
   });
 
   it('Ctrl-C at the prompt cancels with exit 130 and creates nothing', async () => {
-    const r = await runInPty(['secrets', 'add', '--vault', 'pty', '--env-key', 'CANCELLED'], cliEnv(s), [{ waitFor: /input hidden\): $/, send: 'part\u0003' }]);
+    const r = await runInPty(['secrets', 'add', '--vault', 'pty', '--env-key', 'CANCELLED', '--unrestricted'], cliEnv(s), [{ waitFor: /input hidden\): $/, send: 'part\u0003' }]);
     expect(r.code, r.output).toBe(130);
     expect(r.output).not.toContain('part');
     expect((await secretsOf()).map((x) => x.env_key)).not.toContain('CANCELLED');
+  });
+
+  it('an unrestricted secret without --unrestricted is refused before the prompt: no value is typed in vain', async () => {
+    const r = await runInPty(['secrets', 'add', '--vault', 'pty', '--env-key', 'NEVER'], cliEnv(s), []);
+    expect(r.code, r.output).toBe(2);
+    expect(r.output).toContain('vaultgate: refusing to create an unrestricted secret');
+    expect(r.output).not.toContain('input hidden');
   });
 
   it('reveal warns on stderr when stdout is a terminal', async () => {

@@ -5,10 +5,12 @@ import { UsageError } from '../errors.js';
 import { operatorClient, resolveVaultId } from '../client.js';
 import { addFromFile, addIfVersion, addJson, collect, collectList, example, fromFileOf, parsePairs } from '../options.js';
 import { listText, printDetails, printJson, printTable, relativeTime, writeErr, writeOut } from '../output.js';
+import { changeRestriction, newSecretRestriction, unrestrictedWarning } from '../unrestricted.js';
 import { readOptionalValue, readValue } from '../values.js';
 
 export interface NewSecretOptions {
   allowedDomain?: string[];
+  unrestricted?: boolean;
   injectIn?: string[];
   label?: string[];
   revealable?: boolean;
@@ -21,6 +23,7 @@ export interface NewSecretOptions {
 export interface SetSecretOptions {
   allowedDomain?: string[];
   clearAllowedDomains?: boolean;
+  unrestricted?: boolean;
   injectIn?: string[];
   description?: string;
   ifVersionMatches?: number;
@@ -34,6 +37,7 @@ export interface SetSecretOptions {
 export function addNewSecretOptions(cmd: Command): Command {
   cmd
     .option('--allowed-domain <host>', 'only send the value to this host (repeatable; *.example.com for subdomains)', collectList)
+    .option('--unrestricted', 'unrestricted on purpose, no --allowed-domain: agents get the real value in their environment (secrets add needs one of the two)')
     .option('--inject-in <surfaces>', 'where the proxy may put the value: header, path, query, body (comma-separated; default header)', collectList)
     .option('--label <key=value>', 'an immutable label (repeatable)', collect)
     .option('--revealable', 'allow `secrets reveal` later (immutable)')
@@ -45,14 +49,17 @@ export function addNewSecretOptions(cmd: Command): Command {
 export function addSetSecretOptions(cmd: Command): Command {
   cmd
     .option('--allowed-domain <host>', 'replace the allowed hosts (repeatable)', collectList)
-    .option('--clear-allowed-domains', 'remove every allowed host (the value becomes unrestricted)')
+    .option('--clear-allowed-domains', 'remove every allowed host (the value becomes unrestricted; needs --unrestricted)')
+    .option('--unrestricted', 'confirms --clear-allowed-domains: agents then get the real value in their environment')
     .option('--inject-in <surfaces>', 'replace where the proxy may put the value (comma-separated)', collectList)
     .option('--description <text>', 'replace the description')
     .option('--metadata-only', 'change only the given fields; do not read a new value');
   return addJson(addIfVersion(addFromFile(cmd)));
 }
 
-export async function createSecret(client: VaultgateClient, vaultId: string, envKey: string, opts: NewSecretOptions): Promise<void> {
+/** `whenUnsaid`: what no --allowed-domain and no --unrestricted does (unrestricted.ts): `secrets add` refuses, `vault add` warns. */
+export async function createSecret(client: VaultgateClient, vaultId: string, envKey: string, opts: NewSecretOptions, whenUnsaid: 'refuse' | 'warn' = 'refuse'): Promise<void> {
+  const unrestricted = newSecretRestriction(opts, whenUnsaid);
   const value = await readValue({ fromFile: fromFileOf(opts) }, envKey);
   const labels = parsePairs(opts.label, '--label');
   const secret = await client.secrets.create(vaultId, {
@@ -64,12 +71,14 @@ export async function createSecret(client: VaultgateClient, vaultId: string, env
     ...(opts.revealable ? { revealable: true } : {}),
     ...(opts.description !== undefined ? { description: opts.description } : {}),
   });
+  if (unrestricted) writeErr(unrestrictedWarning(secret.env_key, unrestricted));
   if (opts.json) printJson(secret);
   else writeOut(`created secret ${secret.env_key} (${secret.id}) in ${secret.vault_id}, version ${secret.version}\n`);
 }
 
 export async function updateSecret(client: VaultgateClient, secretId: string, opts: SetSecretOptions): Promise<void> {
   if (opts.allowedDomain && opts.clearAllowedDomains) throw new UsageError('give --allowed-domain or --clear-allowed-domains, not both');
+  const unrestricted = changeRestriction(opts);
   const fields = {
     ...(opts.allowedDomain ? { allowed_domains: opts.allowedDomain } : {}),
     ...(opts.clearAllowedDomains ? { allowed_domains: [] } : {}),
@@ -80,6 +89,7 @@ export async function updateSecret(client: VaultgateClient, secretId: string, op
   const body = { ...fields, ...(value !== undefined ? { value } : {}) };
   if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give a new value (stdin, --from-file or the prompt) or a field to change');
   const secret = await client.secrets.update(secretId, body, opts.ifVersionMatches !== undefined ? { ifVersion: opts.ifVersionMatches } : {});
+  if (unrestricted) writeErr(unrestrictedWarning(secret.env_key, unrestricted));
   if (opts.json) printJson(secret);
   else writeOut(`secret ${secret.env_key} (${secret.id}) is at version ${secret.version}\n`);
 }
@@ -144,7 +154,7 @@ export function registerSecretCommands(program: Command): void {
   example(
     add,
     'vaultgate secrets add --vault payments --env-key STRIPE_KEY --allowed-domain api.stripe.com      # prompts',
-    'vaultgate secrets add --vault payments --env-key DB_URL --from-file db-url.txt --label env=prod',
+    'vaultgate secrets add --vault payments --env-key DB_URL --from-file db-url.txt --label env=prod --unrestricted   # agents get the real value',
   ).action(async (opts: NewSecretOptions & { vault: string; envKey: string }) => {
     const client = operatorClient();
     await createSecret(client, await resolveVaultId(client, opts.vault), opts.envKey, opts);

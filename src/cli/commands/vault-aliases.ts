@@ -40,7 +40,8 @@ export function registerVaultAliases(program: Command): void {
       if (envKey === undefined) throw new UsageError('vault add needs the environment variable name: --env-key NAME (or --name NAME)');
       const client = operatorClient();
       const vaultId = opts.vault !== undefined ? await resolveVaultId(client, opts.vault) : (await defaultVault(client)).id;
-      await createSecret(client, vaultId, envKey, opts);
+      // Seed 004 scripts (Namespace has no domains) keep working: unrestricted with a warning, not refused.
+      await createSecret(client, vaultId, envKey, opts, 'warn');
     },
   );
 

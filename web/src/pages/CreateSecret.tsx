@@ -1,6 +1,6 @@
 // The new-secret form: the value goes from a password field straight to the API and is never shown.
 import { useState, type FormEvent } from 'react';
-import { DomainsField, InjectField, surfacesFrom } from '../components/SecretFields.js';
+import { DomainsField, InjectField, restrictionProblem, surfacesFrom, UnrestrictedField } from '../components/SecretFields.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { parseLabels, parseList } from '../format.js';
 import { useAction } from '../hooks.js';
@@ -18,14 +18,16 @@ export function CreateSecret({ vaultId, onCreated }: { vaultId: string; onCreate
     const value = valueInput.value;
     valueInput.value = '';
     const labels = parseLabels(String(data.get('labels') ?? ''));
-    setInvalid(typeof labels === 'string' ? labels : null);
-    if (typeof labels === 'string') return;
+    const allowedDomains = parseList(String(data.get('allowed_domains') ?? ''));
+    const problem = typeof labels === 'string' ? labels : restrictionProblem(allowedDomains, data);
+    setInvalid(problem);
+    if (problem !== null || typeof labels === 'string') return;
     const description = String(data.get('description') ?? '').trim();
     const ok = await action.run((c) =>
       c.secrets.create(vaultId, {
         env_key: String(data.get('env_key') ?? '').trim(),
         value,
-        allowed_domains: parseList(String(data.get('allowed_domains') ?? '')),
+        allowed_domains: allowedDomains,
         inject_in: surfacesFrom(data),
         labels,
         revealable: data.get('revealable') === 'on',
@@ -57,6 +59,9 @@ export function CreateSecret({ vaultId, onCreated }: { vaultId: string; onCreate
       <div className="form-row">
         <DomainsField id="secret-domains" />
         <InjectField idPrefix="secret-inject" />
+      </div>
+      <div className="form-row">
+        <UnrestrictedField id="secret-unrestricted" />
       </div>
       <div className="form-row">
         <div className="field grow">

@@ -1,8 +1,8 @@
 // Changing a secret: rotate its value, or its domains, surfaces and description. Both guard with If-Match.
-import type { FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import type { Secret } from '../../../src/sdk/index.js';
 import { ErrorNote } from '../components/ErrorNote.js';
-import { DomainsField, InjectField, surfacesFrom } from '../components/SecretFields.js';
+import { DomainsField, InjectField, restrictionProblem, surfacesFrom, UnrestrictedField } from '../components/SecretFields.js';
 import { parseList } from '../format.js';
 import { useAction } from '../hooks.js';
 
@@ -39,12 +39,18 @@ export function RotateForm({ secret, onChanged }: { secret: Secret; onChanged():
 
 export function SettingsForm({ secret, onChanged }: { secret: Secret; onChanged(): void }) {
   const action = useAction();
+  const [invalid, setInvalid] = useState<string | null>(null);
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const data = new FormData(event.currentTarget);
     const description = String(data.get('description') ?? '').trim();
+    const allowedDomains = parseList(String(data.get('allowed_domains') ?? ''));
+    // Removing the last domain makes the secret unrestricted: only with the box ticked (already ticked when it was).
+    const problem = restrictionProblem(allowedDomains, data);
+    setInvalid(problem);
+    if (problem !== null) return;
     const body = {
-      allowed_domains: parseList(String(data.get('allowed_domains') ?? '')),
+      allowed_domains: allowedDomains,
       inject_in: surfacesFrom(data),
       description: description === '' ? null : description,
     };
@@ -57,6 +63,9 @@ export function SettingsForm({ secret, onChanged }: { secret: Secret; onChanged(
         <DomainsField id="edit-domains" defaultValue={secret.allowed_domains} />
         <InjectField idPrefix="edit-inject" defaultValue={secret.inject_in} />
       </div>
+      <div className="form-row">
+        <UnrestrictedField id="edit-unrestricted" defaultChecked={secret.allowed_domains.length === 0} />
+      </div>
       <div className="form-row end">
         <div className="field grow">
           <label htmlFor="edit-description">Description</label>
@@ -66,7 +75,7 @@ export function SettingsForm({ secret, onChanged }: { secret: Secret; onChanged(
           Save changes
         </button>
       </div>
-      <ErrorNote message={action.error} />
+      <ErrorNote message={invalid ?? action.error} />
     </form>
   );
 }
