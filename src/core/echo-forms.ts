@@ -69,8 +69,18 @@ export function echoForms(value: Buffer, placeholder: Buffer): { form: FormName;
   add('upper', latin.replace(/[a-z]+/g, (m) => m.toUpperCase()));
   add('lower', latin.replace(/[A-Z]+/g, (m) => m.toLowerCase()));
   const text = value.toString('utf8');
-  // JSON forms only for a value that is text: a JSON encoder never sees other bytes.
-  if (Buffer.from(text, 'utf8').equals(value)) for (const form of jsonForms(text)) add('json', form, 'utf8');
+  // Text forms only for a value that is text: an encoder of text never sees other bytes.
+  if (Buffer.from(text, 'utf8').equals(value)) {
+    add('upper', text.toUpperCase(), 'utf8');
+    add('lower', text.toLowerCase(), 'utf8');
+    // Text is also written out as latin1 where it fits (Node writes trailer strings that way).
+    const latin1 = (form: FormName, s: string) => /^[\x00-\xff]*$/.test(s) && add(form, s, 'latin1');
+    latin1('raw', text);
+    for (const form of jsonForms(text)) {
+      add('json', form, 'utf8');
+      latin1('json', form);
+    }
+  }
   for (const align of [0, 1, 2] as const) {
     add('base64', base64Core(value, align, false));
     add('base64url', base64Core(value, align, true));

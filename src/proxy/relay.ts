@@ -1,8 +1,9 @@
-// Relays an upstream response to the agent, replacing any echoed secret value by its placeholder.
+// Relays an upstream response to the agent, replacing any echoed secret value, in any of its
+// common forms, by its placeholder: status reason, header names and values, body and trailers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, pipeline } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { createScrubber, scrubAll, type ScrubValue } from '../core/scrub.js';
+import type { CompiledScrub } from '../core/scrub.js';
 
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -32,48 +33,53 @@ function decodersFor(contentEncoding: string | undefined, transferEncoding: stri
   return decoders.every((d) => d !== null) ? (decoders as Transform[]) : null;
 }
 
+const scrubText = (scrub: CompiledScrub | null, text: string) => (scrub ? scrub.scrub(Buffer.from(text, 'latin1')).toString('latin1') : text);
+
+/** Raw header pairs without hop-by-hop fields, names and values scrubbed. */
+function relayedPairs(raw: string[], scrub: CompiledScrub | null, drop: (lower: string) => boolean): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower) || drop(lower)) continue;
+    pairs.push([scrubText(scrub, name), scrubText(scrub, raw[i + 1]!)]);
+  }
+  return pairs;
+}
+
 /**
- * Without injected values the response passes through untouched. With them, headers and body are
- * scrubbed; a compressed body (the upstream ignored `Accept-Encoding: identity`) is decompressed
- * first and sent uncompressed, since scrubbing compressed bytes cannot work.
+ * With no value that may reach this destination (`scrub` null), the response passes through as it
+ * came. Otherwise the head, body and trailers are scrubbed; a compressed body (the upstream ignored
+ * `Accept-Encoding: identity`) is decompressed first and sent uncompressed, and one in a coding
+ * the proxy cannot undo is refused with a 502, since it could carry a value past the scrubber.
  */
-export function relayResponse(upstream: IncomingMessage, res: ServerResponse, values: ScrubValue[], onError: (err: Error) => void): void {
-  const scrub = values.length > 0;
+export function relayResponse(upstream: IncomingMessage, res: ServerResponse, scrub: CompiledScrub | null, onError: (err: Error) => void): void {
   const decoders = scrub ? decodersFor(upstream.headers['content-encoding'], upstream.headers['transfer-encoding']) : [];
   if (decoders === null) {
-    // A body in a coding we cannot undo could carry the value past the scrubber: refuse it.
     upstream.destroy();
     const body = JSON.stringify({ error: 'upstream request failed', code: 'upstream_failed' });
     res.writeHead(502, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
     return;
   }
-  const decoder = decoders.length > 0;
-  const headers: [string, string][] = [];
-  for (let i = 0; i < upstream.rawHeaders.length; i += 2) {
-    const name = upstream.rawHeaders[i]!;
-    const lower = name.toLowerCase();
-    if (hopByHop.has(lower)) continue;
-    if (scrub && lower === 'content-length') continue;
-    if (decoder && lower === 'content-encoding') continue;
-    const value = upstream.rawHeaders[i + 1]!;
-    headers.push([name, scrub ? scrubAll(Buffer.from(value, 'latin1'), values).toString('latin1') : value]);
-  }
-  const reason = upstream.statusMessage ?? '';
-  res.writeHead(upstream.statusCode ?? 502, scrub ? scrubAll(Buffer.from(reason, 'latin1'), values).toString('latin1') : reason, headers.flat());
-  if (!scrub) {
-    pipeline(upstream, res, (err) => err && onError(err));
-    return;
-  }
-  const scrubber = createScrubber(values);
+  const decoded = decoders.length > 0;
+  const headers = relayedPairs(upstream.rawHeaders, scrub, (lower) => (scrub !== null && lower === 'content-length') || (decoded && lower === 'content-encoding'));
+  res.writeHead(upstream.statusCode ?? 502, scrubText(scrub, upstream.statusMessage ?? ''), headers.flat());
+  const body = scrub?.stream() ?? null;
   const transform = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      cb(null, scrubber.push(chunk));
+      cb(null, body ? body.push(chunk) : chunk);
     },
     flush(cb) {
-      cb(null, scrubber.end());
+      // Trailers exist only on chunked messages; the upstream has ended, so they are known now.
+      const trailers = relayedPairs(upstream.rawTrailers, scrub, () => false);
+      try {
+        if (trailers.length > 0) res.addTrailers(trailers);
+      } catch {
+        // A trailer Node refuses to write (a control character in it) is the upstream's fault: dropped.
+      }
+      cb(null, body ? body.end() : undefined);
     },
   });
-  const done = (err: NodeJS.ErrnoException | null) => err && onError(err);
-  pipeline([upstream, ...decoders, transform, res], done);
+  pipeline([upstream, ...decoders, transform, res], (err: NodeJS.ErrnoException | null) => err && onError(err));
 }

@@ -7,8 +7,9 @@ import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { pipeline } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { VaultError, type ErrorCode } from '../contract/errors.js';
-import { parseAuthority, type Destination } from '../core/host-match.js';
+import { formatAuthority, parseAuthority, type Destination } from '../core/host-match.js';
 import { createIdFactory } from '../core/ids.js';
+import { compileScrub } from '../core/scrub.js';
 import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } from '../net/connections.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/runtime-service.js';
@@ -16,6 +17,8 @@ import type { ProxyService } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
 import { BodyBlockedError } from './request-body.js';
 import { clientClosed, rewriteRequest } from './rewrite.js';
+import { closeAfter, inTurn } from './connection-turns.js';
+import { namesPlaceholder, placeholderInDestination, redactedDestination, requestNamesPlaceholder } from './destination-guard.js';
 import { startTunnelTimers, type TunnelTimers } from './tunnel-timers.js';
 import type { Upstreams } from './upstream.js';
 
@@ -48,14 +51,14 @@ interface TunnelInfo {
   address: string;
   /** Head, body and idle limits of the tunnel's requests (set once the handshake is done). */
   timers: TunnelTimers | null;
-  /** Set once a request was refused: the tunnel is closing and nothing behind it is processed. */
-  refused?: boolean;
 }
 
 const requestIds = createIdFactory();
 const maxContexts = 1000;
 
 function sendError(res: ServerResponse, code: ErrorCode, message?: string, extraHeaders: Record<string, string> = {}): void {
+  // Every refusal closes the connection, and nothing pipelined behind it is processed.
+  if (extraHeaders.connection === 'close') closeAfter(res);
   if (res.destroyed || res.writableEnded) return;
   if (res.headersSent) {
     res.destroy();
@@ -105,6 +108,14 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     return caller ?? null;
   }
 
+  /** A placeholder named as the destination: audited under a redacted host, refused before any lookup. */
+  async function auditPlaceholderDestination(caller: AgentCaller, authority: string, defaultPort: number, tls: boolean): Promise<string> {
+    const destination = redactedDestination(authority, defaultPort);
+    await (await service.prepare(caller, destination, tls)).audit({ blocked: { reason: placeholderInDestination, secret: null }, surfaces: new Map() });
+    logger.warn({ agent_id: caller.agentId, host: destination.host, reason: placeholderInDestination }, 'proxy.blocked');
+    return `request blocked: ${placeholderInDestination}`;
+  }
+
   /** Every request and response stream: a fault ends that exchange, never the process. */
   function ownExchange(req: IncomingMessage, res: ServerResponse): void {
     const log = (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, err: err.message }, 'proxy exchange fault');
@@ -115,6 +126,12 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   /** One request to a destination: rewrite, audit, forward, relay. */
   async function forward(req: IncomingMessage, res: ServerResponse, caller: AgentCaller, destination: Destination, tls: boolean, path: string, hostHeader: string) {
     const ctx = await service.prepare(caller, destination, tls);
+    // The kill switch (SPEC §2): every request of a stopped agent is refused, placeholder or not.
+    if (ctx.stopped) {
+      await ctx.audit({ blocked: { reason: 'agent is stopped', secret: null }, surfaces: new Map() });
+      logger.warn({ agent_id: caller.agentId, host: destination.host, reason: 'agent is stopped' }, 'proxy.blocked');
+      return sendError(res, 'agent_stopped', undefined, { connection: 'close' });
+    }
     const rewritten = await rewriteRequest(req, ctx, { path, hostHeader, maxBufferedBody: limits.maxBufferedBody });
     if (!rewritten.ok) {
       if (rewritten.status === clientClosed) return void res.destroy();
@@ -132,7 +149,9 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     // Fail closed: the injection is on record before the value leaves.
     if (request.injected.size > 0) await ctx.audit({ blocked: null, surfaces: request.injected });
     if (res.destroyed) return;
-    const scrubValues = [...ctx.scrubList(request.injected.keys()), ...request.echoForms];
+    // Every response from here is scrubbed of every value that may be sent here (SPEC §6); the
+    // forms this request itself wrote (a re-encoded Basic credential) are added in front.
+    const scrub = request.echoForms.length > 0 ? compileScrub([...request.echoForms, ...(ctx.echo?.values ?? [])]) : (ctx.echo?.compiled ?? null);
     const options = {
       host: target.host,
       port: target.port,
@@ -147,7 +166,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const upstreamReq = (tls ? https : http).request(options as https.RequestOptions, (upRes) => {
       upRes.on('error', (err) => logger.debug({ err: err.message }, 'upstream response fault'));
       try {
-        relayResponse(upRes, res, scrubValues, (err) => logger.debug({ err: err.message }, 'relay ended early'));
+        relayResponse(upRes, res, scrub, (err) => logger.debug({ err: err.message }, 'relay ended early'));
       } catch (err) {
         // Node's client parser accepts heads its server refuses to write (a control character in
         // the reason phrase or a header): such an answer is the upstream's fault, not the process's.
@@ -166,7 +185,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       const forbidden = err.code === 'EVAULTGATE_FORBIDDEN';
       logger.warn({ agent_id: caller.agentId, host: destination.host, code: err.code }, 'upstream error');
       if (forbidden) void ctx.audit({ blocked: { reason: 'destination address not allowed', secret: null }, surfaces: new Map() }).catch(() => undefined);
-      sendError(res, forbidden ? 'destination_forbidden' : tlsFailure ? 'upstream_tls_failed' : 'upstream_failed');
+      sendError(res, forbidden ? 'destination_forbidden' : tlsFailure ? 'upstream_tls_failed' : 'upstream_failed', undefined, forbidden ? { connection: 'close' } : {});
     });
     // The agent went away: so does its upstream exchange.
     res.once('close', () => {
@@ -201,7 +220,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const info = tunnels.get(req.socket);
     if (!info) return sendError(res, 'proxy_bad_request');
     info.timers?.requestStarted(req, res);
-    void handleTunnelRequest(req, res, info).catch((err: unknown) => {
+    void inTurn(req, res, () => handleTunnelRequest(req, res, info)).catch((err: unknown) => {
       logger.error({ err }, 'proxy request failed');
       sendError(res, 'internal');
     });
@@ -211,19 +230,14 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   inner.setTimeout(limits.idleTimeoutMs);
 
   async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
-    // RFC 9112 §9.6: after the refusal (sent with `Connection: close`) no further request of the
-    // tunnel is processed, not even one already pipelined behind it; the socket closes after the 403.
-    if (info.refused) return;
     const check = checkTunnelRequest(req, info);
     if (check) {
-      info.refused = true;
       await (await service.prepare(info.caller, info.destination, true)).audit({ blocked: { reason: check, secret: null }, surfaces: new Map() });
       return sendError(res, 'proxy_blocked', `request blocked: ${check}`, { connection: 'close' });
     }
     // A token revoked while its tunnel is open must not keep working on that tunnel.
     const caller = await authenticate(info.address, info.proxyAuthorization);
     if (!caller || caller.agentId !== info.caller.agentId) {
-      info.refused = true;
       return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
     }
     let path = req.url ?? '/';
@@ -233,7 +247,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 
   const server = http.createServer(httpServerOptions(limits), (req, res) => {
     ownExchange(req, res);
-    void handlePlainRequest(req, res).catch((err: unknown) => {
+    void inTurn(req, res, () => handlePlainRequest(req, res)).catch((err: unknown) => {
       logger.error({ err }, 'proxy request failed');
       sendError(res, 'internal');
     });
@@ -259,6 +273,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     } catch {
       return sendError(res, 'proxy_bad_request', 'the proxy needs an absolute http:// URL');
     }
+    if (namesPlaceholder(url.host)) return sendError(res, 'proxy_blocked', await auditPlaceholderDestination(caller, url.host, 80, false), { connection: 'close' });
     if (url.protocol !== 'http:' || url.username || url.password) return sendError(res, 'proxy_bad_request', 'the proxy needs an absolute http:// URL; use CONNECT for https');
     const dest = parseAuthority(url.host, 80);
     if (!dest.ok) return sendError(res, 'proxy_bad_request', `bad destination: ${dest.reason}`);
@@ -282,6 +297,10 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     if (wait) return reject('429 Too Many Requests', wait.body, `Retry-After: ${wait.retryAfter}\r\n`);
     const caller = await authenticate(address, req.headers['proxy-authorization']);
     if (!caller) return reject('407 Proxy Authentication Required', JSON.stringify({ error: 'proxy authentication required', code: 'proxy_auth_required' }), 'Proxy-Authenticate: Basic realm="vaultgate"\r\n');
+    // Before anything else looks at the authority: no leaf is minted and no name resolved for it.
+    if (namesPlaceholder(req.url ?? '')) {
+      return reject('403 Forbidden', JSON.stringify({ error: await auditPlaceholderDestination(caller, req.url ?? '', 443, true), code: 'proxy_blocked' }));
+    }
     const dest = parseAuthority(req.url ?? '', 443);
     if (!dest.ok || !/:\d+$/.test(req.url ?? '')) return reject('400 Bad Request', JSON.stringify({ error: 'bad CONNECT target', code: 'proxy_bad_request' }));
     const destination: Destination = { host: dest.host, port: dest.port, isIp: dest.isIp };
@@ -317,7 +336,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       clearTimeout(handshakeTimer);
       socket.destroy();
     });
-    const hostHeader = destination.port === 443 ? destination.host : `${destination.host}:${destination.port}`;
+    const hostHeader = formatAuthority(destination, 443);
     const info: TunnelInfo = { caller, destination, authority: hostHeader, proxyAuthorization: req.headers['proxy-authorization'], address, timers: null };
     tunnels.set(tlsSocket as unknown as Socket, info);
     tlsSocket.once('secure', () => {
@@ -335,6 +354,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 
 /** The CONNECT authority is the only destination: every request must name exactly it. */
 export function checkTunnelRequest(req: IncomingMessage, info: TunnelInfo): string | null {
+  if (requestNamesPlaceholder(req)) return placeholderInDestination;
   let hosts = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
   if (hosts !== 1) return 'exactly one Host header is required';

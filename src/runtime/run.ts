@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAgentClient, type AgentEnvironment } from '../sdk/index.js';
+import { createAgentClient, type AgentEnvironment, type EnvironmentEntry } from '../sdk/index.js';
 import { caBundle, childEnvironment } from './child-env.js';
+import { plainEnvNames, realValueNames, realValuesNotice } from './real-values.js';
 
 export interface RunOptions {
   url: string;
@@ -18,6 +19,8 @@ export interface RunOptions {
   graceMs?: number;
   parentEnv: NodeJS.ProcessEnv;
   onNotice?: (text: string) => void;
+  /** The operator's view of the agent's environment (needs an operator key): tells its plain env from unrestricted secrets. */
+  describeEnvironment?: () => Promise<EnvironmentEntry[]>;
 }
 
 const forwardedSignals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -36,7 +39,7 @@ export async function runAsAgent(opts: RunOptions): Promise<number> {
   const notice = opts.onNotice ?? (() => {});
   const vaultHost = new URL(opts.url).hostname.replace(/^\[|\]$/g, '');
 
-  async function prepare(): Promise<{ env: NodeJS.ProcessEnv; snapshot: string }> {
+  async function prepare(): Promise<{ env: NodeJS.ProcessEnv; snapshot: string; realValues: string | null }> {
     const environment = await agent.environment();
     writeFileSync(bundlePath, caBundle(environment.ca_certificate), { mode: 0o600 });
     const env = childEnvironment({
@@ -47,7 +50,9 @@ export async function runAsAgent(opts: RunOptions): Promise<number> {
       caBundlePath: bundlePath,
       preloadPath,
     });
-    return { env, snapshot: valuesOf(environment) };
+    // Without the operator's view (agent token only, or it failed) plain env counts as a real value too.
+    const plain = opts.describeEnvironment ? await opts.describeEnvironment().then(plainEnvNames, () => null) : null;
+    return { env, snapshot: valuesOf(environment), realValues: realValuesNotice(realValueNames(environment.env, env, plain), plain !== null) };
   }
 
   const [cmd, ...args] = opts.command;
@@ -59,6 +64,7 @@ export async function runAsAgent(opts: RunOptions): Promise<number> {
   let stopped = false;
 
   const start = () => {
+    if (current.realValues) notice(current.realValues);
     child = spawn(cmd, args, { stdio: 'inherit', env: current.env });
     // A command that cannot be started ends the run as a shell would: 127 not found, 126 not executable.
     child.on('error', (err: NodeJS.ErrnoException) => {

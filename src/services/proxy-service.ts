@@ -1,12 +1,13 @@
 // What the egress proxy asks of the vault: who the agent is, which placeholders it holds, and
 // whether each may be replaced for this destination and surface. Every decision is audited.
 import type { InjectSurface } from '../contract/schemas.js';
-import { secretEnvironment } from '../core/access.js';
-import { isAllowedDestination, type Destination } from '../core/host-match.js';
+import { receivesValues, secretEnvironment } from '../core/access.js';
+import { formatAuthority, isAllowedDestination, type Destination } from '../core/host-match.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { SecretRow, Store } from '../storage/store.js';
 import { draftEvent, type ServiceDeps } from './context.js';
+import { createEchoScrubs, type EchoScrub } from './echo-scrub.js';
 import { openVersion } from './secret-values.js';
 import type { AgentCaller, RuntimeService } from './runtime-service.js';
 
@@ -24,12 +25,18 @@ export interface ProxyRequestContext {
   tls: boolean;
   /** Resolves one placeholder found in one surface of the request. */
   decide(placeholder: string, surface: Surface): PlaceholderDecision;
+  /** The agent is stopped (the kill switch): the context holds no secret and every request is refused. */
+  readonly stopped: boolean;
   /** Whether the agent holds any placeholder at all (else nothing needs inspecting). */
   readonly holdsPlaceholders: boolean;
   /** Whether one of the agent's values may go into a request body here (then the body is held whole). */
   readonly bodyInjectable: boolean;
-  /** Value and placeholder of secrets this request injected, for scrubbing echoes in the response. */
-  scrubList(secretIds: Iterable<string>): { value: Buffer; placeholder: Buffer }[];
+  /**
+   * What every response from this destination is scrubbed of: the values of all the agent's
+   * secrets that may be sent here, whether or not this request carried them (SPEC §6); null when
+   * none may, and responses pass through untouched.
+   */
+  readonly echo: EchoScrub | null;
   /** Writes proxy.injected / proxy.blocked; resolves after the audit commit. */
   audit(outcome: { blocked: { reason: string; secret: SecretRow | null } | null; surfaces: Map<string, Set<Surface>> }): Promise<void>;
 }
@@ -37,6 +44,7 @@ export interface ProxyRequestContext {
 export function createProxyService(deps: ServiceDeps & { store: Store; keyring: Keyring; runtime: RuntimeService }) {
   const { store, keyring, runtime } = deps;
   const placeholderKey = keyring.placeholderKey;
+  const echoScrubs = createEchoScrubs({ store, keyring, clock: deps.clock });
   // Placeholders never change for an (agent, secret) pair, so remembering them needs no invalidation.
   const placeholders = new Map<string, string>();
   const placeholderOf = (agentId: string, secretId: string): string => {
@@ -64,8 +72,10 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
      */
     async prepare(caller: AgentCaller, destination: Destination, tls: boolean): Promise<ProxyRequestContext> {
       const facts = await store.agentAccessFacts(caller.orgId, caller.agentId);
+      // Status is read with the facts, per request: a stop applies to the very next request.
+      const served = facts && receivesValues(facts.agent) ? facts : null;
       const bySlug = new Map<string, SecretRow>();
-      for (const entry of facts ? secretEnvironment(facts) : []) {
+      for (const entry of served ? secretEnvironment(served) : []) {
         if (entry.form === 'placeholder') bySlug.set(placeholderOf(caller.agentId, entry.secret.id), entry.secret);
       }
       const values = new Map<string, { value: Buffer; placeholder: Buffer }>();
@@ -83,6 +93,12 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
         );
       }
       await Promise.all(pending.values());
+      const echo = await echoScrubs.forDestination(
+        [...bySlug.values()].flatMap((secret) => {
+          const entry = values.get(secret.id);
+          return entry ? [{ secret, placeholder: entry.placeholder, current: entry.value }] : [];
+        }),
+      );
 
       return {
         caller,
@@ -98,14 +114,13 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
           if (!entry) return { kind: 'block', reason: 'secret value unavailable', secret };
           return { kind: 'inject', secret, value: entry.value };
         },
+        stopped: facts !== null && served === null,
         holdsPlaceholders: bySlug.size > 0,
         bodyInjectable: [...bySlug.values()].some((secret) => values.has(secret.id) && secret.inject_in.includes('body')),
-        scrubList(secretIds) {
-          return [...secretIds].flatMap((id) => values.get(id) ?? []);
-        },
+        echo,
         async audit(outcome) {
           const base = { agent_id: caller.agentId };
-          const host = destination.port === 443 ? destination.host : `${destination.host}:${destination.port}`;
+          const host = formatAuthority(destination, 443);
           const drafts = outcome.blocked
             ? [
                 draftEvent(deps, caller, 'proxy.blocked', {

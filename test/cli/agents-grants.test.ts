@@ -1,8 +1,11 @@
-// `vaultgate agents …`, `grants …` and `run` against a real server: --json equal to the API, exit codes, the child's exit status.
+// `vaultgate agents …`, `grants …` and `run` against a real server: --json equal to the API, exit codes, the child's exit status, a stopped agent.
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, startTestServer, type TestServer } from '../helpers/server.js';
-import { cliEnv, cliFor, expectFailure, okJson, requireBuiltCli } from './helpers.js';
+import { cliEnv, cliFor, expectFailure, okJson, requireBuiltCli, runVg } from './helpers.js';
 
 let s: TestServer;
 let vg: ReturnType<typeof cliFor>;
@@ -62,6 +65,7 @@ describe('agents', () => {
     const listed = okJson(await vg(['agents', 'token', 'tokened', '--list', '--json']));
     expect(listed).toEqual((await s.call('GET', `/agents/${agent.id}/tokens`)).json);
     expect(JSON.stringify(listed)).not.toContain(minted.token);
+    okJson(await vg(['agents', 'deploy', 'tokened', '--json']));
     const env = await s.call('GET', `${s.url}/api/agent/v1/environment`, { key: minted.token });
     expect(env.status).toBe(200);
     const revoked = await vg(['agents', 'token', 'tokened', '--revoke', minted.id]);
@@ -118,6 +122,7 @@ describe('grants', () => {
 describe('run', () => {
   it("passes the child's exit code, 128+n for a signal, 127 for a missing command, and revokes the minted token", async () => {
     const agent = okJson(await vg(['agents', 'create', 'runner', '--vault', 'extra', '--env', 'MODE=run', '--json']));
+    okJson(await vg(['agents', 'deploy', 'runner', '--json']));
     const [seven, env, signalled, missing] = await Promise.all([
       vg(['run', '--agent', 'runner', '--', process.execPath, '-e', 'process.exit(7)']),
       vg(['run', '--agent', 'runner', '--', process.execPath, '-e', 'process.stdout.write(process.env.MODE + " " + process.env.GH_PAT + " " + (process.env.VAULTGATE_API_KEY ?? "none"))']),
@@ -128,14 +133,15 @@ describe('run', () => {
     expect([env.code, env.stdout]).toEqual([0, 'run ghp_value none']);
     expect(signalled.code, signalled.stderr).toBe(143);
     expect(missing.code).toBe(127);
-    expect(missing.stderr).toBe('vaultgate run: cannot start no-such-command-vaultgate: ENOENT\n');
+    // GH_PAT is unrestricted: run names it (never its value) before starting the command.
+    expect(missing.stderr).toBe('vaultgate run: these variables hold real values (unrestricted secrets): GH_PAT\nvaultgate run: cannot start no-such-command-vaultgate: ENOENT\n');
     const tokens = (await s.call('GET', `/agents/${agent.id}/tokens`)).json as any[];
     expect(tokens).toHaveLength(4);
     for (const t of tokens) expect(t.revoked_at).not.toBeNull();
   });
 
   it('forwards SIGTERM to the child and exits with its code', async () => {
-    await s.call('POST', '/agents', { body: { name: 'sig-runner' } });
+    await s.call('POST', `/agents/${(await s.call('POST', '/agents', { body: { name: 'sig-runner' } })).json.id}/deploy`);
     const child = spawn(process.execPath, [cliPath, 'run', '--agent', 'sig-runner', '--', process.execPath, '-e', 'process.on("SIGTERM", () => process.exit(42)); console.log("ready"); setInterval(() => {}, 1000)'], {
       env: cliEnv(s),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -147,5 +153,24 @@ describe('run', () => {
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     expect([code, out]).toEqual([42, 'ready\n']);
+  });
+
+  it('refuses a stopped agent before starting the command, naming the fix; runs once it is deployed', async () => {
+    const agent = okJson(await vg(['agents', 'create', 'halted', '--vault', 'extra', '--json']));
+    const marker = join(mkdtempSync(join(tmpdir(), 'vg-run-stopped-')), 'started');
+    const cmd = ['--', 'sh', '-c', `touch ${marker}`];
+    expectFailure(await vg(['run', '--agent', 'halted', ...cmd]), 3, 'vaultgate: agent halted is stopped: run "vaultgate agents deploy halted" first\n');
+    expectFailure(await vg(['run', '--agent', agent.id, ...cmd]), 3, 'vaultgate: agent halted is stopped: run "vaultgate agents deploy halted" first\n');
+    expect((await s.call('GET', `/agents/${agent.id}/tokens`)).json).toEqual([]);
+    // With a token alone the server's refusal stops it, before the command too.
+    const { token } = (await s.call('POST', `/agents/${agent.id}/tokens`)).json;
+    const asAgent = await runVg(['run', ...cmd], cliEnv(null, { VAULTGATE_URL: s.url, VAULTGATE_AGENT_TOKEN: token }));
+    expectFailure(asAgent, 3, 'vaultgate: this agent is stopped: run "vaultgate agents deploy <agent>" first\n');
+    expect(existsSync(marker)).toBe(false);
+
+    okJson(await vg(['agents', 'deploy', 'halted', '--json']));
+    const ran = await vg(['run', '--agent', 'halted', ...cmd]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(existsSync(marker)).toBe(true);
   });
 });

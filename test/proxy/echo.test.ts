@@ -2,7 +2,7 @@
 import { brotliCompressSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { leaks } from '../agents/helpers.js';
-import { agentWith, send, startWorld, type AgentFx, type Recorded, type Sent, type World } from './helpers.js';
+import { agentWith, header, send, startWorld, type AgentFx, type Recorded, type Sent, type World } from './helpers.js';
 
 let w: World;
 let fx: AgentFx;
@@ -162,17 +162,24 @@ describe('an echoed value is replaced by its placeholder before the agent sees i
     clean(r);
   });
 
-  it('response trailers carrying the value are not relayed', async () => {
+  it('response trailers carrying the value: the body is relayed, and no form of the value reaches the agent (trailers themselves: echo-forms.test.ts)', async () => {
     const r = await send(w.s, fx, { path: '/echo/trailer', headers: { Authorization: auth() } });
     injected();
     expect(r.text).toBe('body');
     clean(r);
   });
 
-  it('without an injection the response passes through byte for byte (nothing to scrub, still compressed)', async () => {
-    const r = await send(w.s, fx, { path: '/echo/gzip', headers: { Authorization: 'Bearer plain', 'Accept-Encoding': 'gzip' } });
+  it('from a host no value may go to, the response passes through byte for byte (nothing to scrub, still compressed)', async () => {
+    const r = await send(w.s, fx, { authority: 'evil.com:443', path: '/echo/gzip', headers: { Authorization: 'Bearer plain', 'Accept-Encoding': 'gzip' } });
     expect(r.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(r.body).toString()).toBe('echo: Bearer plain');
+  });
+
+  it('from a host a value may go to, even a request without one gets a decoded, scrubbed answer', async () => {
+    const r = await send(w.s, fx, { path: '/echo/gzip', headers: { Authorization: `Bearer ${VALUE}`, 'Accept-Encoding': 'gzip' } });
+    expect(header(w.up.requests[0]!, 'accept-encoding')).toBe('identity');
+    expect(r.headers['content-encoding']).toBeUndefined();
+    expect(r.text).toBe(`echo: Bearer ${fx.ph.K}`);
   });
 });
 

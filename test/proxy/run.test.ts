@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cliPath } from '../helpers/server.js';
-import { ok, sleep } from '../agents/helpers.js';
+import { agentWithToken, createSecret, createVault, ok, sleep } from '../agents/helpers.js';
 import { agentWith, connect, header, startWorld, type AgentFx, type World } from './helpers.js';
 
 let w: World;
@@ -57,7 +57,7 @@ const sawValue = (path: string) => {
 describe('real clients reach the upstream with the value injected', () => {
   it('curl', async () => {
     const r = await vgRun(['--agent', agentName, '--', 'sh', '-c', 'curl -sS --fail https://api.stripe.com/v1/curl -H "Authorization: Bearer $STRIPE_KEY"']).done;
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe('vaultgate run: these variables hold real values (unrestricted secrets): U\n');
     expect([r.code, r.stdout]).toEqual([0, 'upstream saw the value\n']);
     sawValue('/v1/curl');
   });
@@ -137,6 +137,43 @@ describe('the child process', () => {
     const c = await connect(w.s, 'api.stripe.com:443', `${fx.id}:${token}`);
     c.socket.destroy();
     expect(c.status).toBe(407);
+  });
+});
+
+describe('the variables that hold real values are named on stderr before the command starts, never their values', () => {
+  const values = { DATABASE_URL: 'postgres://app:RUN-db-pw-51c2@db.internal/app', OPENAI_API_KEY: 'sk-RUN-openai-9d1e', STRIPE_KEY: 'sk_live_RUN_named_44a0', MODE: 'dev' };
+  /** A deployed agent with plain env MODE, an attached vault holding `keys` (STRIPE_KEY restricted, the others not), and a token. */
+  async function agentHolding(keys: (keyof typeof values)[]) {
+    const vault = await createVault(w.s, `named-${keys.length}-${Date.now()}`);
+    for (const key of keys) await createSecret(w.s, vault.id, key, values[key], key === 'STRIPE_KEY' ? { allowed_domains: ['api.stripe.com'] } : {});
+    const a = await agentWithToken(w.s, { name: `named-${keys.length}-${Date.now()}`, env: { MODE: values.MODE }, vault_ids: [vault.id] });
+    await ok(w.s.call('POST', `/agents/${a.agent.id}/deploy`), 200);
+    return a;
+  }
+  // The child writes to stderr too: the notice must come first.
+  const child = ['--', 'sh', '-c', 'echo "child-started $MODE" >&2'];
+  const noValueIn = (text: string) => {
+    for (const v of [values.DATABASE_URL, values.OPENAI_API_KEY, values.STRIPE_KEY]) expect(text).not.toContain(v);
+  };
+
+  it('with an operator key (--agent): exactly the unrestricted secrets; placeholders and plain env left out', async () => {
+    const a = await agentHolding(['DATABASE_URL', 'OPENAI_API_KEY', 'STRIPE_KEY']);
+    const r = await vgRun(['--agent', a.agent.id, ...child]).done;
+    expect([r.code, r.stderr]).toEqual([0, 'vaultgate run: these variables hold real values (unrestricted secrets): DATABASE_URL, OPENAI_API_KEY\nchild-started dev\n']);
+    noValueIn(r.stdout + r.stderr);
+  });
+
+  it('with an agent token only: every variable that is not a placeholder, plain env included, and said so', async () => {
+    const a = await agentHolding(['DATABASE_URL', 'OPENAI_API_KEY', 'STRIPE_KEY']);
+    const r = await vgRun(child, { VAULTGATE_AGENT_TOKEN: a.token }, false).done;
+    expect([r.code, r.stderr]).toEqual([0, "vaultgate run: these variables hold real values (unrestricted secrets or the agent's plain env): DATABASE_URL, MODE, OPENAI_API_KEY\nchild-started dev\n"]);
+    noValueIn(r.stdout + r.stderr);
+  });
+
+  it('nothing when every secret is a placeholder', async () => {
+    const a = await agentHolding(['STRIPE_KEY']);
+    const r = await vgRun(['--agent', a.agent.id, ...child]).done;
+    expect([r.code, r.stderr]).toEqual([0, 'child-started dev\n']);
   });
 });
 

@@ -12,6 +12,15 @@ let n = 0;
 /** A value that must never show up in the page unless revealed on purpose. */
 const canary = (tag: string) => `CNRY-${tag}-${++n}-${Math.random().toString(36).slice(2, 12)}`;
 
+/** The form's refusal when a secret would be unrestricted without the box ticked. */
+const unconfirmed = 'No allowed domains: add one, or tick "Unrestricted" to deliver the real value to agents\' environments.';
+/** Every secret write the page sends (create, update). */
+const secretWrites = (page: Page): string[] => {
+  const seen: string[] = [];
+  page.on('request', (r) => /\/secrets(\/|$)/.test(new URL(r.url()).pathname) && ['POST', 'PATCH'].includes(r.method()) && seen.push(`${r.method()} ${new URL(r.url()).pathname}`));
+  return seen;
+};
+
 /** Everything the page could hold a value in: its serialized DOM and both web storages. */
 async function pageState(page: Page): Promise<string> {
   const storage = await page.evaluate('JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage)])');
@@ -95,13 +104,27 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
     await page.getByRole('cell', { name: 'v2', exact: true }).waitFor();
     expect(await pageState(page)).not.toMatch(new RegExp(`${value1}|${value2}`));
 
-    // A revealable secret: shown on an explicit click, gone from the page 30 s later.
+    // A revealable, unrestricted secret. No allowed domain and no tick: an error, and nothing is sent.
     await page.getByRole('link', { name: 'payments' }).click();
+    const writes = secretWrites(page);
     const value3 = canary('reveal');
     await page.getByLabel('Name (env_key)').fill('GITHUB_TOKEN');
     await page.getByLabel('Value', { exact: true }).fill(value3);
     await page.getByLabel(/^Revealable/).check();
+    expect(await page.getByText("Agents then hold the value itself, not a placeholder").isVisible()).toBe(true);
     await page.getByRole('button', { name: 'Create secret' }).click();
+    const newSecretForm = page.locator('form[aria-labelledby="new-secret-title"]');
+    await expect.poll(() => newSecretForm.getByRole('alert').textContent()).toBe(unconfirmed);
+    expect(writes).toEqual([]);
+    expect((await s.call('GET', `/vaults/${(await s.call('GET', '/vaults')).json[0].id}/secrets`)).json.map((x: any) => x.env_key)).toEqual(['STRIPE_KEY']);
+    // The value was cleared all the same; with the box ticked it goes.
+    expect(await page.getByLabel('Value', { exact: true }).inputValue()).toBe('');
+    await page.getByLabel('Value', { exact: true }).fill(value3);
+    await page.getByLabel(/^Unrestricted/).check();
+    await page.getByRole('button', { name: 'Create secret' }).click();
+    await expect.poll(() => writes.length).toBe(1);
+    expect(await newSecretForm.getByRole('alert').count()).toBe(0);
+    // Shown on an explicit click, gone from the page 30 s later.
     await page.getByRole('link', { name: 'GITHUB_TOKEN' }).click();
     expect(await pageState(page)).not.toContain(value3);
     await page.getByRole('button', { name: 'Reveal GITHUB_TOKEN' }).click();
@@ -126,8 +149,13 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Detach vault payments' }).waitFor();
     const environment = page.getByTestId('effective-environment');
     await expect.poll(() => environment.innerText()).toMatch(/GITHUB_TOKEN\s+value\s+attached vault[\s\S]*STRIPE_KEY\s+placeholder\s+attached vault/);
+    // A new agent is stopped, and the page says so; next to Stop, what Stop does (the kill switch).
+    const statusHelp = page.getByTestId('agent-status-help');
+    expect(await statusHelp.textContent()).toBe('Stopped: this agent’s environment, secret reads and proxy requests are refused (403 agent_stopped, audited) from its next request on, on every node. Deploy lets it receive values again.');
     await page.getByRole('button', { name: 'Deploy' }).click();
     await page.getByRole('button', { name: 'Stop' }).waitFor();
+    expect(await statusHelp.textContent()).toBe('Deployed: this agent receives values. Stop refuses its environment, secret reads and proxy requests from its next request on, on every node.');
+    expect(await page.getByRole('button', { name: 'Stop' }).getAttribute('aria-describedby')).toBe('agent-status-help');
     await page.getByRole('button', { name: 'Mint a token' }).click();
     const token = String(await page.getByTestId('minted-token').textContent());
     expect(token).toMatch(/^vgat_/);
@@ -256,6 +284,31 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
         .map((el) => el.outerHTML)`);
       expect(unlabelled, where).toEqual([]);
     }
+    await page.close();
+  });
+
+  it('editing a secret to remove its last domain needs the same tick', async () => {
+    const vault = (await s.call('POST', '/vaults', { body: { name: 'edit-domains' } })).json;
+    const secret = (await s.call('POST', `/vaults/${vault.id}/secrets`, { body: { env_key: 'EDITED', value: canary('edit'), allowed_domains: ['api.example.com'] } })).json;
+    const page = await browser.context.newPage();
+    const writes = secretWrites(page);
+    await signIn(page, s);
+    await page.goto(`${s.url}/#/vaults/${vault.id}/secrets/${secret.id}`);
+    const form = page.locator('form[aria-labelledby="settings-title"]');
+    await form.waitFor();
+    expect(await form.getByLabel(/^Unrestricted/).isChecked()).toBe(false);
+    await form.getByRole('textbox', { name: 'Allowed domains' }).fill('');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => form.getByRole('alert').textContent()).toBe(unconfirmed);
+    expect(writes).toEqual([]);
+    expect((await s.call('GET', `/secrets/${secret.id}`)).json).toMatchObject({ allowed_domains: ['api.example.com'], version: 1 });
+
+    await form.getByLabel(/^Unrestricted/).check();
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(async () => (await s.call('GET', `/secrets/${secret.id}`)).json.allowed_domains).toEqual([]);
+    expect(writes).toEqual([`PATCH /api/public/v1/secrets/${secret.id}`]);
+    // Already unrestricted: the box comes ticked, so other changes need no new confirmation.
+    await expect.poll(() => form.getByLabel(/^Unrestricted/).isChecked()).toBe(true);
     await page.close();
   });
 

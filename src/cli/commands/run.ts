@@ -1,10 +1,16 @@
 // `vaultgate run`: start a command as an agent; its exit code (128+n for signal n) is ours.
 import type { Command } from 'commander';
+import { VaultgateError, type Agent, type EnvironmentEntry } from '../../sdk/index.js';
 import { parentEnvironment } from '../../config.js';
 import { CliError, exitCodes } from '../errors.js';
 import { clientConfig, operatorClient } from '../client.js';
 import { writeErr } from '../output.js';
 import { readSpecFile } from './agents.js';
+
+/** The kill switch, told before the command starts, with the fix (a token alone does not name its agent). */
+function stoppedError(name: string | null): CliError {
+  return new CliError(`${name === null ? 'this agent' : `agent ${name}`} is stopped: run "vaultgate agents deploy ${name ?? '<agent>'}" first`, exitCodes.auth);
+}
 
 export function registerRunCommand(program: Command): void {
   program
@@ -22,22 +28,30 @@ export function registerRunCommand(program: Command): void {
       const client = clientConfig();
       let token = client.agentToken;
       let revoke: (() => Promise<void>) | null = null;
+      // With an operator key, `run` can tell the agent's plain env from unrestricted secrets (docs/run.md).
+      let describeEnvironment: (() => Promise<EnvironmentEntry[]>) | undefined;
+      let agentName: string | null = null;
       if (opts.agent !== undefined || opts.spec !== undefined || token === undefined) {
         if (opts.agent === undefined && opts.spec === undefined) {
           throw new CliError('set VAULTGATE_AGENT_TOKEN, or give --agent or --spec with VAULTGATE_API_KEY (or after vaultgate login)', exitCodes.auth);
         }
         const operator = operatorClient();
-        let agentId: string;
+        let agent: Agent | undefined;
         if (opts.spec !== undefined) {
           const { applyAgentSpec, parseAgentSpec } = await import('../agents-apply.js');
-          agentId = (await applyAgentSpec(operator, parseAgentSpec(readSpecFile(opts.spec)))).agent.id;
+          agent = (await applyAgentSpec(operator, parseAgentSpec(readSpecFile(opts.spec)))).agent;
         } else {
           const ref = opts.agent as string;
-          agentId = ref.startsWith('agt_') ? ref : ((await operator.agents.all()).find((a) => a.name === ref)?.id ?? ref);
+          agent = ref.startsWith('agt_') ? await operator.agents.get(ref) : (await operator.agents.all()).find((a) => a.name === ref);
         }
+        // An unknown name goes on as an id, and minting its token answers 404.
+        const agentId = agent?.id ?? (opts.agent as string);
+        agentName = agent?.name ?? null;
+        if (agent && agent.status !== 'deployed') throw stoppedError(agentName);
         const minted = await operator.agents.createToken(agentId);
         token = minted.token;
         revoke = () => operator.agents.revokeToken(agentId, minted.id);
+        describeEnvironment = () => operator.agents.environment(agentId);
       }
       // Loaded per command, like agents-apply: `serve` and the other commands never need them.
       const { runAsAgent } = await import('../../runtime/run.js');
@@ -49,7 +63,12 @@ export function registerRunCommand(program: Command): void {
           watch: opts.watch ?? false,
           parentEnv: parentEnvironment(),
           onNotice: (text) => writeErr(`${text}\n`),
+          describeEnvironment,
         });
+      } catch (err) {
+        // Stopped after the check above, or run with a token alone: the environment was refused.
+        if (err instanceof VaultgateError && err.code === 'agent_stopped') throw stoppedError(agentName);
+        throw err;
       } finally {
         await revoke?.().catch(() => writeErr('vaultgate run: could not revoke the token minted for this run\n'));
       }
