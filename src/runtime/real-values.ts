@@ -2,7 +2,8 @@
 import type { EnvironmentEntry } from '../sdk/index.js';
 
 /** A placeholder as the runtime mints it; any other value in the agent's environment is the thing itself. */
-const placeholderShape = /^vgph_[0-9A-Za-z]{40}$/;
+/** The shape of a placeholder (runtime may not import core, where placeholders are made). */
+export const placeholderShape = /^vgph_[0-9A-Za-z]{40}$/;
 
 /** The agent's plaintext configuration, from the operator's view of its environment (names and sources, no value). */
 export function plainEnvNames(entries: readonly EnvironmentEntry[]): Set<string> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAgentClient, type AgentEnvironment, type EnvironmentEntry } from '../sdk/index.js';
 import { caBundle, childEnvironment } from './child-env.js';
-import { plainEnvNames, realValueNames, realValuesNotice } from './real-values.js';
+import { placeholderShape, plainEnvNames, realValueNames, realValuesNotice } from './real-values.js';
 
 export interface RunOptions {
   url: string;
@@ -28,7 +28,7 @@ const preloadPath = fileURLToPath(new URL('./fetch-proxy-preload.js', import.met
 
 /** Values in the environment (not placeholders) decide whether --watch must restart the child. */
 function valuesOf(env: AgentEnvironment): string {
-  return JSON.stringify(Object.entries(env.env).filter(([, v]) => !/^vgph_[0-9A-Za-z]{40}$/.test(v)));
+  return JSON.stringify(Object.entries(env.env).filter(([, v]) => !placeholderShape.test(v)));
 }
 
 /** Runs the command until it exits; resolves with the exit code to pass on (128+n for a signal). */
