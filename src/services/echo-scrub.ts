@@ -12,7 +12,12 @@ import { bindingOf, sealedOf } from './secret-values.js';
 export const previousValueGraceMs = 24 * 60 * 60 * 1000;
 /** Versions before the current one looked at within the grace period. */
 const maxPrevious = 3;
-const maxCached = 256;
+/**
+ * Compiled sets kept (oldest out). An automaton for a few values with their previous versions takes
+ * about 1 MB, and every rotation makes a new set: the soak benchmark, rotating ten times a second,
+ * grew the RSS by 200 MB with 256 of them.
+ */
+const maxCached = 32;
 
 export interface EchoScrub {
   /** The raw values and their forms, each with its placeholder (for combining with per-request forms). */

@@ -1,6 +1,8 @@
 // Multi-node harness: several `vaultgate serve` processes (built CLI) on one PostgreSQL database,
 // each with its own data dir, the same master key and the same admin key. A node looks enough like
 // a TestServer (url, api, apiKey, call, server.proxyUrl) for the agents/proxy/SSE helpers.
+import { createTestDatabase } from '../helpers/postgres.js';
+import { connectTo, makePki, startUpstream, type Pki, type Upstream } from '../proxy/helpers.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
@@ -215,4 +217,32 @@ export async function databaseFingerprint(url: string): Promise<Record<string, s
   } finally {
     await c.end();
   }
+}
+
+/** One PostgreSQL database, a recording upstream behind the proxies, and nodes `a` and `b` on it. */
+export interface TwoNodes {
+  db: Awaited<ReturnType<typeof createTestDatabase>>;
+  pki: Pki;
+  up: Upstream;
+  a: Node;
+  b: Node;
+  close(): Promise<void>;
+}
+
+/** Both nodes start at once on the empty database: migrations, bootstrap and the CA must not race. */
+export async function startTwoNodes(): Promise<TwoNodes> {
+  requireBuiltCli();
+  const db = await createTestDatabase();
+  const pki = await makePki();
+  const up = await startUpstream(pki);
+  const d = newDeployment(db.url, { VAULTGATE_PROXY_CONNECT_TO: connectTo(up), VAULTGATE_UPSTREAM_CA_FILE: pki.caFile, VAULTGATE_PROXY_ALLOW_PRIVATE: '1' });
+  const [a, b] = await Promise.all([startNode('a', d), startNode('b', d)]);
+  return {
+    db, pki, up, a, b,
+    async close() {
+      await stopAllNodes();
+      await up.close();
+      await db.drop();
+    },
+  };
 }

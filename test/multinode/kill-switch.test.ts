@@ -1,34 +1,24 @@
 // The kill switch on two nodes of one PostgreSQL database: a stop on one node is refused by the other on its next request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentWithToken, envOf, readSecret } from '../agents/helpers.js';
-import { createTestDatabase, pgAvailable } from '../helpers/postgres.js';
-import { connectTo, header, makePki, send, startUpstream, type Pki, type Upstream } from '../proxy/helpers.js';
-import { newDeployment, ok, requireBuiltCli, show, startNode, stopAllNodes, type Node } from './helpers.js';
+import { pgAvailable } from '../helpers/postgres.js';
+import { header, send, type Upstream } from '../proxy/helpers.js';
+import { ok, show, startTwoNodes, type Node, type TwoNodes } from './helpers.js';
 
 const stopped = { error: 'agent is stopped', code: 'agent_stopped' };
 
 describe.skipIf(!pgAvailable())('the kill switch on two nodes', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pki: Pki;
+  let w: TwoNodes;
   let up: Upstream;
   let a: Node;
   let b: Node;
 
   beforeAll(async () => {
-    requireBuiltCli();
-    db = await createTestDatabase();
-    pki = await makePki();
-    up = await startUpstream(pki);
-    const d = newDeployment(db.url, { VAULTGATE_PROXY_CONNECT_TO: connectTo(up), VAULTGATE_UPSTREAM_CA_FILE: pki.caFile, VAULTGATE_PROXY_ALLOW_PRIVATE: '1' });
-    a = await startNode('a', d);
-    b = await startNode('b', d);
+    w = await startTwoNodes();
+    ({ up, a, b } = w);
   }, 60_000);
 
-  afterAll(async () => {
-    await stopAllNodes();
-    await up?.close();
-    await db?.drop();
-  });
+  afterAll(() => w?.close());
 
   it('stop on A: B refuses the next environment, vault.read and proxy request; deploy on B: A serves again', async () => {
     const vault = await ok(a.call('POST', '/vaults', { body: { name: 'kill' } }), 201);

@@ -4,37 +4,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentWithToken, envOf, placeholderRe, readSecret } from '../agents/helpers.js';
 import { SseClient } from '../helpers/sse.js';
-import { createTestDatabase, pgAvailable } from '../helpers/postgres.js';
-import { connectTo, header, makePki, send, startUpstream, type Pki, type Upstream } from '../proxy/helpers.js';
-import { newDeployment, ok, requireBuiltCli, show, startNode, stopAllNodes, type Node } from './helpers.js';
+import { pgAvailable } from '../helpers/postgres.js';
+import { header, send, type Upstream } from '../proxy/helpers.js';
+import { ok, show, startTwoNodes, type Node, type TwoNodes } from './helpers.js';
 
 // Skipped only where no PostgreSQL can be had (the global setup then warns loudly); CI sets VAULTGATE_TEST_REQUIRE_PG=1, which fails instead of skipping.
 describe.skipIf(!pgAvailable())('two nodes on one PostgreSQL database', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pki: Pki;
+  let w: TwoNodes;
   let up: Upstream;
   let a: Node;
   let b: Node;
 
   beforeAll(async () => {
-    requireBuiltCli();
-    db = await createTestDatabase();
-    pki = await makePki();
-    up = await startUpstream(pki);
-    const d = newDeployment(db.url, {
-      VAULTGATE_PROXY_CONNECT_TO: connectTo(up),
-      VAULTGATE_UPSTREAM_CA_FILE: pki.caFile,
-      VAULTGATE_PROXY_ALLOW_PRIVATE: '1',
-    });
-    // Both at once on an empty database: migrations, bootstrap and the CA must not race.
-    [a, b] = await Promise.all([startNode('a', d), startNode('b', d)]);
+    w = await startTwoNodes();
+    ({ up, a, b } = w);
   }, 60_000);
 
-  afterAll(async () => {
-    await stopAllNodes();
-    await up?.close();
-    await db?.drop();
-  });
+  afterAll(() => w?.close());
 
   it('both nodes started at once on an empty database and are ready', async () => {
     for (const n of [a, b]) {
