@@ -1,7 +1,7 @@
 // Response scrubbing: table tests for overlaps and prefixes, fast-check properties for any chunking.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createScrubber, scrubAll, type ScrubValue } from './scrub.js';
+import { chainScrubs, compileScrub, createScrubber, scrubAll, type ScrubValue } from './scrub.js';
 
 const v = (value: string | Buffer, placeholder: string): ScrubValue => ({ value: Buffer.from(value), placeholder: Buffer.from(placeholder) });
 
@@ -154,5 +154,28 @@ describe('scrub properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('chainScrubs', () => {
+  it('streams the same as scrubbing with the first, then the second, whole (any chunking)', () => {
+    const first = [v('Basic dXNlcjpzZWNyZXQ=', 'Basic <agent>'), v('sec', '<s>')];
+    const second = [v('secret', '<S>'), v('user', '<U>')];
+    const input = Buffer.from('a: Basic dXNlcjpzZWNyZXQ= b: secret c: user sec');
+    const want = scrubAll(scrubAll(input, first), second);
+    const chained = chainScrubs(compileScrub(first), compileScrub(second));
+    expect(chained.scrub(input).equals(want)).toBe(true);
+    for (const cuts of [[], everyByte(input), [3, 9, 27]]) {
+      const s = chained.stream();
+      const points = [...cuts, input.length];
+      const out: Buffer[] = [];
+      let last = 0;
+      for (const p of points) {
+        out.push(s.push(input.subarray(last, p)));
+        last = p;
+      }
+      out.push(s.end());
+      expect(Buffer.concat(out).toString()).toBe(want.toString());
+    }
   });
 });

@@ -115,8 +115,8 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestCont
       if (length !== undefined && req.headers['transfer-encoding'] === undefined) headers.push(['Content-Length', length]);
     }
   }
-  // When an answer from here is scrubbed, ask for it uncompressed (a compressed one is decoded).
-  if (ctx.echo !== null || injected.size > 0) {
+  // When an answer from here is scrubbed (always so where a value went), ask for it uncompressed.
+  if (ctx.echo !== null) {
     for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === 'accept-encoding') headers.splice(i, 1);
     headers.push(['Accept-Encoding', 'identity']);
   }

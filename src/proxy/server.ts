@@ -9,7 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { VaultError, type ErrorCode } from '../contract/errors.js';
 import { formatAuthority, parseAuthority, type Destination } from '../core/host-match.js';
 import { createIdFactory } from '../core/ids.js';
-import { compileScrub } from '../core/scrub.js';
+import { chainScrubs, compileScrub } from '../core/scrub.js';
 import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } from '../net/connections.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/runtime-service.js';
@@ -151,7 +151,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     if (res.destroyed) return;
     // Every response from here is scrubbed of every value that may be sent here (SPEC §6); the
     // forms this request itself wrote (a re-encoded Basic credential) are added in front.
-    const scrub = request.echoForms.length > 0 ? compileScrub([...request.echoForms, ...(ctx.echo?.values ?? [])]) : (ctx.echo?.compiled ?? null);
+    const own = request.echoForms.length > 0 ? compileScrub(request.echoForms) : null;
+    const scrub = own && ctx.echo ? chainScrubs(own, ctx.echo) : (own ?? ctx.echo);
     const options = {
       host: target.host,
       port: target.port,

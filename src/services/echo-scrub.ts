@@ -19,11 +19,7 @@ const maxPrevious = 3;
  */
 const maxCached = 32;
 
-export interface EchoScrub {
-  /** The raw values and their forms, each with its placeholder (for combining with per-request forms). */
-  values: ScrubValue[];
-  compiled: CompiledScrub;
-}
+export type EchoScrub = CompiledScrub;
 
 export interface ScrubbedSecret {
   secret: SecretRow;
@@ -66,8 +62,7 @@ export function createEchoScrubs(deps: { store: Pick<Store, 'getSecretVersion'>;
         raw.push({ value: current, placeholder });
         if (recent(secret)) for (const value of await previousValues(secret)) if (!value.equals(current)) raw.push({ value, placeholder });
       }
-      const values = scrubForms(raw);
-      const scrub = { values, compiled: compileScrub(values) };
+      const scrub = compileScrub(scrubForms(raw));
       cache.set(key, scrub);
       if (cache.size > maxCached) cache.delete(cache.keys().next().value as string);
       return scrub;
