@@ -6,14 +6,14 @@ import type { Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { pipeline } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
-import { VaultError, type ErrorCode } from '../contract/errors.js';
+import { errorTable, VaultError, type ErrorCode } from '../contract/errors.js';
 import { formatAuthority, parseAuthority, type Destination } from '../core/host-match.js';
 import { createIdFactory } from '../core/ids.js';
 import { chainScrubs, compileScrub } from '../core/scrub.js';
 import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } from '../net/connections.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/runtime-service.js';
-import type { ProxyService } from '../services/proxy-service.js';
+import type { ProxyRequestContext, ProxySecret, ProxyService } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
 import { BodyBlockedError } from './request-body.js';
 import { clientClosed, rewriteRequest } from './rewrite.js';
@@ -116,6 +116,16 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     return `request blocked: ${placeholderInDestination}`;
   }
 
+  /**
+   * Audits a refusal, logs it (reasons name rules, never values) and answers it with
+   * `Connection: close`: the body may be partly unread, and nothing pipelined behind it runs.
+   */
+  async function refuse(ctx: ProxyRequestContext, res: ServerResponse, reason: string, o: { secret?: ProxySecret | null; code?: ErrorCode; message?: string } = {}): Promise<void> {
+    await ctx.audit({ blocked: { reason, secret: o.secret ?? null }, surfaces: new Map() });
+    logger.warn({ agent_id: ctx.caller.agentId, host: ctx.destination.host, reason }, 'proxy.blocked');
+    sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { connection: 'close' });
+  }
+
   /** Every request and response stream: a fault ends that exchange, never the process. */
   function ownExchange(req: IncomingMessage, res: ServerResponse): void {
     const log = (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, err: err.message }, 'proxy exchange fault');
@@ -127,25 +137,15 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   async function forward(req: IncomingMessage, res: ServerResponse, caller: AgentCaller, destination: Destination, tls: boolean, path: string, hostHeader: string) {
     const ctx = await service.prepare(caller, destination, tls);
     // The kill switch (SPEC §2): every request of a stopped agent is refused, placeholder or not.
-    if (ctx.stopped) {
-      await ctx.audit({ blocked: { reason: 'agent is stopped', secret: null }, surfaces: new Map() });
-      logger.warn({ agent_id: caller.agentId, host: destination.host, reason: 'agent is stopped' }, 'proxy.blocked');
-      return sendError(res, 'agent_stopped', undefined, { connection: 'close' });
-    }
+    if (ctx.stopped) return refuse(ctx, res, 'agent is stopped', { code: 'agent_stopped', message: errorTable.agent_stopped.message });
     const rewritten = await rewriteRequest(req, ctx, { path, hostHeader, maxBufferedBody: limits.maxBufferedBody });
     if (!rewritten.ok) {
       if (rewritten.status === clientClosed) return void res.destroy();
-      await ctx.audit({ blocked: { reason: rewritten.reason, secret: rewritten.secret }, surfaces: new Map() });
-      logger.warn({ agent_id: caller.agentId, host: destination.host, reason: rewritten.reason }, 'proxy.blocked');
-      // The body may be partly unread: answer, then close rather than read the rest.
-      return sendError(res, rewritten.status === 413 ? 'body_too_large' : 'proxy_blocked', `request blocked: ${rewritten.reason}`, { connection: 'close' });
+      return refuse(ctx, res, rewritten.reason, { secret: rewritten.secret, code: rewritten.status === 413 ? 'body_too_large' : 'proxy_blocked' });
     }
     const { request } = rewritten;
     const target = upstreams.target(destination.host, destination.port);
-    if (!upstreams.literalAllowed(target.host)) {
-      await ctx.audit({ blocked: { reason: 'destination address not allowed', secret: null }, surfaces: new Map() });
-      return sendError(res, 'destination_forbidden', undefined, { connection: 'close' });
-    }
+    if (!upstreams.literalAllowed(target.host)) return refuse(ctx, res, 'destination address not allowed', { code: 'destination_forbidden', message: errorTable.destination_forbidden.message });
     // Fail closed: the injection is on record before the value leaves.
     if (request.injected.size > 0) await ctx.audit({ blocked: null, surfaces: request.injected });
     if (res.destroyed) return;
@@ -204,14 +204,10 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       if (!(err instanceof BodyBlockedError)) return;
       blocked = err.reason;
       upstreamReq.destroy();
-      logger.warn({ agent_id: caller.agentId, host: destination.host, reason: err.reason }, 'proxy.blocked');
-      ctx.audit({ blocked: { reason: err.reason, secret: null }, surfaces: new Map() }).then(
-        () => sendError(res, 'proxy_blocked', `request blocked: ${err.reason}`, { connection: 'close' }),
-        (auditErr: unknown) => {
-          logger.error({ err: auditErr }, 'audit of a blocked request failed');
-          sendError(res, 'internal', undefined, { connection: 'close' });
-        },
-      );
+      refuse(ctx, res, err.reason).catch((auditErr: unknown) => {
+        logger.error({ err: auditErr }, 'audit of a blocked request failed');
+        sendError(res, 'internal', undefined, { connection: 'close' });
+      });
     });
   }
 
@@ -232,10 +228,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 
   async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
     const check = checkTunnelRequest(req, info);
-    if (check) {
-      await (await service.prepare(info.caller, info.destination, true)).audit({ blocked: { reason: check, secret: null }, surfaces: new Map() });
-      return sendError(res, 'proxy_blocked', `request blocked: ${check}`, { connection: 'close' });
-    }
+    if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
     // A token revoked while its tunnel is open must not keep working on that tunnel.
     const caller = await authenticate(info.address, info.proxyAuthorization);
     if (!caller || caller.agentId !== info.caller.agentId) {
