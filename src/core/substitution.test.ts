@@ -311,6 +311,9 @@ const headerRows: [string, string, { value: string; injected?: string[] } | { bl
   ['Basic placeholder:x', `Basic ${b64(`${A}:x`)}`, { value: `Basic ${b64(`${val(A)}:x`)}`, injected: ['sec_a'] }],
   ['Basic with both parts', `Basic ${b64(`${A}:${B}`)}`, { value: `Basic ${b64(`${val(A)}:${val(B)}`)}`, injected: ['sec_a', 'sec_b'] }],
   ['basic scheme in lower case', `basic ${b64(`u:${A}`)}`, { value: `basic ${b64(`u:${val(A)}`)}` }],
+  // git: `x-access-token:` + a placeholder is 63 bytes, whose base64 needs no padding; the value's may.
+  ['Basic that needed no padding, value needing one =', `Basic ${b64(`x-access-token:${A}`)}`, { value: `Basic ${b64(`x-access-token:${val(A)}`)}` }],
+  ['Basic that needed no padding, value needing two', `Basic ${b64(`x-access-token:${B}`)}`, { value: `Basic ${b64(`x-access-token:${val(B)}`)}` }],
   ['Basic unpadded stays unpadded', `Basic ${b64(`u:${A}`).replace(/=+$/, '')}`, { value: `Basic ${b64(`u:${val(A)}`).replace(/=+$/, '')}` }],
   ['Basic without a placeholder keeps its bytes', 'Basic dXNlcjpwYXNzMQ', { value: 'Basic dXNlcjpwYXNzMQ', injected: [] }],
   ['Basic with a 39-char run keeps its bytes', `Basic ${b64(`u:vgph_${run(39)}`)}`, { value: `Basic ${b64(`u:vgph_${run(39)}`)}` }],

@@ -259,7 +259,10 @@ export function substituteHeaderValue(value: string, resolve: Resolve): TextSubs
     if (inner.injected.size === 0) return { value, injected: inner.injected };
     const token = basic[2] as string;
     let encoded = Buffer.from(inner.value, 'latin1').toString('base64');
-    if (!token.endsWith('=')) encoded = encoded.replace(/=+$/, '');
+    // Only a token whose length is not a multiple of 4 shows a client that leaves padding out; one
+    // that needed none (git's `x-access-token:vgph_…` is 63 bytes, 84 characters) says nothing,
+    // and strict decoders (Go's BasicAuth, Python's b64decode) refuse unpadded base64.
+    if (token.length % 4 !== 0) encoded = encoded.replace(/=+$/, '');
     return { value: (basic[1] as string) + encoded + (basic[3] as string), injected: inner.injected };
   }
   return substituteUnits(value, (i, j) => value.slice(i, j), safe, latin1);
