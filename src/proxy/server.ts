@@ -3,6 +3,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { pipeline } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
@@ -21,6 +22,7 @@ import { closeAfter, inTurn } from './connection-turns.js';
 import { namesPlaceholder, placeholderInDestination, redactedDestination, requestNamesPlaceholder } from './destination-guard.js';
 import { startTunnelTimers, type TunnelTimers } from './tunnel-timers.js';
 import type { Upstreams } from './upstream.js';
+import { isWebSocketUpgrade, relayWebSocket } from './websocket.js';
 
 export interface LeafSource {
   leafFor(host: string): Promise<{ certPem: string; keyPem: string }>;
@@ -226,6 +228,45 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   // Node re-arms a socket's timeout with this between requests; keep it the idle limit.
   inner.setTimeout(limits.idleTimeoutMs);
 
+  // `Upgrade:` requests inside a tunnel: WebSocket is relayed frame by frame, anything else refused.
+  inner.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A response on the raw socket, so refusals and a non-101 answer take the ordinary paths.
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => socket.end());
+    ownExchange(req, res);
+    const info = tunnels.get(req.socket);
+    if (!info) return sendError(res, 'proxy_bad_request');
+    info.timers?.upgraded();
+    void handleTunnelUpgrade(req, res, socket, head, info).catch((err: unknown) => {
+      logger.error({ err }, 'proxy upgrade failed');
+      sendError(res, 'internal');
+    });
+  });
+
+  async function handleTunnelUpgrade(req: IncomingMessage, res: ServerResponse, socket: Duplex, head: Buffer, info: TunnelInfo) {
+    const check = checkTunnelRequest(req, info, { upgrade: true });
+    if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
+    const caller = await authenticate(info.address, info.proxyAuthorization);
+    if (!caller || caller.agentId !== info.caller.agentId) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
+    const ctx = await service.prepare(caller, info.destination, true);
+    if (ctx.stopped) return refuse(ctx, res, 'agent is stopped', { code: 'agent_stopped', message: errorTable.agent_stopped.message });
+    if (!isWebSocketUpgrade(req)) return refuse(ctx, res, 'only WebSocket upgrades are supported');
+    await relayWebSocket({
+      req,
+      res,
+      socket,
+      head,
+      ctx,
+      authority: info.authority,
+      upstreams,
+      limits,
+      logger,
+      refuse: (reason, o) => refuse(ctx, res, reason, o),
+    });
+  }
+
   async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
     const check = checkTunnelRequest(req, info);
     if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
@@ -347,7 +388,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 }
 
 /** The CONNECT authority is the only destination: every request must name exactly it. */
-export function checkTunnelRequest(req: IncomingMessage, info: TunnelInfo): string | null {
+export function checkTunnelRequest(req: IncomingMessage, info: TunnelInfo, o: { upgrade?: boolean } = {}): string | null {
   if (requestNamesPlaceholder(req)) return placeholderInDestination;
   let hosts = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
@@ -370,6 +411,6 @@ export function checkTunnelRequest(req: IncomingMessage, info: TunnelInfo): stri
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.trim().toLowerCase() !== 'chunked') return 'unsupported Transfer-Encoding';
   if (te !== undefined && req.headers['content-length'] !== undefined) return 'both Transfer-Encoding and Content-Length';
-  if (req.headers.upgrade !== undefined) return 'protocol upgrades are not supported';
+  if (req.headers.upgrade !== undefined && !o.upgrade) return 'protocol upgrades are not supported';
   return null;
 }

@@ -13,6 +13,8 @@ export interface TunnelTimerLimits {
 export interface TunnelTimers {
   /** A request head was parsed: its body has `requestTimeoutMs` to arrive. */
   requestStarted(req: IncomingMessage, res: ServerResponse): void;
+  /** The tunnel now carries an upgraded protocol (WebSocket): only the idle limit still applies. */
+  upgraded(): void;
 }
 
 /**
@@ -34,6 +36,10 @@ export function startTunnelTimers(socket: TLSSocket, limits: TunnelTimerLimits):
   socket.on('timeout', cut);
   socket.once('close', () => head && clearTimeout(head));
   return {
+    upgraded() {
+      if (head) clearTimeout(head);
+      head = null;
+    },
     requestStarted(req, res) {
       inFlight++;
       if (head) clearTimeout(head);
