@@ -5,7 +5,7 @@ import { Transform, pipeline } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { CompiledScrub } from '../core/scrub.js';
 
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+export const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 function decoderFor(coding: string) {
   switch (coding) {
@@ -26,17 +26,17 @@ function decoderFor(coding: string) {
  * Node already removed (codings are listed in the order applied, so undone in reverse); `null`
  * when a coding is unknown, since such a body cannot be scrubbed.
  */
-function decodersFor(contentEncoding: string | undefined, transferEncoding: string | undefined): Transform[] | null {
+export function decodersFor(contentEncoding: string | undefined, transferEncoding: string | undefined): Transform[] | null {
   const list = (v: string | undefined) => (v ?? '').split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity' && c !== 'chunked');
   const codings = [...list(contentEncoding), ...list(transferEncoding)];
   const decoders = codings.reverse().map(decoderFor);
   return decoders.every((d) => d !== null) ? (decoders as Transform[]) : null;
 }
 
-const scrubText = (scrub: CompiledScrub | null, text: string) => (scrub ? scrub.scrub(Buffer.from(text, 'latin1')).toString('latin1') : text);
+export const scrubText = (scrub: CompiledScrub | null, text: string) => (scrub ? scrub.scrub(Buffer.from(text, 'latin1')).toString('latin1') : text);
 
 /** Raw header pairs without hop-by-hop fields, names and values scrubbed. */
-function relayedPairs(raw: string[], scrub: CompiledScrub | null, drop: (lower: string) => boolean): [string, string][] {
+export function relayedPairs(raw: string[], scrub: CompiledScrub | null, drop: (lower: string) => boolean): [string, string][] {
   const pairs: [string, string][] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;

@@ -74,11 +74,11 @@ function readUpTo(req: IncomingMessage, limit: number): Promise<{ chunks: Buffer
  * if it ends within the look-ahead, else streamed through the same scanner. A streamed body is
  * byte-for-byte the agent's (no value can go into it), so its framing can stay as it was.
  */
-export async function takeBody(req: IncomingMessage, resolve: Resolve, opts: { injectable: boolean; maxBuffered: number }): Promise<BodyOutcome> {
+export async function takeBody(req: IncomingMessage, resolve: Resolve, opts: { injectable: boolean; maxBuffered: number; lookAhead?: number }): Promise<BodyOutcome> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (opts.injectable && declared > opts.maxBuffered) return { kind: 'too_large' };
-  const limit = opts.injectable ? opts.maxBuffered + 1 : lookAheadBytes;
-  const read = await readUpTo(req, limit);
+  const limit = opts.injectable ? opts.maxBuffered + 1 : (opts.lookAhead ?? lookAheadBytes);
+  const read = limit === 0 ? { chunks: [], size: 0, ended: false } : await readUpTo(req, limit);
   if (!read) return { kind: 'aborted' };
   if (opts.injectable && read.size > opts.maxBuffered) return { kind: 'too_large' };
   const sub = createSubstituter(resolve);

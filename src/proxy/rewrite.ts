@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
 import type { ScrubValue } from '../core/scrub.js';
-import { encodeBytesURIComponent, substituteHeaderValue, substitutePercentEncoded, type Resolve } from '../core/substitution.js';
+import { encodeBytesURIComponent, substituteHeaderValue, substitutePercentEncoded, type Resolution, type Resolve } from '../core/substitution.js';
 import { takeBody } from './request-body.js';
 import type { ProxyRequestContext, ProxySecret as SecretRow, Surface } from '../services/proxy-service.js';
 
@@ -47,6 +47,14 @@ export function resolverFor(ctx: ProxyRequestContext, surface: Surface, injected
   };
 }
 
+/** A placeholder where no value may go: what blocks it is the secret's own rule, or the gRPC rule. */
+function blockedAs(placeholder: string, ctx: ProxyRequestContext, blocked: { secret: SecretRow | null }): Resolution {
+  const decision = ctx.decide(placeholder, 'body');
+  blocked.secret = decision.secret;
+  const reason = decision.kind === 'block' ? decision.reason : placeholderInGrpcMessage;
+  return { kind: 'block', reason, secretId: decision.secret?.id ?? null };
+}
+
 function connectionListed(rawHeaders: string[]): Set<string> {
   const listed = new Set<string>();
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -59,7 +67,28 @@ function connectionListed(rawHeaders: string[]): Set<string> {
  * Path, query and headers are decided before anything is sent. The body is held whole (up to
  * `maxBufferedBody`) only where a value may go into it; otherwise it streams (request-body.ts).
  */
-export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestContext, target: { path: string; hostHeader: string; maxBufferedBody: number }): Promise<RewriteResult> {
+export interface RewriteTarget {
+  path: string;
+  hostHeader: string;
+  maxBufferedBody: number;
+  /** The agent spoke HTTP/2: pseudo-headers are not copied, and `TE: trailers` is kept for an h2 upstream. */
+  http2?: boolean;
+}
+
+/** gRPC messages are length-prefixed binary: a value cannot be substituted into one without breaking it. */
+export const placeholderInGrpcMessage = 'placeholder in a gRPC message';
+
+export function isGrpc(req: IncomingMessage): boolean {
+  return /^application\/grpc(\+|;|$)/i.test(String(req.headers['content-type'] ?? ''));
+}
+
+/** Whether a body follows the head: HTTP/2 says so with END_STREAM, HTTP/1.1 with its framing headers. */
+function announcesBody(req: IncomingMessage, http2: boolean): boolean {
+  if (http2) return !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders;
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestContext, target: RewriteTarget): Promise<RewriteResult> {
   const injected = new Map<string, Set<Surface>>();
   const echoForms: ScrubValue[] = [];
   const blocked = { secret: null as SecretRow | null };
@@ -84,7 +113,9 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestCont
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
     const lower = name.toLowerCase();
-    if (hopByHop.has(lower) || dropped.has(lower)) continue;
+    if (target.http2 && lower.startsWith(':')) continue;
+    const keptTe = target.http2 && lower === 'te' && req.rawHeaders[i + 1]!.trim().toLowerCase() === 'trailers';
+    if ((hopByHop.has(lower) && !keptTe) || dropped.has(lower)) continue;
     if (/vgph_/i.test(name)) return fail(403, 'placeholder in a header name');
     if (lower === 'content-length') continue;
     if (lower === 'content-encoding' && req.rawHeaders[i + 1]!.trim().toLowerCase() !== 'identity') encoded = true;
@@ -97,12 +128,15 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestCont
     headers.push([name, value.value]);
   }
 
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  const grpc = isGrpc(req);
   let body: Rewritten['body'] = null;
-  if (hasBody) {
+  if (announcesBody(req, target.http2 === true)) {
     // A compressed body could hide a placeholder from the scan: refuse it when the agent has any.
     if (encoded && ctx.holdsPlaceholders) return fail(403, 'compressed request bodies cannot be inspected');
-    const taken = await takeBody(req, resolverFor(ctx, 'body', injected, blocked), { injectable: ctx.bodyInjectable, maxBuffered: target.maxBufferedBody });
+    // A gRPC stream may wait for answers between its messages: it streams from the first byte, and
+    // any placeholder in it blocks (substituting would break the message framing).
+    const bodyResolve: Resolve = grpc ? (placeholder) => blockedAs(placeholder, ctx, blocked) : resolverFor(ctx, 'body', injected, blocked);
+    const taken = await takeBody(req, bodyResolve, { injectable: ctx.bodyInjectable && !grpc, maxBuffered: target.maxBufferedBody, lookAhead: grpc ? 0 : undefined });
     if (taken.kind === 'too_large') return fail(413, `request body too large for inspection (limit ${target.maxBufferedBody} bytes)`);
     if (taken.kind === 'blocked') return fail(403, taken.reason);
     if (taken.kind === 'aborted') return fail(clientClosed, 'the client closed the request before its body ended');
@@ -117,8 +151,9 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestCont
   }
   // When an answer from here is scrubbed (always so where a value went), ask for it uncompressed.
   if (ctx.echo !== null) {
-    for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === 'accept-encoding') headers.splice(i, 1);
-    headers.push(['Accept-Encoding', 'identity']);
+    const coding = grpc ? 'grpc-accept-encoding' : 'accept-encoding';
+    for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === coding) headers.splice(i, 1);
+    headers.push([grpc ? 'grpc-accept-encoding' : 'Accept-Encoding', 'identity']);
   }
   return { ok: true, request: { path: fullPath, headers, body, injected, echoForms } };
 }

@@ -2,6 +2,7 @@
 // forwards each request with placeholders replaced only where the secret allows.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import { constants as http2Constants, Http2ServerResponse, type Http2ServerRequest, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
@@ -10,14 +11,16 @@ import type { FastifyBaseLogger } from 'fastify';
 import { errorTable, VaultError, type ErrorCode } from '../contract/errors.js';
 import { formatAuthority, parseAuthority, type Destination } from '../core/host-match.js';
 import { createIdFactory } from '../core/ids.js';
-import { chainScrubs, compileScrub } from '../core/scrub.js';
+import { chainScrubs, compileScrub, type CompiledScrub } from '../core/scrub.js';
 import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } from '../net/connections.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/runtime-service.js';
 import type { ProxyRequestContext, ProxySecret, ProxyService } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
+import { forwardH2 } from './forward-h2.js';
+import { checkH2Request, createH2TunnelServer } from './h2-tunnel.js';
 import { BodyBlockedError } from './request-body.js';
-import { clientClosed, rewriteRequest } from './rewrite.js';
+import { clientClosed, rewriteRequest, type Rewritten } from './rewrite.js';
 import { closeAfter, inTurn } from './connection-turns.js';
 import { namesPlaceholder, placeholderInDestination, redactedDestination, requestNamesPlaceholder } from './destination-guard.js';
 import { startTunnelTimers, type TunnelTimers } from './tunnel-timers.js';
@@ -58,7 +61,23 @@ interface TunnelInfo {
 const requestIds = createIdFactory();
 const maxContexts = 1000;
 
-function sendError(res: ServerResponse, code: ErrorCode, message?: string, extraHeaders: Record<string, string> = {}): void {
+/** An answer to the agent, on an HTTP/1.1 connection or an HTTP/2 stream. */
+type AgentResponse = ServerResponse | Http2ServerResponse;
+type AgentRequest = IncomingMessage | Http2ServerRequest;
+
+const isH2 = (res: AgentResponse): res is Http2ServerResponse => res instanceof Http2ServerResponse;
+
+function sendError(res: AgentResponse, code: ErrorCode, message?: string, extraHeaders: Record<string, string> = {}): void {
+  const err = new VaultError(code, message);
+  const body = JSON.stringify({ error: err.message, code: err.code });
+  if (isH2(res)) {
+    // An HTTP/2 refusal ends its stream only: the session's other streams are framed apart.
+    const { connection: _close, ...headers } = extraHeaders;
+    if (res.stream.destroyed || res.writableEnded) return;
+    if (res.headersSent) return void res.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+    res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+    return void res.end(body);
+  }
   // Every refusal closes the connection, and nothing pipelined behind it is processed.
   if (extraHeaders.connection === 'close') closeAfter(res);
   if (res.destroyed || res.writableEnded) return;
@@ -66,8 +85,6 @@ function sendError(res: ServerResponse, code: ErrorCode, message?: string, extra
     res.destroy();
     return;
   }
-  const err = new VaultError(code, message);
-  const body = JSON.stringify({ error: err.message, code: err.code });
   // A relay that failed may have left the upstream's (unwritable) reason phrase behind.
   res.statusMessage = '';
   res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extraHeaders });
@@ -122,27 +139,28 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
    * Audits a refusal, logs it (reasons name rules, never values) and answers it with
    * `Connection: close`: the body may be partly unread, and nothing pipelined behind it runs.
    */
-  async function refuse(ctx: ProxyRequestContext, res: ServerResponse, reason: string, o: { secret?: ProxySecret | null; code?: ErrorCode; message?: string } = {}): Promise<void> {
+  async function refuse(ctx: ProxyRequestContext, res: AgentResponse, reason: string, o: { secret?: ProxySecret | null; code?: ErrorCode; message?: string } = {}): Promise<void> {
     await ctx.audit({ blocked: { reason, secret: o.secret ?? null }, surfaces: new Map() });
     logger.warn({ agent_id: ctx.caller.agentId, host: ctx.destination.host, reason }, 'proxy.blocked');
     sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { connection: 'close' });
   }
 
   /** Every request and response stream: a fault ends that exchange, never the process. */
-  function ownExchange(req: IncomingMessage, res: ServerResponse): void {
+  function ownExchange(req: AgentRequest, res: AgentResponse): void {
     const log = (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, err: err.message }, 'proxy exchange fault');
     req.on('error', log);
     res.on('error', log);
   }
 
   /** One request to a destination: rewrite, audit, forward, relay. */
-  async function forward(req: IncomingMessage, res: ServerResponse, caller: AgentCaller, destination: Destination, tls: boolean, path: string, hostHeader: string) {
+  async function forward(req: AgentRequest, res: AgentResponse, caller: AgentCaller, destination: Destination, tls: boolean, path: string, hostHeader: string) {
     const ctx = await service.prepare(caller, destination, tls);
     // The kill switch (SPEC §2): every request of a stopped agent is refused, placeholder or not.
     if (ctx.stopped) return refuse(ctx, res, 'agent is stopped', { code: 'agent_stopped', message: errorTable.agent_stopped.message });
-    const rewritten = await rewriteRequest(req, ctx, { path, hostHeader, maxBufferedBody: limits.maxBufferedBody });
+    // The HTTP/2 compatibility request reads like an IncomingMessage where the rewrite looks.
+    const rewritten = await rewriteRequest(req as IncomingMessage, ctx, { path, hostHeader, maxBufferedBody: limits.maxBufferedBody, http2: isH2(res) });
     if (!rewritten.ok) {
-      if (rewritten.status === clientClosed) return void res.destroy();
+      if (rewritten.status === clientClosed) return void (isH2(res) ? res.stream.close(http2Constants.NGHTTP2_CANCEL) : res.destroy());
       return refuse(ctx, res, rewritten.reason, { secret: rewritten.secret, code: rewritten.status === 413 ? 'body_too_large' : 'proxy_blocked' });
     }
     const { request } = rewritten;
@@ -155,6 +173,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     // forms this request itself wrote (a re-encoded Basic credential) are added in front.
     const own = request.echoForms.length > 0 ? compileScrub(request.echoForms) : null;
     const scrub = own && ctx.echo ? chainScrubs(own, ctx.echo) : (own ?? ctx.echo);
+    if (isH2(res)) return forwardOnH2(req as Http2ServerRequest, res, ctx, request, scrub);
     const options = {
       host: target.host,
       port: target.port,
@@ -213,6 +232,70 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     });
   }
 
+  /** Where and how to dial a destination over HTTP/2, and the key its ALPN answer is kept under. */
+  function h2Route(destination: Destination) {
+    const target = upstreams.target(destination.host, destination.port);
+    return { target: { ...target, servername: destination.isIp ? undefined : destination.host }, key: formatAuthority(destination, 443) };
+  }
+
+  /** An HTTP/2 agent's request goes on the agent's HTTP/2 session to the upstream. */
+  async function forwardOnH2(req: Http2ServerRequest, res: Http2ServerResponse, ctx: ProxyRequestContext, request: Rewritten, scrub: CompiledScrub | null) {
+    const route = h2Route(ctx.destination);
+    const session = await upstreams.h2.session(ctx.caller.agentId, route.target, route.key);
+    if (!session || session.closed || session.destroyed) return sendError(res, 'upstream_failed');
+    forwardH2({
+      req,
+      res,
+      request,
+      scrub,
+      session,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      debug: (obj, msg) => logger.debug(obj, msg),
+      failed: (err) => {
+        logger.warn({ agent_id: ctx.caller.agentId, host: ctx.destination.host, code: err.code }, 'upstream error');
+        sendError(res, 'upstream_failed');
+      },
+      blocked: (reason) => {
+        refuse(ctx, res, reason).catch((auditErr: unknown) => {
+          logger.error({ err: auditErr }, 'audit of a blocked request failed');
+          sendError(res, 'internal');
+        });
+      },
+      unrelayable: () => sendError(res, 'upstream_failed'),
+    });
+  }
+
+  /** Offered to the client by ALPN only when the upstream itself speaks h2 (else gRPC could not be served). */
+  async function alpnFor(caller: AgentCaller, destination: Destination): Promise<string[]> {
+    const route = h2Route(destination);
+    if (!upstreams.literalAllowed(route.target.host)) return ['http/1.1'];
+    return (await upstreams.h2.speaksH2(caller.agentId, route.target, route.key)) ? ['h2', 'http/1.1'] : ['http/1.1'];
+  }
+
+  // HTTP/2 sessions inside intercepted tunnels: streams are independent, so no turn-taking.
+  const innerH2 = createH2TunnelServer(limits, logger, (req, res) => {
+    ownExchange(req, res);
+    const info = req.stream.session && h2Tunnels.get(req.stream.session);
+    if (!info) return sendError(res, 'proxy_bad_request');
+    void handleH2Request(req, res, info).catch((err: unknown) => {
+      logger.error({ err }, 'proxy request failed');
+      sendError(res, 'internal');
+    });
+  });
+
+  // A session's tunnel: Node creates the session, synchronously, inside the emit of 'connection'.
+  const h2Tunnels = new WeakMap<Http2Session, TunnelInfo>();
+  let attaching: TunnelInfo | null = null;
+  innerH2.on('session', (session: Http2Session) => attaching && h2Tunnels.set(session, attaching));
+
+  async function handleH2Request(req: Http2ServerRequest, res: Http2ServerResponse, info: TunnelInfo) {
+    const check = checkH2Request(req, info.destination);
+    if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
+    const caller = await authenticate(info.address, info.proxyAuthorization);
+    if (!caller || caller.agentId !== info.caller.agentId) return sendError(res, 'proxy_auth_required');
+    await forward(req, res, caller, info.destination, true, req.headers[':path'] ?? '/', info.authority);
+  }
+
   // Requests inside intercepted tunnels. The TLS socket carries the tunnel's identity.
   const inner = http.createServer({ ...httpServerOptions(limits), requireHostHeader: true }, (req, res) => {
     ownExchange(req, res);
@@ -264,6 +347,11 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       limits,
       logger,
       refuse: (reason, o) => refuse(ctx, res, reason, o),
+      // Each frame carrying a placeholder re-checks the token and re-reads status and values, as a request would.
+      refresh: async () => {
+        const again = await authenticate(info.address, info.proxyAuthorization);
+        return again && again.agentId === info.caller.agentId ? service.prepare(again, info.destination, true) : null;
+      },
     });
   }
 
@@ -339,14 +427,15 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const dest = parseAuthority(req.url ?? '', 443);
     if (!dest.ok || !/:\d+$/.test(req.url ?? '')) return reject('400 Bad Request', JSON.stringify({ error: 'bad CONNECT target', code: 'proxy_bad_request' }));
     const destination: Destination = { host: dest.host, port: dest.port, isIp: dest.isIp };
-    const context = await contextFor(destination.host);
+    const [context, alpn] = await Promise.all([contextFor(destination.host), alpnFor(caller, destination)]);
     if (socket.destroyed) return;
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) socket.unshift(head);
     const tlsSocket = new TLSSocket(socket, {
       isServer: true,
       secureContext: context,
-      ALPNProtocols: ['http/1.1'],
+      // The server's order wins: h2 when both sides speak it.
+      ALPNProtocols: alpn,
       // The CONNECT authority is the destination: a client naming another host in SNI is refused.
       SNICallback: (servername, cb) => {
         if (servername.toLowerCase().replace(/\.$/, '') !== destination.host) cb(new Error('SNI does not match the CONNECT host'));
@@ -375,6 +464,18 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const info: TunnelInfo = { caller, destination, authority: hostHeader, proxyAuthorization: req.headers['proxy-authorization'], address, timers: null };
     tunnels.set(tlsSocket as unknown as Socket, info);
     tlsSocket.once('secure', () => {
+      if (tlsSocket.alpnProtocol === 'h2') {
+        // Node clears this flag only for sockets a TLS server accepted; an HTTP/2 session waits for
+        // a 'secureConnect' that a hand-wrapped server socket never emits while it is still set.
+        (tlsSocket as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+        // The tunnel inherits the listener's half-open sockets, and a session only notices a
+        // close: a client that just goes away (curl, httpx) would leave the session open forever.
+        tlsSocket.once('end', () => tlsSocket.destroy());
+        attaching = info;
+        innerH2.emit('connection', tlsSocket);
+        attaching = null;
+        return;
+      }
       inner.emit('connection', tlsSocket);
       info.timers = startTunnelTimers(tlsSocket, limits);
     });
@@ -382,6 +483,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 
   server.on('close', () => {
     inner.close();
+    innerH2.close();
     upstreams.close();
   });
   return server;

@@ -3,7 +3,8 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { createH2Upstreams } from './upstream-h2.js';
 
 export interface UpstreamOptions {
   /** `host:port` → where to dial instead (like curl --connect-to); TLS is still verified for `host`. */
@@ -89,6 +90,7 @@ export function createUpstreams(opts: UpstreamOptions) {
   const lookup = guardedLookup(opts.allowPrivate);
   const maxAgents = opts.maxAgents ?? 1000;
   const pools = new Map<string, { https: https.Agent; http: http.Agent }>();
+  const h2 = createH2Upstreams({ lookup, secureContext, idleMs: 60_000, maxSessions: maxAgents });
 
   function poolFor(agentId: string) {
     let pool = pools.get(agentId);
@@ -116,12 +118,20 @@ export function createUpstreams(opts: UpstreamOptions) {
       return opts.connectTo.get(`${host}:${port}`) ?? { host, port };
     },
     httpsAgent: (agentId: string) => poolFor(agentId).https,
+    /**
+     * The pools' trust and guarded lookup, for a connection that leaves the pools for good (a
+     * WebSocket upgrade): it would otherwise hold one of the agent's pooled sockets while it lasts.
+     */
+    dialOptions: (): { lookup: LookupFunction; secureContext?: SecureContext } => ({ lookup, ...(secureContext ? { secureContext } : {}) }),
+    /** HTTP/2 sessions, per agent and destination, for clients that speak it to upstreams that do. */
+    h2,
     httpAgent: (agentId: string) => poolFor(agentId).http,
     /** For an IP literal target, the guard cannot run in lookup: check it here. */
     literalAllowed(host: string): boolean {
       return opts.allowPrivate || isIP(host) === 0 || !isForbiddenAddress(host);
     },
     close() {
+      h2.close();
       for (const pool of pools.values()) {
         pool.https.destroy();
         pool.http.destroy();
