@@ -58,9 +58,9 @@ function waitForPort(child, name, timeoutMs = 15_000) {
   });
 }
 
-/** The HTTPS upstream, pinned beside the load generator. */
-export async function startUpstream(pki) {
-  const [cmd, args] = pinned(LOADGEN_CPU, process.execPath, [join(import.meta.dirname, 'proxy-upstream.mjs'), pki.certFile, pki.keyFile]);
+/** The HTTPS upstream (`script` in this directory: the proxy scenario's, or the sse scenario's), pinned beside the load generator. */
+export async function startUpstream(pki, script = 'proxy-upstream.mjs') {
+  const [cmd, args] = pinned(LOADGEN_CPU, process.execPath, [join(import.meta.dirname, script), pki.certFile, pki.keyFile]);
   const child = spawnTracked(cmd, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8');
