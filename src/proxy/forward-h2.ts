@@ -59,7 +59,8 @@ export function forwardH2(x: H2Exchange): void {
   let blocked = false;
   up.setTimeout(x.idleTimeoutMs, () => up.close(http2.constants.NGHTTP2_CANCEL));
   up.on('error', (err: NodeJS.ErrnoException) => {
-    if (blocked) return;
+    // The pipeline destroys the stream with the block before its own callback sees it.
+    if (blocked || err instanceof BodyBlockedError) return;
     if (!answered) return x.failed(err);
     x.debug({ code: err.code, err: err.message }, 'upstream h2 stream fault');
     x.res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);

@@ -22,6 +22,8 @@ export interface Rewritten {
    * credentials), each mapped back to what the agent sent, so that an echo of them is scrubbed too.
    */
   echoForms: ScrubValue[];
+  /** For a streamed body: the secret whose rule blocked it, once the scan past the look-ahead has. */
+  blockedBy: { secret: SecretRow | null };
 }
 
 /** Not a refusal: the agent went away mid-body, so there is nobody to answer and nothing to audit. */
@@ -155,5 +157,5 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestCont
     for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === coding) headers.splice(i, 1);
     headers.push([grpc ? 'grpc-accept-encoding' : 'Accept-Encoding', 'identity']);
   }
-  return { ok: true, request: { path: fullPath, headers, body, injected, echoForms } };
+  return { ok: true, request: { path: fullPath, headers, body, injected, echoForms, blockedBy: blocked } };
 }

@@ -225,7 +225,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       if (!(err instanceof BodyBlockedError)) return;
       blocked = err.reason;
       upstreamReq.destroy();
-      refuse(ctx, res, err.reason).catch((auditErr: unknown) => {
+      refuse(ctx, res, err.reason, { secret: request.blockedBy.secret }).catch((auditErr: unknown) => {
         logger.error({ err: auditErr }, 'audit of a blocked request failed');
         sendError(res, 'internal', undefined, { connection: 'close' });
       });
@@ -256,7 +256,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
         sendError(res, 'upstream_failed');
       },
       blocked: (reason) => {
-        refuse(ctx, res, reason).catch((auditErr: unknown) => {
+        refuse(ctx, res, reason, { secret: request.blockedBy.secret }).catch((auditErr: unknown) => {
           logger.error({ err: auditErr }, 'audit of a blocked request failed');
           sendError(res, 'internal');
         });

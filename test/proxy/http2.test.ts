@@ -69,6 +69,7 @@ beforeAll(async () => {
   fx = await agentWith(s, [
     { key: 'K', value: VALUE, allowed_domains: ['api.x.com', 'api.stripe.com'] },
     { key: 'R', value: OTHER, allowed_domains: ['files.stripe.com'] },
+    { key: 'B', value: 'body-value-Bq7', allowed_domains: ['api.x.com'], inject_in: ['header', 'body'] },
   ]);
   const dir = mkdtempSync(join(tmpdir(), 'vg-h2-'));
   caFile = join(dir, 'ca.pem');
@@ -232,6 +233,20 @@ describe('HTTP/2 streams obey the same rules', () => {
     expect(r.trailers['x-trailer']).toBe(`t=${ph}`);
     expect(r.trailers['x-plain']).toBe('kept');
     expect(JSON.stringify([r.headers, r.trailers]) + r.body).not.toContain(VALUE);
+  });
+
+  it('a gRPC message never takes a value, even from a secret allowed in bodies: the stream is refused', async () => {
+    const { session } = await h2Session('api.x.com:443');
+    const message = Buffer.from(JSON.stringify({ token: fx.ph.B }));
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
+    const r = await h2Request(session, { ...get('/vg.Test/Echo'), ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers' }, framed);
+    const plain = await h2Request(session, { ...get('/v1/form'), ':method': 'POST', 'content-type': 'application/x-www-form-urlencoded' }, `t=${fx.ph.B}`);
+    session.close();
+    expect([r.status, JSON.parse(r.body).error]).toEqual([403, 'request blocked: placeholder in a gRPC message']);
+    expect(h2.seen.map((x) => x.body.toString())).toEqual(['t=body-value-Bq7']);
+    expect(plain.status).toBe(200);
+    const blocked = (await eventsOf(s, 'proxy.blocked')).find((e) => e.reason === 'placeholder in a gRPC message');
+    expect([blocked.secret_id, blocked.details.host]).toEqual([fx.ids.B, 'api.x.com']);
   });
 
   it('a trailers-only answer stays one header block (gRPC errors travel so)', async () => {
