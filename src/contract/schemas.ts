@@ -4,7 +4,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 const Timestamp = Type.String({ format: 'date-time', examples: ['2026-04-25T11:45:19.000Z'] });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-export const injectSurfaces = ['header', 'path', 'query', 'body'] as const;
+// `websocket`: unfragmented text frames of a WebSocket relayed through the proxy (docs/proxy.md).
+export const injectSurfaces = ['header', 'path', 'query', 'body', 'websocket'] as const;
 export type InjectSurface = (typeof injectSurfaces)[number];
 // A plain `enum` (not anyOf of literals) so that a bad entry gets one clear validation error.
 export const InjectSurface = Type.Unsafe<InjectSurface>({ type: 'string', enum: [...injectSurfaces] });

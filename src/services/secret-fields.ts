@@ -1,6 +1,6 @@
 // Validation and normalization of the secret fields an operator may write.
 import { VaultError } from '../contract/errors.js';
-import type { InjectSurface } from '../contract/schemas.js';
+import { injectSurfaces, type InjectSurface } from '../contract/schemas.js';
 import { normalizeAllowedDomains } from '../core/allowed-domains.js';
 import { isValidEnvKey } from '../core/env-key.js';
 
@@ -9,7 +9,8 @@ export const maxDescriptionLength = 1024;
 const labelKeyPattern = /^[A-Za-z0-9]([A-Za-z0-9_.\-/]{0,62})$/;
 const maxLabels = 64;
 const maxLabelValueLength = 256;
-const surfaceOrder: InjectSurface[] = ['header', 'path', 'query', 'body'];
+/** The canonical order `inject_in` is stored in: the contract's. */
+const surfaceOrder: readonly InjectSurface[] = injectSurfaces;
 
 const invalid = (message: string) => new VaultError('invalid_request', message);
 
@@ -39,7 +40,7 @@ export function checkAllowedDomains(input: string[] | undefined): string[] {
 
 export function checkInjectIn(input: InjectSurface[] | undefined): InjectSurface[] {
   if (input === undefined) return ['header'];
-  if (input.length === 0) throw invalid('inject_in must name at least one of header, path, query, body');
+  if (input.length === 0) throw invalid(`inject_in must name at least one of ${surfaceOrder.join(', ')}`);
   return surfaceOrder.filter((s) => input.includes(s));
 }
 

@@ -162,13 +162,13 @@ describe('POST /vaults/{id}/secrets', () => {
   });
 
   it('refuses an unknown or empty inject_in', async () => {
-    expectJson(await post({ env_key: 'I', value: 'v', inject_in: ['header', 'cookie'] }), 400, invalid('inject_in[1] must be one of header, path, query, body'));
-    expectJson(await post({ env_key: 'I', value: 'v', inject_in: [] }), 400, invalid('inject_in must name at least one of header, path, query, body'));
+    expectJson(await post({ env_key: 'I', value: 'v', inject_in: ['header', 'cookie'] }), 400, invalid('inject_in[1] must be one of header, path, query, body, websocket'));
+    expectJson(await post({ env_key: 'I', value: 'v', inject_in: [] }), 400, invalid('inject_in must name at least one of header, path, query, body, websocket'));
   });
 
   it('accepts every inject_in surface, in a canonical order without duplicates', async () => {
-    const res = await post({ env_key: 'ALL', value: 'v', inject_in: ['query', 'body', 'path', 'header', 'query'] });
-    expectJson(res, 201, expectedSecret(res.json, vaultId, { env_key: 'ALL', inject_in: ['header', 'path', 'query', 'body'] }));
+    const res = await post({ env_key: 'ALL', value: 'v', inject_in: ['query', 'websocket', 'body', 'path', 'header', 'query'] });
+    expectJson(res, 201, expectedSecret(res.json, vaultId, { env_key: 'ALL', inject_in: ['header', 'path', 'query', 'body', 'websocket'] }));
   });
 
   it('refuses bad labels', async () => {

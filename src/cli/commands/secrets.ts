@@ -38,7 +38,7 @@ export function addNewSecretOptions(cmd: Command): Command {
   cmd
     .option('--allowed-domain <host>', 'only send the value to this host (repeatable; *.example.com for subdomains)', collectList)
     .option('--unrestricted', 'unrestricted on purpose, no --allowed-domain: agents get the real value in their environment (secrets add needs one of the two)')
-    .option('--inject-in <surfaces>', 'where the proxy may put the value: header, path, query, body (comma-separated; default header)', collectList)
+    .option('--inject-in <surfaces>', 'where the proxy may put the value: header, path, query, body, websocket (comma-separated; default header)', collectList)
     .option('--label <key=value>', 'an immutable label (repeatable)', collect)
     .option('--revealable', 'allow `secrets reveal` later (immutable)')
     .option('--description <text>', 'what the secret is for');

@@ -3,7 +3,7 @@ import type { Secret } from '../../../src/sdk/index.js';
 
 type InjectSurface = Secret['inject_in'][number];
 // Repeated here rather than imported: the contract's list is a runtime value beside TypeBox schemas.
-export const injectSurfaces: readonly InjectSurface[] = ['header', 'path', 'query', 'body'];
+export const injectSurfaces: readonly InjectSurface[] = ['header', 'path', 'query', 'body', 'websocket'];
 
 export function surfacesFrom(data: FormData): InjectSurface[] {
   return injectSurfaces.filter((s) => data.get(`inject_${s}`) === 'on');
