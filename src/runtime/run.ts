@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAgentClient, type AgentEnvironment, type EnvironmentEntry } from '../sdk/index.js';
 import { caBundle, childEnvironment } from './child-env.js';
+import { writePythonHook } from './python-hook.js';
 import { placeholderShape, plainEnvNames, realValueNames, realValuesNotice } from './real-values.js';
 
 export interface RunOptions {
@@ -24,7 +25,7 @@ export interface RunOptions {
 }
 
 const forwardedSignals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-const preloadPath = fileURLToPath(new URL('./fetch-proxy-preload.js', import.meta.url));
+const preloadPath = fileURLToPath(new URL('./node-proxy-preload.js', import.meta.url));
 
 /** Values in the environment (not placeholders) decide whether --watch must restart the child. */
 function valuesOf(env: AgentEnvironment): string {
@@ -42,6 +43,7 @@ export async function runAsAgent(opts: RunOptions): Promise<number> {
   async function prepare(): Promise<{ env: NodeJS.ProcessEnv; snapshot: string; realValues: string | null }> {
     const environment = await agent.environment();
     writeFileSync(bundlePath, caBundle(environment.ca_certificate), { mode: 0o600 });
+    const pythonHook = writePythonHook(dir, environment.ca_certificate);
     const env = childEnvironment({
       parent: opts.parentEnv,
       agentEnv: environment.env,
@@ -49,6 +51,7 @@ export async function runAsAgent(opts: RunOptions): Promise<number> {
       noProxy: [vaultHost],
       caBundlePath: bundlePath,
       preloadPath,
+      pythonHook,
     });
     // Without the operator's view (agent token only, or it failed) plain env counts as a real value too.
     const plain = opts.describeEnvironment ? await opts.describeEnvironment().then(plainEnvNames, () => null) : null;

@@ -1,5 +1,6 @@
 // Proxy suites: an in-process test PKI, a recording HTTPS upstream that plays many host names,
 // a real-TLS client through the proxy's CONNECT tunnel, and a raw-bytes tunnel for hand-written HTTP.
+import { spawn } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import * as x509 from '@peculiar/x509';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { cliPath, startTestServer, type TestServer } from '../helpers/server.js';
 import { agentWithToken, createSecret, createVault, envOf } from '../agents/helpers.js';
 
 x509.cryptoProvider.set(webcrypto as never);
@@ -45,7 +46,7 @@ async function makeLeaf(ca: Ca, names: string[], notBefore = new Date(Date.now()
 }
 
 /** Every name the upstream answers for with a good certificate (also the CONNECT_TO map). */
-export const goodNames = ['api.stripe.com', 'files.stripe.com', 'a.b.stripe.com', 'stripe.com', 'evilstripe.com', 'api.stripe.com.evil.com', 'evil.com', 'xn--bcher-kva.example', 'api.x.com', '127.0.0.1'];
+export const goodNames = ['api.stripe.com', 'files.stripe.com', 'a.b.stripe.com', 'stripe.com', 'evilstripe.com', 'api.stripe.com.evil.com', 'evil.com', 'xn--bcher-kva.example', 'api.x.com', 'api.openai.com', 'api.github.com', '127.0.0.1'];
 /** Names whose certificate is bad in one way each. */
 export const badNames = { expired: 'expired.test', wrongName: 'wrongname.test', unknownCa: 'unknownca.test' };
 
@@ -294,4 +295,24 @@ export function sendPlain(s: TestServer, auth: string | null, url: string, o: { 
     req.on('error', reject);
     req.end(o.body);
   });
+}
+
+export interface RunResult { code: number | null; stdout: string; stderr: string }
+
+/**
+ * `node dist/cli/main.js run --agent <agent> -- <command…>` from a parent environment built from
+ * nothing (PATH, HOME, the vault's URL and operator key, then `env`): the CA variables this machine
+ * may preset (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, …) never help the child.
+ */
+export function runAs(s: TestServer, agent: string, command: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [cliPath, 'run', '--agent', agent, '--', ...command], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', VAULTGATE_URL: s.url, VAULTGATE_API_KEY: s.apiKey, ...opts.env },
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += String(d)));
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }

@@ -106,7 +106,7 @@ describe('the child process', () => {
   });
 
   it('env: the agent env and proxy, no operator credentials, every CA variable → one private bundle with the deployment CA', async () => {
-    const caVars = ['SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO', 'DENO_CERT'];
+    const caVars = ['SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO', 'DENO_CERT', 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH'];
     const parentCa = Object.fromEntries(caVars.map((v) => [v, '/etc/ssl/certs/parent-set-this.pem']));
     const script = 'env; echo "---mode $(stat -c %a "$SSL_CERT_FILE")"; cat "$SSL_CERT_FILE"';
     const r = await vgRun(['--agent', fx.id, '--', 'sh', '-c', script], { ...parentCa, VAULTGATE_ADMIN_KEY: 'admin-key-from-parent-0123', VAULTGATE_MASTER_KEY: 'bWFzdGVy' }).done;
