@@ -42,18 +42,24 @@ type Options = Record<string, unknown>;
 const optionsIndex = (args: unknown[]) => args.findIndex((a) => typeof a === 'object' && a !== null && !(a instanceof URL));
 
 /**
- * A request over a Unix socket (`socketPath`) or a caller's own connection (`createConnection`)
- * names no host a proxy could reach (global-agent would send it as http://localhost/…), so it
- * takes Node's own path, with the global agent Node made when it names none.
+ * A request over a Unix socket (`socketPath`) names no host a proxy could reach (global-agent would
+ * send it as http://localhost/…), so it takes Node's own path, with the global agent Node made when
+ * it names none. A caller's own `createConnection` to a host (the `ws` library dials TLS itself that
+ * way) would bypass the proxy: it is dropped, and the proxy's agent makes the connection instead.
  */
 function keepLocal(mod: HttpModule, proxied: RequestFn, direct: RequestFn, ownGlobalAgent: http.Agent): RequestFn {
   return (...args) => {
     const i = optionsIndex(args);
     const options = args[i] as Options | undefined;
-    if (!options || !(options.socketPath || typeof options.createConnection === 'function')) return proxied(...args);
-    if (options.socketPath && (options.agent === undefined || options.agent === mod.globalAgent)) {
-      args[i] = { ...options, agent: ownGlobalAgent };
+    if (!options) return proxied(...args);
+    if (!options.socketPath) {
+      if (typeof options.createConnection === 'function') {
+        const { createConnection: _own, ...rest } = options;
+        args[i] = rest;
+      }
+      return proxied(...args);
     }
+    if (options.agent === undefined || options.agent === mod.globalAgent) args[i] = { ...options, agent: ownGlobalAgent };
     return direct(...args);
   };
 }
