@@ -240,8 +240,10 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 
   /** An HTTP/2 agent's request goes on the agent's HTTP/2 session to the upstream. */
   async function forwardOnH2(req: Http2ServerRequest, res: Http2ServerResponse, ctx: ProxyRequestContext, request: Rewritten, scrub: CompiledScrub | null) {
+    const tunnel = req.stream.session && h2Tunnels.get(req.stream.session);
+    if (!tunnel) return sendError(res, 'proxy_bad_request');
     const route = h2Route(ctx.destination);
-    const session = await upstreams.h2.session(ctx.caller.agentId, route.target, route.key);
+    const session = await upstreams.h2.session(tunnel, ctx.caller.agentId, route.target, route.key);
     if (!session || session.closed || session.destroyed) return sendError(res, 'upstream_failed');
     forwardH2({
       req,
@@ -289,10 +291,15 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   innerH2.on('session', (session: Http2Session) => attaching && h2Tunnels.set(session, attaching));
 
   async function handleH2Request(req: Http2ServerRequest, res: Http2ServerResponse, info: TunnelInfo) {
+    // A stream the client already reset costs nothing more: opening and cancelling streams by the
+    // hundred (rapid reset) must not queue a store read and a decryption for each.
+    const gone = () => res.stream.closed || res.stream.destroyed;
+    if (gone()) return;
     const check = checkH2Request(req, info.destination);
     if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
     const caller = await authenticate(info.address, info.proxyAuthorization);
     if (!caller || caller.agentId !== info.caller.agentId) return sendError(res, 'proxy_auth_required');
+    if (gone()) return;
     await forward(req, res, caller, info.destination, true, req.headers[':path'] ?? '/', info.authority);
   }
 
@@ -474,6 +481,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
         attaching = info;
         innerH2.emit('connection', tlsSocket);
         attaching = null;
+        tlsSocket.once('close', () => upstreams.h2.release(info));
         return;
       }
       inner.emit('connection', tlsSocket);

@@ -28,8 +28,10 @@ export function createH2Upstreams(opts: H2UpstreamOptions) {
   const maxSessions = opts.maxSessions ?? 1000;
   /** `host:port` → whether it chose h2, and until when that is believed. */
   const speaks = new Map<string, { h2: boolean; until: number }>();
-  /** `agent \0 host:port` → its session, connecting or connected. */
-  const sessions = new Map<string, Promise<ClientHttp2Session | null>>();
+  /** A tunnel → its session, connecting or connected. */
+  const sessions = new WeakMap<object, Promise<ClientHttp2Session | null>>();
+  /** Every session open, for close(). */
+  const open = new Set<ClientHttp2Session>();
 
   const remember = (key: string, h2: boolean) => {
     speaks.delete(key);
@@ -65,9 +67,27 @@ export function createH2Upstreams(opts: H2UpstreamOptions) {
         const session = http2.connect(`https://${target.servername ?? target.host}:${target.port}`, { createConnection: () => socket });
         session.on('error', () => undefined);
         session.setTimeout(opts.idleMs, () => session.close());
+        open.add(session);
+        session.once('close', () => open.delete(session));
         resolve(session);
       });
     });
+  }
+
+  /** A probe's session, kept for the first tunnel of that agent to that destination. */
+  const spare = new Map<string, ClientHttp2Session>();
+
+  function keep(key: string, session: ClientHttp2Session): void {
+    spare.get(key)?.close();
+    spare.set(key, session);
+    const forget = () => spare.get(key) === session && spare.delete(key);
+    session.once('close', forget);
+    session.once('goaway', forget);
+    if (spare.size > maxSessions) {
+      const [oldest, s] = spare.entries().next().value as [string, ClientHttp2Session];
+      spare.delete(oldest);
+      s.close();
+    }
   }
 
   return {
@@ -75,27 +95,27 @@ export function createH2Upstreams(opts: H2UpstreamOptions) {
     async speaksH2(agentId: string, target: H2Target, destinationKey: string): Promise<boolean> {
       const known = speaks.get(destinationKey);
       if (known && known.until > Date.now()) return known.h2;
-      // The probe's connection is the agent's first session when the answer is yes.
-      return (await this.session(agentId, target, destinationKey)) !== null;
+      const session = await dial(target, destinationKey);
+      if (session) keep(`${agentId}\0${destinationKey}`, session);
+      return session !== null;
     },
 
-    /** The agent's session to the destination, or null when it does not speak h2 (or cannot be reached). */
-    session(agentId: string, target: H2Target, destinationKey: string): Promise<ClientHttp2Session | null> {
-      const key = `${agentId}\0${destinationKey}`;
-      const open = sessions.get(key);
+    /**
+     * The session of one agent tunnel to the destination, or null when it does not speak h2 (or
+     * cannot be reached). One per tunnel, never shared: a client that cancels streams by the
+     * thousand (an upstream closes such a session) or stalls one only hurts its own requests.
+     */
+    session(tunnel: object, agentId: string, target: H2Target, destinationKey: string): Promise<ClientHttp2Session | null> {
+      const open = sessions.get(tunnel);
       if (open) return open;
-      const made = dial(target, destinationKey);
-      sessions.set(key, made);
-      if (sessions.size > maxSessions) {
-        const oldest = sessions.keys().next().value as string;
-        void sessions.get(oldest)?.then((s) => s?.close());
-        sessions.delete(oldest);
-      }
+      const key = `${agentId}\0${destinationKey}`;
+      const ready = spare.get(key);
+      spare.delete(key);
+      const made = ready && !ready.closed && !ready.destroyed ? Promise.resolve(ready) : dial(target, destinationKey);
+      sessions.set(tunnel, made);
       void made.then((session) => {
-        if (!session) return void sessions.delete(key);
-        const forget = () => {
-          if (sessions.get(key) === made) sessions.delete(key);
-        };
+        if (!session) return void sessions.delete(tunnel);
+        const forget = () => sessions.get(tunnel) === made && sessions.delete(tunnel);
         session.once('close', forget);
         session.once('goaway', forget);
         session.once('error', forget);
@@ -103,9 +123,17 @@ export function createH2Upstreams(opts: H2UpstreamOptions) {
       return made;
     },
 
+    /** The tunnel closed: so does its upstream session. */
+    release(tunnel: object): void {
+      void sessions.get(tunnel)?.then((session) => session?.close());
+      sessions.delete(tunnel);
+    },
+
     close(): void {
-      for (const s of sessions.values()) void s.then((session) => session?.destroy());
-      sessions.clear();
+      for (const s of spare.values()) s.destroy();
+      spare.clear();
+      open.forEach((session) => session.destroy());
+      open.clear();
     },
   };
 }

@@ -3,10 +3,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { cliPath, newAdminKey, tempDir } from '../helpers/server.js';
-import { connectTo, makePki, startUpstream, type Upstream } from '../proxy/helpers.js';
+import { connectTo, makePki, startUpstream, type Pki, type Upstream } from '../proxy/helpers.js';
 import { apiClient, requireBuiltCli, type Call } from './helpers.js';
 import { dial, readHead, watch } from './hostile-wire.js';
 
@@ -186,6 +187,37 @@ function addRoutes(up: Upstream): void {
   });
 }
 
+/** The host name the HTTP/2 upstream plays (every other name is the HTTP/1.1 recorder). */
+export const h2Host = 'api.x.com';
+
+/** An HTTP/2-only upstream: `ok` by default, `/slow` streams ticks, `/reset` resets its stream mid-answer. */
+async function startH2Upstream(pki: Pki): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http2.createSecureServer({ key: pki.good.keyPem, cert: pki.good.certPem });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => (sessions.add(session), session.once('close', () => sessions.delete(session))));
+  server.on('sessionError', () => undefined);
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined);
+    stream.resume();
+    const path = String(headers[':path']);
+    if (path === '/reset') {
+      stream.respond({ ':status': 200 });
+      return void stream.write('x'.repeat(1000), () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+    }
+    if (path !== '/slow') return void (stream.respond({ ':status': 200 }), stream.end('ok'));
+    stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+    let n = 0;
+    const timer = setInterval(() => {
+      if (stream.destroyed || ++n > 40) return void (clearInterval(timer), stream.destroyed || stream.end());
+      stream.write(`tick ${n}\n`);
+    }, 50);
+    stream.once('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return { port, close: () => new Promise<void>((r) => (server.close(() => r()), sessions.forEach((session) => session.destroy()))) };
+}
+
 /** Vault with a secret for api.stripe.com (header, body), an agent on it, deployed, with a token. */
 async function makeAgent(call: Call, apiPort: number): Promise<Agent> {
   const must = async (p: ReturnType<Call>, status: number) => {
@@ -194,7 +226,7 @@ async function makeAgent(call: Call, apiPort: number): Promise<Agent> {
     return r.json;
   };
   const vault = await must(call('POST', '/vaults', { body: { name: 'hostile' } }), 201);
-  await must(call('POST', `/vaults/${vault.id}/secrets`, { body: { env_key: 'STRIPE_KEY', value: 'sk_live_hostile_0123456789', allowed_domains: ['api.stripe.com'], inject_in: ['header', 'body'] } }), 201);
+  await must(call('POST', `/vaults/${vault.id}/secrets`, { body: { env_key: 'STRIPE_KEY', value: 'sk_live_hostile_0123456789', allowed_domains: ['api.stripe.com', h2Host], inject_in: ['header', 'body'] } }), 201);
   const agent = await must(call('POST', '/agents', { body: { name: 'hostile-agent', vault_ids: [vault.id] } }), 201);
   await must(call('POST', `/agents/${agent.id}/deploy`), 200);
   const token = await must(call('POST', `/agents/${agent.id}/tokens`), 201);
@@ -206,6 +238,7 @@ export async function startHostile(): Promise<Hostile> {
   requireBuiltCli();
   const pki = await makePki();
   const up = await startUpstream(pki);
+  const upH2 = await startH2Upstream(pki);
   addRoutes(up);
   const dataDir = tempDir('vg-hostile-');
   const adminKey = newAdminKey();
@@ -215,7 +248,7 @@ export async function startHostile(): Promise<Hostile> {
     VAULTGATE_API_ADDR: `127.0.0.1:${apiPort}`,
     VAULTGATE_PROXY_ADDR: `127.0.0.1:${proxyPort}`,
     VAULTGATE_ADMIN_KEY: adminKey,
-    VAULTGATE_PROXY_CONNECT_TO: connectTo(up),
+    VAULTGATE_PROXY_CONNECT_TO: `${connectTo(up)},${h2Host}:443=127.0.0.1:${upH2.port}`,
     VAULTGATE_UPSTREAM_CA_FILE: pki.caFile,
     VAULTGATE_PROXY_ALLOW_PRIVATE: '1',
     ...limitsEnv,
@@ -239,6 +272,7 @@ export async function startHostile(): Promise<Hostile> {
         await gone;
       }
       await up.close();
+      await upH2.close();
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(pki.dir, { recursive: true, force: true });
     },

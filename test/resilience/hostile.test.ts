@@ -1,10 +1,11 @@
 // SPEC §9 black-box: a separate server process takes resets, half-closes, stalls, slowloris and a
 // seeded fuzzer on both ports, and after every stage is the same process, still serving both.
+import http2 from 'node:http2';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { fuzzCases, type FuzzCase } from './hostile-fuzz.js';
-import { basic, healthz, limits, proxiedGet, rssKb, startHostile, type Hostile } from './hostile-server.js';
+import { basic, h2Host, healthz, limits, proxiedGet, rssKb, startHostile, type Hostile } from './hostile-server.js';
 import { allEndings, clientHello, closeWithin, dial, finish, pool, readHead, release, send, watch, type Ending } from './hostile-wire.js';
 
 const reps = 20;
@@ -161,6 +162,93 @@ it('proxy: the upstream resets its own socket mid-response; the client gets a cl
     await send(t.sec, 'GET /upreset HTTP/1.1\r\nHost: api.stripe.com\r\n\r\n');
     if (!(await closeWithin(t.raw, 5000))) oddities.push(`client not closed 5 s after the upstream reset: ${JSON.stringify(w.text().slice(0, 80))}`);
   }), timeout);
+
+/** A tunnel to the HTTP/2 upstream whose TLS chose h2 (noted if it did not). */
+async function openH2Tunnel(): Promise<{ raw: net.Socket; sec: tls.TLSSocket } | null> {
+  const raw = await dial(h.proxyPort);
+  const w = watch(raw);
+  await send(raw, connectHead(`${h2Host}:443`, valid()));
+  if (!(await readHead(w, 5000)).startsWith('HTTP/1.1 200')) return oddities.push('h2 tunnel: CONNECT refused'), raw.destroy(), null;
+  const sec = tls.connect({ socket: raw, ca: h.agent.ca, servername: h2Host, ALPNProtocols: ['h2'] });
+  sec.on('error', () => undefined);
+  const ok = await new Promise<boolean>((r) => { sec.once('secureConnect', () => r(true)).once('close', () => r(false)); setTimeout(() => r(false), 5000); });
+  if (!ok || sec.alpnProtocol !== 'h2') return oddities.push(`h2 tunnel: ALPN ${String(sec.alpnProtocol)}`), raw.destroy(), null;
+  return { raw, sec };
+}
+
+/** An HTTP/2 client session on such a tunnel. */
+async function openH2Session(): Promise<{ raw: net.Socket; sec: tls.TLSSocket; session: http2.ClientHttp2Session } | null> {
+  const t = await openH2Tunnel();
+  if (!t) return null;
+  const session = http2.connect(`https://${h2Host}`, { createConnection: () => t.sec });
+  session.on('error', () => undefined);
+  return { ...t, session };
+}
+
+const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/** An empty SETTINGS frame, then the first 5 bytes of a HEADERS frame that claims 200 bytes. */
+const h2Start = Buffer.concat([preface, Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]), Buffer.from([0, 0, 200, 1, 4])]);
+const h2Headers = (path: string) => ({ ':method': 'POST', ':path': path, ':scheme': 'https', ':authority': h2Host, authorization: 'Bearer x' });
+
+it('proxy, HTTP/2: mid preface, mid HEADERS frame, and garbage frames after the preface', async () => {
+  await stage('h2 mid preface', allEndings, async (how) => {
+    const t = await openH2Tunnel();
+    if (!t) return;
+    await send(t.sec, preface.subarray(0, 10));
+    await finish(how, t.raw, held, t.sec);
+  });
+  await stage('h2 mid HEADERS', allEndings, async (how) => {
+    const t = await openH2Tunnel();
+    if (!t) return;
+    await send(t.sec, h2Start);
+    await finish(how, t.raw, held, t.sec);
+  });
+  await stage('h2 garbage frames', ['reset', 'end'], async (how, i) => {
+    const t = await openH2Tunnel();
+    if (!t) return;
+    const garbage = Buffer.alloc(64 + i * 7, (i * 37) & 0xff);
+    await send(t.sec, Buffer.concat([preface, garbage]));
+    await finish(how, t.raw, held, t.sec);
+  });
+}, timeout);
+
+it('proxy, HTTP/2: mid request body, and while the upstream streams its answer', async () => {
+  await stage('h2 mid body', allEndings, async (how) => {
+    const t = await openH2Session();
+    if (!t) return;
+    const req = t.session.request(h2Headers('/'), { endStream: false });
+    req.on('error', () => undefined);
+    req.write('a'.repeat(1000));
+    await new Promise((r) => setTimeout(r, 20));
+    await finish(how, t.raw, held, t.sec);
+  });
+  await stage('h2 during a slow answer', allEndings, async (how) => {
+    const t = await openH2Session();
+    if (!t) return;
+    const req = t.session.request({ ...h2Headers('/slow'), ':method': 'GET' });
+    req.on('error', () => undefined);
+    const first = await new Promise<boolean>((r) => { req.once('data', () => r(true)); req.once('close', () => r(false)); setTimeout(() => r(false), 5000); });
+    if (!first) oddities.push('h2: no first chunk of /slow');
+    await finish(how, t.raw, held, t.sec);
+  });
+}, timeout);
+
+it('proxy, HTTP/2: streams reset at once, 100 per session (rapid reset), and upstream stream resets', () =>
+  stage('h2 rapid reset', ['reset', 'end'], async (how) => {
+    const t = await openH2Session();
+    if (!t) return;
+    for (let i = 0; i < 100 && !t.session.destroyed; i++) {
+      const req = t.session.request(h2Headers('/'), { endStream: false });
+      req.on('error', () => undefined);
+      req.close(http2.constants.NGHTTP2_CANCEL);
+    }
+    const reset = t.session.destroyed ? null : t.session.request({ ...h2Headers('/reset'), ':method': 'GET' });
+    reset?.on('error', () => undefined);
+    reset?.resume();
+    const closed = await new Promise<boolean>((r) => { if (!reset) return r(true); reset.once('close', () => r(true)); setTimeout(() => r(false), 5000); });
+    if (!closed) oddities.push(`h2: a stream the upstream reset was not closed within 5 s (session destroyed: ${t.session.destroyed})`);
+    await finish(how, t.raw, held, t.sec);
+  }, 5), timeout);
 
 it('proxy: plain-http absolute form, mid head and mid body', async () => {
   const head = (method: string, extra: string) => `${method} http://api.stripe.com/ HTTP/1.1\r\nHost: api.stripe.com\r\nProxy-Authorization: ${valid()}\r\n${extra}`;
