@@ -1,5 +1,5 @@
 // HTTP/2 to upstreams: which destinations speak it (learned from ALPN, remembered a while), and one
-// multiplexed session per agent and destination, dialled with the same address guard and trust.
+// multiplexed session per agent tunnel, dialled with the same address guard and trust.
 import http2, { type ClientHttp2Session } from 'node:http2';
 import type { LookupFunction } from 'node:net';
 import tls, { type SecureContext } from 'node:tls';

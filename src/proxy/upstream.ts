@@ -123,7 +123,7 @@ export function createUpstreams(opts: UpstreamOptions) {
      * WebSocket upgrade): it would otherwise hold one of the agent's pooled sockets while it lasts.
      */
     dialOptions: (): { lookup: LookupFunction; secureContext?: SecureContext } => ({ lookup, ...(secureContext ? { secureContext } : {}) }),
-    /** HTTP/2 sessions, per agent and destination, for clients that speak it to upstreams that do. */
+    /** HTTP/2 sessions, one per agent tunnel, for clients that speak it to upstreams that do. */
     h2,
     httpAgent: (agentId: string) => poolFor(agentId).http,
     /** For an IP literal target, the guard cannot run in lookup: check it here. */
