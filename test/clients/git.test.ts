@@ -1,5 +1,4 @@
 // git over HTTPS through `vaultgate run`: a strict smart-HTTP server gets the real token in Basic credentials, only on its allowed host.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cliPath } from '../helpers/server.js';
 import { eventsOf, leaks } from '../agents/helpers.js';
-import { agentWith, allUpstreamBytes, startWorld, type AgentFx, type World } from '../proxy/helpers.js';
+import { agentWith, allUpstreamBytes, runAs, startWorld, type AgentFx, type World } from '../proxy/helpers.js';
 import { gitRoute, isolatedGitEnv, makeBareRepo, type BareRepo, type GitRoute } from './git-server.js';
 
 const HOST = 'api.x.com';
@@ -43,20 +42,8 @@ beforeEach(() => {
   git.seen.length = 0;
 });
 
-interface Done { code: number | null; stdout: string; stderr: string }
-
 /** `vaultgate run --agent <id> -- sh -c script` with a parent env free of the machine's CA and git settings. */
-function vgRun(script: string): Promise<Done> {
-  const child = spawn(process.execPath, [cliPath, 'run', '--agent', fx.id, '--', 'sh', '-c', script], {
-    env: { ...isolatedGitEnv(home), VAULTGATE_URL: w.s.url, VAULTGATE_API_KEY: w.s.apiKey },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += String(d)));
-  child.stderr.on('data', (d) => (stderr += String(d)));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const vgRun = (script: string) => runAs(w.s, fx.id, ['sh', '-c', script], { env: isolatedGitEnv(home) });
 
 const remote = (host: string) => `https://${USER}:$GITHUB_TOKEN@${host}/${repo.name}`;
 
