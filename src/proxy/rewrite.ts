@@ -1,7 +1,7 @@
 // Rewrites one request for its upstream: hop-by-hop headers out, placeholders in or a block.
 import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
-import type { ScrubValue } from '../core/scrub.js';
+import { chainScrubs, compileScrub, type CompiledScrub, type ScrubValue } from '../core/scrub.js';
 import { encodeBytesURIComponent, substituteHeaderValue, substitutePercentEncoded, type Resolution, type Resolve } from '../core/substitution.js';
 import { takeBody } from './request-body.js';
 import type { ProxyRequestContext, ProxySecret as SecretRow, Surface } from '../services/proxy-service.js';
@@ -158,4 +158,14 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestCont
     headers.push([grpc ? 'grpc-accept-encoding' : 'Accept-Encoding', 'identity']);
   }
   return { ok: true, request: { path: fullPath, headers, body, injected, echoForms, blockedBy: blocked } };
+}
+
+/** The forms this request itself wrote (a re-encoded Basic credential), as a scrubber; null when none. */
+export function ownEchoScrub(request: Rewritten): CompiledScrub | null {
+  return request.echoForms.length > 0 ? compileScrub(request.echoForms) : null;
+}
+
+/** What an answer is scrubbed of: the request's own forms in front of the destination's values. */
+export function responseScrub(own: CompiledScrub | null, echo: CompiledScrub | null): CompiledScrub | null {
+  return own && echo ? chainScrubs(own, echo) : (own ?? echo);
 }

@@ -2,16 +2,17 @@
 // forwards each request with placeholders replaced only where the secret allows.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { constants as http2Constants, Http2ServerResponse, type Http2ServerRequest, type Http2Session } from 'node:http2';
+import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { pipeline } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorTable, VaultError, type ErrorCode } from '../contract/errors.js';
+import { isH2, sendError, upstreamFailure, type AgentRequest, type AgentResponse } from './answers.js';
 import { formatAuthority, parseAuthority, type Destination } from '../core/host-match.js';
 import { createIdFactory } from '../core/ids.js';
-import { chainScrubs, compileScrub, type CompiledScrub } from '../core/scrub.js';
+import type { CompiledScrub } from '../core/scrub.js';
 import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } from '../net/connections.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/runtime-service.js';
@@ -20,8 +21,8 @@ import { relayResponse } from './relay.js';
 import { forwardH2 } from './forward-h2.js';
 import { checkH2Request, createH2TunnelServer } from './h2-tunnel.js';
 import { BodyBlockedError } from './request-body.js';
-import { clientClosed, rewriteRequest, type Rewritten } from './rewrite.js';
-import { closeAfter, inTurn } from './connection-turns.js';
+import { clientClosed, ownEchoScrub, responseScrub, rewriteRequest, type Rewritten } from './rewrite.js';
+import { inTurn } from './connection-turns.js';
 import { namesPlaceholder, placeholderInDestination, redactedDestination, requestNamesPlaceholder } from './destination-guard.js';
 import { startTunnelTimers, type TunnelTimers } from './tunnel-timers.js';
 import type { Upstreams } from './upstream.js';
@@ -61,36 +62,6 @@ interface TunnelInfo {
 const requestIds = createIdFactory();
 const maxContexts = 1000;
 
-/** An answer to the agent, on an HTTP/1.1 connection or an HTTP/2 stream. */
-type AgentResponse = ServerResponse | Http2ServerResponse;
-type AgentRequest = IncomingMessage | Http2ServerRequest;
-
-const isH2 = (res: AgentResponse): res is Http2ServerResponse => res instanceof Http2ServerResponse;
-
-function sendError(res: AgentResponse, code: ErrorCode, message?: string, extraHeaders: Record<string, string> = {}): void {
-  const err = new VaultError(code, message);
-  const body = JSON.stringify({ error: err.message, code: err.code });
-  if (isH2(res)) {
-    // An HTTP/2 refusal ends its stream only: the session's other streams are framed apart.
-    const { connection: _close, ...headers } = extraHeaders;
-    if (res.stream.destroyed || res.writableEnded) return;
-    if (res.headersSent) return void res.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
-    res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
-    return void res.end(body);
-  }
-  // Every refusal closes the connection, and nothing pipelined behind it is processed.
-  if (extraHeaders.connection === 'close') closeAfter(res);
-  if (res.destroyed || res.writableEnded) return;
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  // A relay that failed may have left the upstream's (unwritable) reason phrase behind.
-  res.statusMessage = '';
-  res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extraHeaders });
-  res.end(body);
-}
-
 /** `Proxy-Authorization: Basic base64(agent_id:token)`. */
 export function parseProxyAuthorization(header: string | undefined): { agentId: string; token: string } | null {
   const match = /^Basic ([A-Za-z0-9+/=]{1,1024})$/i.exec(header?.trim() ?? '');
@@ -125,6 +96,15 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const caller = creds && (await service.authenticate(creds.agentId, creds.token, { requestId: requestIds('request'), sourceIp: address }));
     if (!caller) throttle.failed(address);
     return caller ?? null;
+  }
+
+  /**
+   * The tunnel's credentials checked again, for each of its requests, streams and placeholder-carrying
+   * frames: a token revoked while its tunnel is open must not keep working on it.
+   */
+  async function tunnelCaller(info: TunnelInfo): Promise<AgentCaller | null> {
+    const caller = await authenticate(info.address, info.proxyAuthorization);
+    return caller && caller.agentId === info.caller.agentId ? caller : null;
   }
 
   /** A placeholder named as the destination: audited under a redacted host, refused before any lookup. */
@@ -171,8 +151,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     if (res.destroyed) return;
     // Every response from here is scrubbed of every value that may be sent here (SPEC §6); the
     // forms this request itself wrote (a re-encoded Basic credential) are added in front.
-    const own = request.echoForms.length > 0 ? compileScrub(request.echoForms) : null;
-    const scrub = own && ctx.echo ? chainScrubs(own, ctx.echo) : (own ?? ctx.echo);
+    const scrub = responseScrub(ownEchoScrub(request), ctx.echo);
     if (isH2(res)) return forwardOnH2(req as Http2ServerRequest, res, ctx, request, scrub);
     const options = {
       host: target.host,
@@ -203,11 +182,11 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       if (blocked !== null) return;
       // The agent went away mid-body (the pipeline then aborts the upstream request): not the upstream's fault.
       if (agentGone()) return void logger.debug({ agent_id: caller.agentId, host: destination.host }, 'agent left mid-request');
-      const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/i.test(err.code ?? '') || /certificate/i.test(err.message);
-      const forbidden = err.code === 'EVAULTGATE_FORBIDDEN';
+      const failure = upstreamFailure(err);
+      const forbidden = failure === 'destination_forbidden';
       logger.warn({ agent_id: caller.agentId, host: destination.host, code: err.code }, 'upstream error');
       if (forbidden) void ctx.audit({ blocked: { reason: 'destination address not allowed', secret: null }, surfaces: new Map() }).catch(() => undefined);
-      sendError(res, forbidden ? 'destination_forbidden' : tlsFailure ? 'upstream_tls_failed' : 'upstream_failed', undefined, forbidden ? { connection: 'close' } : {});
+      sendError(res, failure, undefined, forbidden ? { connection: 'close' } : {});
     });
     // The agent went away: so does its upstream exchange.
     res.once('close', () => {
@@ -297,8 +276,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     if (gone()) return;
     const check = checkH2Request(req, info.destination);
     if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
-    const caller = await authenticate(info.address, info.proxyAuthorization);
-    if (!caller || caller.agentId !== info.caller.agentId) return sendError(res, 'proxy_auth_required');
+    const caller = await tunnelCaller(info);
+    if (!caller) return sendError(res, 'proxy_auth_required');
     if (gone()) return;
     await forward(req, res, caller, info.destination, true, req.headers[':path'] ?? '/', info.authority);
   }
@@ -338,8 +317,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   async function handleTunnelUpgrade(req: IncomingMessage, res: ServerResponse, socket: Duplex, head: Buffer, info: TunnelInfo) {
     const check = checkTunnelRequest(req, info, { upgrade: true });
     if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
-    const caller = await authenticate(info.address, info.proxyAuthorization);
-    if (!caller || caller.agentId !== info.caller.agentId) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
+    const caller = await tunnelCaller(info);
+    if (!caller) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
     const ctx = await service.prepare(caller, info.destination, true);
     if (ctx.stopped) return refuse(ctx, res, 'agent is stopped', { code: 'agent_stopped', message: errorTable.agent_stopped.message });
     if (!isWebSocketUpgrade(req)) return refuse(ctx, res, 'only WebSocket upgrades are supported');
@@ -356,8 +335,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       refuse: (reason, o) => refuse(ctx, res, reason, o),
       // Each frame carrying a placeholder re-checks the token and re-reads status and values, as a request would.
       refresh: async () => {
-        const again = await authenticate(info.address, info.proxyAuthorization);
-        return again && again.agentId === info.caller.agentId ? service.prepare(again, info.destination, true) : null;
+        const again = await tunnelCaller(info);
+        return again ? service.prepare(again, info.destination, true) : null;
       },
     });
   }
@@ -365,11 +344,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
     const check = checkTunnelRequest(req, info);
     if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
-    // A token revoked while its tunnel is open must not keep working on that tunnel.
-    const caller = await authenticate(info.address, info.proxyAuthorization);
-    if (!caller || caller.agentId !== info.caller.agentId) {
-      return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
-    }
+    const caller = await tunnelCaller(info);
+    if (!caller) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
     let path = req.url ?? '/';
     if (!path.startsWith('/')) path = new URL(path).pathname + new URL(path).search;
     await forward(req, res, caller, info.destination, true, path, info.authority);

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { placeholderPrefix } from '../core/placeholders.js';
-import { chainScrubs, type CompiledScrub } from '../core/scrub.js';
+import type { CompiledScrub } from '../core/scrub.js';
+import { responseScrub } from './rewrite.js';
 import { createSubstituter, type Resolve, type Substituter } from '../core/substitution.js';
 import type { ProxyRequestContext, ProxySecret, Surface } from '../services/proxy-service.js';
 import { resolverFor } from './rewrite.js';
@@ -240,7 +241,7 @@ export function startWebSocketRelay(o: WebSocketRelayOptions): void {
 
   const upstreamFrames = createUpstreamFrames({
     toAgent: toClient,
-    echo: () => (o.ownEcho && ctx.echo ? chainScrubs(o.ownEcho, ctx.echo) : (o.ownEcho ?? ctx.echo)),
+    echo: () => responseScrub(o.ownEcho, ctx.echo),
     maxHeld: limits.maxBufferedBody,
     invalid: (code, reason) => finish(code, reason),
   });

@@ -7,11 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
-import { errorTable, VaultError, type ErrorCode } from '../contract/errors.js';
-import { chainScrubs, compileScrub, type CompiledScrub } from '../core/scrub.js';
+import { errorTable, type ErrorCode } from '../contract/errors.js';
+import type { CompiledScrub } from '../core/scrub.js';
 import type { ProxyRequestContext, ProxySecret } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
-import { clientClosed, rewriteRequest, type Rewritten } from './rewrite.js';
+import { clientClosed, ownEchoScrub, responseScrub, rewriteRequest, type Rewritten } from './rewrite.js';
+import { sendError, upstreamFailure } from './answers.js';
 import type { Upstreams } from './upstream.js';
 import { startWebSocketRelay } from './websocket-relay.js';
 
@@ -97,15 +98,6 @@ export function switchingHead(up: Pick<IncomingMessage, 'statusMessage' | 'rawHe
   return ok ? Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1') : null;
 }
 
-/** An error answer on the tunnel before any 101 (the connection closes after it). */
-function answer(res: ServerResponse, code: ErrorCode): void {
-  if (res.headersSent || res.destroyed || res.writableEnded) return void res.destroy();
-  const err = new VaultError(code);
-  const body = JSON.stringify({ error: err.message, code: err.code });
-  res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
 /** Origin-form path: an absolute-form target (already checked to name the destination) loses its authority. */
 function originPath(url: string): string {
   if (url.startsWith('/')) return url;
@@ -134,8 +126,8 @@ export async function relayWebSocket(input: WebSocketRelayInput): Promise<void> 
 /** The rewritten upgrade, without extension offers, on a connection of its own (never a pooled one). */
 function dial(input: WebSocketRelayInput, request: Rewritten, target: { host: string; port: number }): void {
   const { res, ctx, upstreams, limits, logger } = input;
-  const ownEcho = request.echoForms.length > 0 ? compileScrub(request.echoForms) : null;
-  const scrub = ownEcho && ctx.echo ? chainScrubs(ownEcho, ctx.echo) : (ownEcho ?? ctx.echo);
+  const ownEcho = ownEchoScrub(request);
+  const scrub = responseScrub(ownEcho, ctx.echo);
   const headers = request.headers.filter(([name]) => name.toLowerCase() !== 'sec-websocket-extensions');
   headers.push(['Connection', 'Upgrade'], ['Upgrade', 'websocket']);
   const upReq = https.request({
@@ -161,7 +153,7 @@ function dial(input: WebSocketRelayInput, request: Rewritten, target: { host: st
     } catch (err) {
       logger.warn({ ...log, code: (err as NodeJS.ErrnoException).code }, 'upstream answer cannot be relayed');
       upRes.destroy();
-      answer(res, 'upstream_failed');
+      sendError(res, 'upstream_failed');
     }
   });
   upReq.on('upgrade', (upRes: IncomingMessage, upSocket: Socket, upHead: Buffer) => {
@@ -181,9 +173,9 @@ function dial(input: WebSocketRelayInput, request: Rewritten, target: { host: st
     settled = true;
     if (input.socket.destroyed) return void logger.debug(log, 'agent left before the upstream answered');
     logger.warn({ ...log, code: err.code }, 'upstream error');
-    if (err.code === 'EVAULTGATE_FORBIDDEN') return void input.refuse('destination address not allowed', { code: 'destination_forbidden', message: errorTable.destination_forbidden.message }).catch(() => answer(res, 'internal'));
-    const tlsFailure = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/i.test(err.code ?? '') || /certificate/i.test(err.message);
-    answer(res, tlsFailure ? 'upstream_tls_failed' : 'upstream_failed');
+    const failure = upstreamFailure(err);
+    if (failure === 'destination_forbidden') return void input.refuse('destination address not allowed', { code: failure, message: errorTable.destination_forbidden.message }).catch(() => sendError(res, 'internal'));
+    sendError(res, failure);
   });
   upReq.end();
 }
@@ -196,7 +188,7 @@ function switchProtocols(input: WebSocketRelayInput, upRes: IncomingMessage, upS
   if (head === null || input.socket.destroyed) {
     if (head === null) logger.warn({ agent_id: ctx.caller.agentId, host: ctx.destination.host, reason: why ?? 'a 101 head that cannot be written' }, 'upstream WebSocket accept refused');
     upSocket.destroy();
-    return answer(res, 'upstream_failed');
+    return sendError(res, 'upstream_failed');
   }
   // From here the relay owns both sockets and their idle limit.
   upSocket.setTimeout(0);
