@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { decideRead, deliveredSecrets, receivesValues, secretEnvironment, type AgentAccess, type SecretRef } from './access.js';
+import type { InjectSurface } from '../contract/schemas.js';
+import {
+  blockReason,
+  decidePlaceholder,
+  decideRead,
+  deliveredSecrets,
+  placeholderSecrets,
+  receivesValues,
+  resolvePlaceholder,
+  secretEnvironment,
+  type AgentAccess,
+  type HeldPlaceholder,
+  type InjectionRules,
+  type SecretRef,
+} from './access.js';
+import type { Destination } from './host-match.js';
 
 const s = (id: string, env_key: string, allowed_domains: string[] = [], vault_id = 'vlt_a'): SecretRef => ({ id, vault_id, env_key, allowed_domains });
 
@@ -72,5 +87,58 @@ describe('the kill switch (SPEC §2)', () => {
     ['Deployed', false],
   ])('status %j receives values: %s', (status, expected) => {
     expect(receivesValues({ status })).toBe(expected);
+  });
+});
+
+describe('the placeholders an agent holds', () => {
+  it('are the delivered restricted secrets: one shadowed by plain env was never handed out, so the proxy does not know it', () => {
+    const twin = s('sec_twin', 'STRIPE_KEY', ['api.stripe.com'], 'vlt_b');
+    const access = { ...full, granted: [...full.granted, twin] };
+    // The grant wins the name STRIPE_KEY over the attached vault, so only its placeholder is held.
+    expect(placeholderSecrets(access, {}).map((x) => x.id)).toEqual(['sec_twin']);
+    expect(placeholderSecrets(full, {}).map((x) => x.id)).toEqual(['sec_restricted']);
+    expect(placeholderSecrets(access, { STRIPE_KEY: 'plain' })).toEqual([]);
+    expect(placeholderSecrets({ ...none, envVars: [{ name: 'K', secret: restricted }] }, {}).map((x) => x.id)).toEqual(['sec_restricted']);
+  });
+});
+
+describe('decidePlaceholder: the proxy rule for one placeholder in one place', () => {
+  const at = (host: string, port = 443): Destination => ({ host, port, isIp: /^[\d.]+$/.test(host) });
+  const rules = (allowed_domains: string[], inject_in: InjectSurface[] = ['header']): InjectionRules => ({ allowed_domains, inject_in });
+  const stripe = rules(['api.stripe.com']);
+  const everywhere = rules(['*.example.com'], ['header', 'path', 'query', 'body', 'websocket']);
+
+  it.each([
+    ['allowed host, allowed surface', stripe, at('api.stripe.com'), 'header', true, { inject: true }],
+    ['a placeholder the agent does not hold', null, at('api.stripe.com'), 'header', true, { inject: false, reason: blockReason.unknown }],
+    ['plain http, even to the allowed host', stripe, at('api.stripe.com', 80), 'header', false, { inject: false, reason: blockReason.plainHttp }],
+    ['another host', stripe, at('evil.com'), 'header', true, { inject: false, reason: blockReason.destination }],
+    ['the allowed host on another port', stripe, at('api.stripe.com', 8443), 'header', true, { inject: false, reason: blockReason.destination }],
+    ['a look-alike suffix', stripe, at('api.stripe.com.evil.com'), 'header', true, { inject: false, reason: blockReason.destination }],
+    ['an address instead of the name', stripe, at('10.0.0.1'), 'header', true, { inject: false, reason: blockReason.destination }],
+    ['allowed host, surface not allowed (path)', stripe, at('api.stripe.com'), 'path', true, { inject: false, reason: 'secret may not be sent in the path' }],
+    ['allowed host, surface not allowed (body)', stripe, at('api.stripe.com'), 'body', true, { inject: false, reason: 'secret may not be sent in the body' }],
+    ['allowed host, surface not allowed (websocket)', stripe, at('api.stripe.com'), 'websocket', true, { inject: false, reason: 'secret may not be sent in the websocket' }],
+    ['wildcard subdomain, every surface: query', everywhere, at('a.b.example.com'), 'query', true, { inject: true }],
+    ['wildcard subdomain, every surface: websocket', everywhere, at('api.example.com'), 'websocket', true, { inject: true }],
+    ['wildcard does not cover the apex', everywhere, at('example.com'), 'header', true, { inject: false, reason: blockReason.destination }],
+    ['no allowed domains at all (an unrestricted secret has no placeholder)', rules([]), at('api.stripe.com'), 'header', true, { inject: false, reason: blockReason.destination }],
+    ['plain http is checked before the host', stripe, at('evil.com', 80), 'header', false, { inject: false, reason: blockReason.plainHttp }],
+    ['the host is checked before the surface', stripe, at('evil.com'), 'body', true, { inject: false, reason: blockReason.destination }],
+  ] as const)('%s', (_name, secret, destination, surface, tls, expected) => {
+    expect(decidePlaceholder(secret, { destination, surface, tls })).toEqual(expected);
+  });
+
+  it('resolvePlaceholder adds the value: held and opened → inject; held but not opened → unavailable; not held → unknown', () => {
+    const value = Buffer.from('sk_live_value');
+    const held = new Map<string, HeldPlaceholder<InjectionRules>>([
+      ['vgph_open', { secret: stripe, value }],
+      ['vgph_sealed', { secret: stripe, value: null }],
+    ]);
+    const use = { destination: at('api.stripe.com'), surface: 'header', tls: true } as const;
+    expect(resolvePlaceholder(held, 'vgph_open', use)).toEqual({ kind: 'inject', secret: stripe, value });
+    expect(resolvePlaceholder(held, 'vgph_sealed', use)).toEqual({ kind: 'block', reason: blockReason.unavailable, secret: stripe });
+    expect(resolvePlaceholder(held, 'vgph_other', use)).toEqual({ kind: 'block', reason: blockReason.unknown, secret: null });
+    expect(resolvePlaceholder(held, 'vgph_open', { ...use, destination: at('evil.com') })).toEqual({ kind: 'block', reason: blockReason.destination, secret: stripe });
   });
 });

@@ -4,7 +4,8 @@ import type { Transform } from 'node:stream';
 import { chainScrubs, compileScrub, type CompiledScrub, type ScrubValue } from '../core/scrub.js';
 import { encodeBytesURIComponent, substituteHeaderValue, substitutePercentEncoded, type Resolution, type Resolve } from '../core/substitution.js';
 import { takeBody } from './request-body.js';
-import type { ProxyRequestContext, ProxySecret as SecretRow, Surface } from '../services/proxy-service.js';
+import { resolvePlaceholder, type PlaceholderResolution } from '../core/access.js';
+import type { ProxyAccess, ProxySecret as SecretRow, Surface } from '../services/proxy-service.js';
 
 const basicToken = /^[ \t]*basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
 const hopByHop = new Set(['connection', 'expect', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
@@ -31,9 +32,14 @@ export const clientClosed = 499;
 
 export type RewriteResult = { ok: true; request: Rewritten } | { ok: false; status: number; reason: string; secret: SecretRow | null };
 
-export function resolverFor(ctx: ProxyRequestContext, surface: Surface, injected: Map<string, Set<Surface>>, blockedSecret: { secret: SecretRow | null }, echoForms: ScrubValue[] = []): Resolve {
+/** One placeholder found in one surface of this request, decided by the one rule (core/access). */
+export function decideIn(access: ProxyAccess, placeholder: string, surface: Surface): PlaceholderResolution<SecretRow> {
+  return resolvePlaceholder(access.held, placeholder, { destination: access.destination, surface, tls: access.tls });
+}
+
+export function resolverFor(ctx: ProxyAccess, surface: Surface, injected: Map<string, Set<Surface>>, blockedSecret: { secret: SecretRow | null }, echoForms: ScrubValue[] = []): Resolve {
   return (placeholder) => {
-    const decision = ctx.decide(placeholder, surface);
+    const decision = decideIn(ctx, placeholder, surface);
     if (decision.kind === 'block') {
       blockedSecret.secret = decision.secret;
       return { kind: 'block', reason: decision.reason, secretId: decision.secret?.id ?? null };
@@ -50,8 +56,8 @@ export function resolverFor(ctx: ProxyRequestContext, surface: Surface, injected
 }
 
 /** A placeholder where no value may go: what blocks it is the secret's own rule, or the gRPC rule. */
-function blockedAs(placeholder: string, ctx: ProxyRequestContext, blocked: { secret: SecretRow | null }): Resolution {
-  const decision = ctx.decide(placeholder, 'body');
+function blockedAs(placeholder: string, ctx: ProxyAccess, blocked: { secret: SecretRow | null }): Resolution {
+  const decision = decideIn(ctx, placeholder, 'body');
   blocked.secret = decision.secret;
   const reason = decision.kind === 'block' ? decision.reason : placeholderInGrpcMessage;
   return { kind: 'block', reason, secretId: decision.secret?.id ?? null };
@@ -90,7 +96,7 @@ function announcesBody(req: IncomingMessage, http2: boolean): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
-export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestContext, target: RewriteTarget): Promise<RewriteResult> {
+export async function rewriteRequest(req: IncomingMessage, ctx: ProxyAccess, target: RewriteTarget): Promise<RewriteResult> {
   const injected = new Map<string, Set<Surface>>();
   const echoForms: ScrubValue[] = [];
   const blocked = { secret: null as SecretRow | null };
@@ -134,7 +140,7 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyRequestCont
   let body: Rewritten['body'] = null;
   if (announcesBody(req, target.http2 === true)) {
     // A compressed body could hide a placeholder from the scan: refuse it when the agent has any.
-    if (encoded && ctx.holdsPlaceholders) return fail(403, 'compressed request bodies cannot be inspected');
+    if (encoded && ctx.held.size > 0) return fail(403, 'compressed request bodies cannot be inspected');
     // A gRPC stream may wait for answers between its messages: it streams from the first byte, and
     // any placeholder in it blocks (substituting would break the message framing).
     const bodyResolve: Resolve = grpc ? (placeholder) => blockedAs(placeholder, ctx, blocked) : resolverFor(ctx, 'body', injected, blocked);

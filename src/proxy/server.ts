@@ -16,7 +16,7 @@ import type { CompiledScrub } from '../core/scrub.js';
 import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } from '../net/connections.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/runtime-service.js';
-import type { ProxyRequestContext, ProxySecret, ProxyService } from '../services/proxy-service.js';
+import type { ProxyAccess, ProxySecret, ProxyService } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
 import { forwardH2 } from './forward-h2.js';
 import { checkH2Request, createH2TunnelServer } from './h2-tunnel.js';
@@ -58,6 +58,9 @@ interface TunnelInfo {
   /** Head, body and idle limits of the tunnel's requests (set once the handshake is done). */
   timers: TunnelTimers | null;
 }
+
+/** Who was refused, and where to: enough for the audit record, with no store read or decryption. */
+type RefusedAt = Pick<ProxyAccess, 'caller' | 'destination'>;
 
 const requestIds = createIdFactory();
 const maxContexts = 1000;
@@ -108,9 +111,9 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   }
 
   /** A placeholder named as the destination: audited under a redacted host, refused before any lookup. */
-  async function auditPlaceholderDestination(caller: AgentCaller, authority: string, defaultPort: number, tls: boolean): Promise<string> {
+  async function auditPlaceholderDestination(caller: AgentCaller, authority: string, defaultPort: number): Promise<string> {
     const destination = redactedDestination(authority, defaultPort);
-    await (await service.prepare(caller, destination, tls)).audit({ blocked: { reason: placeholderInDestination, secret: null }, surfaces: new Map() });
+    await service.auditBlocked(caller, destination, { reason: placeholderInDestination, secret: null });
     logger.warn({ agent_id: caller.agentId, host: destination.host, reason: placeholderInDestination }, 'proxy.blocked');
     return `request blocked: ${placeholderInDestination}`;
   }
@@ -119,9 +122,9 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
    * Audits a refusal, logs it (reasons name rules, never values) and answers it with
    * `Connection: close`: the body may be partly unread, and nothing pipelined behind it runs.
    */
-  async function refuse(ctx: ProxyRequestContext, res: AgentResponse, reason: string, o: { secret?: ProxySecret | null; code?: ErrorCode; message?: string } = {}): Promise<void> {
-    await ctx.audit({ blocked: { reason, secret: o.secret ?? null }, surfaces: new Map() });
-    logger.warn({ agent_id: ctx.caller.agentId, host: ctx.destination.host, reason }, 'proxy.blocked');
+  async function refuse(at: RefusedAt, res: AgentResponse, reason: string, o: { secret?: ProxySecret | null; code?: ErrorCode; message?: string } = {}): Promise<void> {
+    await service.auditBlocked(at.caller, at.destination, { reason, secret: o.secret ?? null });
+    logger.warn({ agent_id: at.caller.agentId, host: at.destination.host, reason }, 'proxy.blocked');
     sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { connection: 'close' });
   }
 
@@ -147,7 +150,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const target = upstreams.target(destination.host, destination.port);
     if (!upstreams.literalAllowed(target.host)) return refuse(ctx, res, 'destination address not allowed', { code: 'destination_forbidden', message: errorTable.destination_forbidden.message });
     // Fail closed: the injection is on record before the value leaves.
-    if (request.injected.size > 0) await ctx.audit({ blocked: null, surfaces: request.injected });
+    await service.auditInjected(ctx, request.injected);
     if (res.destroyed) return;
     // Every response from here is scrubbed of every value that may be sent here (SPEC §6); the
     // forms this request itself wrote (a re-encoded Basic credential) are added in front.
@@ -185,7 +188,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       const failure = upstreamFailure(err);
       const forbidden = failure === 'destination_forbidden';
       logger.warn({ agent_id: caller.agentId, host: destination.host, code: err.code }, 'upstream error');
-      if (forbidden) void ctx.audit({ blocked: { reason: 'destination address not allowed', secret: null }, surfaces: new Map() }).catch(() => undefined);
+      if (forbidden) void service.auditBlocked(caller, destination, { reason: 'destination address not allowed', secret: null }).catch(() => undefined);
       sendError(res, failure, undefined, forbidden ? { connection: 'close' } : {});
     });
     // The agent went away: so does its upstream exchange.
@@ -218,7 +221,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   }
 
   /** An HTTP/2 agent's request goes on the agent's HTTP/2 session to the upstream. */
-  async function forwardOnH2(req: Http2ServerRequest, res: Http2ServerResponse, ctx: ProxyRequestContext, request: Rewritten, scrub: CompiledScrub | null) {
+  async function forwardOnH2(req: Http2ServerRequest, res: Http2ServerResponse, ctx: ProxyAccess, request: Rewritten, scrub: CompiledScrub | null) {
     const tunnel = req.stream.session && h2Tunnels.get(req.stream.session);
     if (!tunnel) return sendError(res, 'proxy_bad_request');
     const route = h2Route(ctx.destination);
@@ -275,7 +278,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const gone = () => res.stream.closed || res.stream.destroyed;
     if (gone()) return;
     const check = checkH2Request(req, info.destination);
-    if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
+    if (check) return refuse(info, res, check);
     const caller = await tunnelCaller(info);
     if (!caller) return sendError(res, 'proxy_auth_required');
     if (gone()) return;
@@ -316,7 +319,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 
   async function handleTunnelUpgrade(req: IncomingMessage, res: ServerResponse, socket: Duplex, head: Buffer, info: TunnelInfo) {
     const check = checkTunnelRequest(req, info, { upgrade: true });
-    if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
+    if (check) return refuse(info, res, check);
     const caller = await tunnelCaller(info);
     if (!caller) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
     const ctx = await service.prepare(caller, info.destination, true);
@@ -328,6 +331,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       socket,
       head,
       ctx,
+      audits: service,
       authority: info.authority,
       upstreams,
       limits,
@@ -343,7 +347,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 
   async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
     const check = checkTunnelRequest(req, info);
-    if (check) return refuse(await service.prepare(info.caller, info.destination, true), res, check);
+    if (check) return refuse(info, res, check);
     const caller = await tunnelCaller(info);
     if (!caller) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
     let path = req.url ?? '/';
@@ -379,7 +383,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     } catch {
       return sendError(res, 'proxy_bad_request', 'the proxy needs an absolute http:// URL');
     }
-    if (namesPlaceholder(url.host)) return sendError(res, 'proxy_blocked', await auditPlaceholderDestination(caller, url.host, 80, false), { connection: 'close' });
+    if (namesPlaceholder(url.host)) return sendError(res, 'proxy_blocked', await auditPlaceholderDestination(caller, url.host, 80), { connection: 'close' });
     if (url.protocol !== 'http:' || url.username || url.password) return sendError(res, 'proxy_bad_request', 'the proxy needs an absolute http:// URL; use CONNECT for https');
     const dest = parseAuthority(url.host, 80);
     if (!dest.ok) return sendError(res, 'proxy_bad_request', `bad destination: ${dest.reason}`);
@@ -405,7 +409,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     if (!caller) return reject('407 Proxy Authentication Required', JSON.stringify({ error: 'proxy authentication required', code: 'proxy_auth_required' }), 'Proxy-Authenticate: Basic realm="vaultgate"\r\n');
     // Before anything else looks at the authority: no leaf is minted and no name resolved for it.
     if (namesPlaceholder(req.url ?? '')) {
-      return reject('403 Forbidden', JSON.stringify({ error: await auditPlaceholderDestination(caller, req.url ?? '', 443, true), code: 'proxy_blocked' }));
+      return reject('403 Forbidden', JSON.stringify({ error: await auditPlaceholderDestination(caller, req.url ?? '', 443), code: 'proxy_blocked' }));
     }
     const dest = parseAuthority(req.url ?? '', 443);
     if (!dest.ok || !/:\d+$/.test(req.url ?? '')) return reject('400 Bad Request', JSON.stringify({ error: 'bad CONNECT target', code: 'proxy_bad_request' }));

@@ -8,8 +8,8 @@ import { placeholderPrefix } from '../core/placeholders.js';
 import type { CompiledScrub } from '../core/scrub.js';
 import { responseScrub } from './rewrite.js';
 import { createSubstituter, type Resolve, type Substituter } from '../core/substitution.js';
-import type { ProxyRequestContext, ProxySecret, Surface } from '../services/proxy-service.js';
-import { resolverFor } from './rewrite.js';
+import type { ProxyAccess, ProxyAudits, ProxySecret, Surface } from '../services/proxy-service.js';
+import { decideIn, resolverFor } from './rewrite.js';
 import { createUpstreamFrames } from './websocket-echo.js';
 import { CloseCode, closePayload, createFrameDecoder, encodeFrame, encodeFrameHeader, isControl, Opcode, type FrameEvent, type FrameHeader } from './websocket-frames.js';
 import { createFrameWriter } from './websocket-writer.js';
@@ -24,9 +24,10 @@ export interface WebSocketRelayOptions {
   clientHead: Buffer;
   upstream: Duplex;
   upstreamHead: Buffer;
-  ctx: ProxyRequestContext;
+  ctx: ProxyAccess;
+  audits: ProxyAudits;
   /** The context as it is now (token, agent status, current values), or null when the token no longer holds. */
-  refresh(): Promise<ProxyRequestContext | null>;
+  refresh(): Promise<ProxyAccess | null>;
   /** Forms the handshake wrote itself (a re-encoded Basic credential), scrubbed in front of the destination's set. */
   ownEcho: CompiledScrub | null;
   limits: { idleTimeoutMs: number; maxBufferedBody: number };
@@ -114,7 +115,7 @@ export function startWebSocketRelay(o: WebSocketRelayOptions): void {
     done = true;
     logger.warn({ agent_id: ctx.caller.agentId, host: ctx.destination.host, reason }, 'proxy.blocked');
     try {
-      await ctx.audit({ blocked: { reason, secret }, surfaces: new Map() });
+      await o.audits.auditBlocked(ctx.caller, ctx.destination, { reason, secret });
     } catch (err) {
       logger.error({ err }, 'audit of a blocked WebSocket frame failed');
     }
@@ -131,7 +132,7 @@ export function startWebSocketRelay(o: WebSocketRelayOptions): void {
 
   /** Outside unfragmented text frames no value may go: a placeholder blocks, by its secret's own rule if one applies. */
   const refuseEvery: Resolve = (placeholder) => {
-    const decision = ctx.decide(placeholder, 'websocket');
+    const decision = decideIn(ctx, placeholder, 'websocket');
     scanSecret = decision.secret;
     return { kind: 'block', reason: decision.kind === 'block' ? decision.reason : placeholderOutsideText, secretId: decision.secret?.id ?? null };
   };
@@ -145,7 +146,7 @@ export function startWebSocketRelay(o: WebSocketRelayOptions): void {
 
   function startClientFrame(h: FrameHeader): void {
     // Only a whole text message can take a value (its length changes): it is held, the rest streams.
-    const held = isControl(h.opcode) || (h.opcode === Opcode.text && h.fin && ctx.holdsPlaceholders);
+    const held = isControl(h.opcode) || (h.opcode === Opcode.text && h.fin && ctx.held.size > 0);
     if (held && h.length > limits.maxBufferedBody) return finish(CloseCode.tooBig, tooBigForInspection);
     reading = { held, parts: [] };
     if (held) return;
@@ -202,7 +203,7 @@ export function startWebSocketRelay(o: WebSocketRelayOptions): void {
     const out = joined(sub.push(payload), sub.end());
     if (sub.blocked) return block(sub.blocked.reason, blocked.secret);
     // Fail closed: the injection is on record before the value leaves.
-    if (injected.size > 0) await ctx.audit({ blocked: null, surfaces: injected });
+    await o.audits.auditInjected(ctx, injected);
     if (done) return;
     // A changed payload gets a fresh key: the agent's key is known to it, the new bytes are not.
     toUpstream.whole(encodeFrame({ fin: true, opcode: Opcode.text, payload: out, maskKey: injected.size > 0 ? randomMask() : h.maskKey }));

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorTable, type ErrorCode } from '../contract/errors.js';
 import type { CompiledScrub } from '../core/scrub.js';
-import type { ProxyRequestContext, ProxySecret } from '../services/proxy-service.js';
+import type { ProxyAccess, ProxyAudits, ProxySecret } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
 import { clientClosed, ownEchoScrub, responseScrub, rewriteRequest, type Rewritten } from './rewrite.js';
 import { sendError, upstreamFailure } from './answers.js';
@@ -24,7 +24,9 @@ export interface WebSocketRelayInput {
   /** The tunnel (decrypted) and the bytes read past the upgrade request's head. */
   socket: Duplex;
   head: Buffer;
-  ctx: ProxyRequestContext;
+  ctx: ProxyAccess;
+  /** Where injections and refusals are put on record. */
+  audits: ProxyAudits;
   /** The CONNECT authority, as Host for the upstream. */
   authority: string;
   upstreams: Upstreams;
@@ -37,7 +39,7 @@ export interface WebSocketRelayInput {
    * again and its status and values read again (a stop or a rotation applies to the next frame);
    * null when the token no longer authenticates the agent.
    */
-  refresh(): Promise<ProxyRequestContext | null>;
+  refresh(): Promise<ProxyAccess | null>;
 }
 
 const acceptGuid = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -118,7 +120,7 @@ export async function relayWebSocket(input: WebSocketRelayInput): Promise<void> 
   const target = upstreams.target(ctx.destination.host, ctx.destination.port);
   if (!upstreams.literalAllowed(target.host)) return input.refuse('destination address not allowed', { code: 'destination_forbidden', message: errorTable.destination_forbidden.message });
   // Fail closed: the injection is on record before the value leaves.
-  if (request.injected.size > 0) await ctx.audit({ blocked: null, surfaces: request.injected });
+  await input.audits.auditInjected(ctx, request.injected);
   if (input.socket.destroyed) return;
   dial(input, request, target);
 }
@@ -193,5 +195,5 @@ function switchProtocols(input: WebSocketRelayInput, upRes: IncomingMessage, upS
   // From here the relay owns both sockets and their idle limit.
   upSocket.setTimeout(0);
   input.socket.write(head);
-  startWebSocketRelay({ client: input.socket, clientHead: input.head, upstream: upSocket, upstreamHead: upHead, ctx, refresh: input.refresh, ownEcho, limits, logger });
+  startWebSocketRelay({ client: input.socket, clientHead: input.head, upstream: upSocket, upstreamHead: upHead, ctx, audits: input.audits, refresh: input.refresh, ownEcho, limits, logger });
 }

@@ -1,8 +1,8 @@
-// What the egress proxy asks of the vault: who the agent is, which placeholders it holds, and
-// whether each may be replaced for this destination and surface. Every decision is audited.
+// What the egress proxy asks of the vault: who the agent is, which placeholders it holds with the
+// values this destination may receive, and the audit record of every injection and refusal.
 import type { InjectSurface } from '../contract/schemas.js';
-import { receivesValues, secretEnvironment } from '../core/access.js';
-import { formatAuthority, isAllowedDestination, type Destination } from '../core/host-match.js';
+import { destinationMayReceive, placeholderSecrets, receivesValues, type HeldPlaceholder } from '../core/access.js';
+import { formatAuthority, type Destination } from '../core/host-match.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { SecretRow, Store } from '../storage/store.js';
@@ -14,31 +14,33 @@ import type { AgentCaller, RuntimeService } from './runtime-service.js';
 export type Surface = InjectSurface;
 export type ProxySecret = SecretRow;
 
-export type PlaceholderDecision =
-  | { kind: 'inject'; secret: SecretRow; value: Buffer }
-  | { kind: 'block'; reason: string; secret: SecretRow | null };
-
-export interface ProxyRequestContext {
+/**
+ * What one request may use, read for that request: data only. Which placeholder may go where is
+ * core/access's `decidePlaceholder`; the proxy applies it to `held` as it scans the request.
+ */
+export interface ProxyAccess {
   caller: AgentCaller;
   destination: Destination;
   /** `false` for plain http://, which never carries a value. */
   tls: boolean;
-  /** Resolves one placeholder found in one surface of the request. */
-  decide(placeholder: string, surface: Surface): PlaceholderDecision;
-  /** The agent is stopped (the kill switch): the context holds no secret and every request is refused. */
-  readonly stopped: boolean;
-  /** Whether the agent holds any placeholder at all (else nothing needs inspecting). */
-  readonly holdsPlaceholders: boolean;
+  /** The agent is stopped (the kill switch): nothing is held and every request is refused. */
+  stopped: boolean;
+  /** placeholder → its secret (id, rules) and, where this destination may receive it, its value. */
+  held: ReadonlyMap<string, HeldPlaceholder<SecretRow>>;
   /** Whether one of the agent's values may go into a request body here (then the body is held whole). */
-  readonly bodyInjectable: boolean;
+  bodyInjectable: boolean;
   /**
    * What every response from this destination is scrubbed of: the values of all the agent's
    * secrets that may be sent here, whether or not this request carried them (SPEC §6); null when
    * none may, and responses pass through untouched.
    */
-  readonly echo: EchoScrub | null;
-  /** Writes proxy.injected / proxy.blocked; resolves after the audit commit. */
-  audit(outcome: { blocked: { reason: string; secret: SecretRow | null } | null; surfaces: Map<string, Set<Surface>> }): Promise<void>;
+  echo: EchoScrub | null;
+}
+
+/** A refused request: the rule's reason and, where one secret's rule refused it, that secret. */
+export interface Blocked {
+  reason: string;
+  secret: SecretRow | null;
 }
 
 export function createProxyService(deps: ServiceDeps & { store: Store; keyring: Keyring; runtime: RuntimeService }) {
@@ -66,86 +68,75 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
     },
 
     /**
-     * Loads the agent's placeholders and their secrets' current values for one request. No value
-     * is cached across requests, and the store's reads are current (SQLite memoizes them only until
-     * the next write), so a rotation or a revoked grant applies to the very next one.
+     * Reads the agent's placeholders and opens the current values of the secrets this destination
+     * may receive, for one request. No value is cached across requests, and the store's reads are
+     * current (SQLite memoizes them only until the next write), so a rotation or a revoked grant
+     * applies to the very next one. Refusals that need no placeholder decided never come here.
      */
-    async prepare(caller: AgentCaller, destination: Destination, tls: boolean): Promise<ProxyRequestContext> {
+    async prepare(caller: AgentCaller, destination: Destination, tls: boolean): Promise<ProxyAccess> {
       const facts = await store.agentAccessFacts(caller.orgId, caller.agentId);
       // Status is read with the facts, per request: a stop applies to the very next request.
       const served = facts && receivesValues(facts.agent) ? facts : null;
-      const bySlug = new Map<string, SecretRow>();
-      for (const entry of served ? secretEnvironment(served) : []) {
-        if (entry.form === 'placeholder') bySlug.set(placeholderOf(caller.agentId, entry.secret.id), entry.secret);
-      }
-      const values = new Map<string, { value: Buffer; placeholder: Buffer }>();
-      const pending = new Map<string, Promise<void>>();
-      // Values are decrypted up front for the placeholders this destination may receive, so
-      // `decide` stays synchronous inside the streaming substitution.
-      for (const [placeholder, secret] of bySlug) {
-        if (!tls || !isAllowedDestination(secret.allowed_domains, destination)) continue;
-        pending.set(
-          secret.id,
-          store.getSecretVersion(secret.org_id, secret.id, secret.version).then((v) => {
-            if (!v) return;
-            values.set(secret.id, { value: Buffer.from(openVersion(keyring, secret, v), 'utf8'), placeholder: Buffer.from(placeholder) });
-          }),
-        );
-      }
-      await Promise.all(pending.values());
-      const echo = await echoScrubs.forDestination(
-        [...bySlug.values()].flatMap((secret) => {
-          const entry = values.get(secret.id);
-          return entry ? [{ secret, placeholder: entry.placeholder, current: entry.value }] : [];
+      // One secret may be delivered under two names; it is one placeholder.
+      const secrets = new Map((served ? placeholderSecrets(served, served.agent.env) : []).map((secret) => [secret.id, secret]));
+      const held = new Map<string, HeldPlaceholder<SecretRow>>();
+      // Values are opened up front, so that the decision stays synchronous inside the streaming substitution.
+      await Promise.all(
+        [...secrets.values()].map(async (secret) => {
+          const placeholder = placeholderOf(caller.agentId, secret.id);
+          held.set(placeholder, { secret, value: null });
+          if (!destinationMayReceive(secret, destination, tls)) return;
+          const version = await store.getSecretVersion(secret.org_id, secret.id, secret.version);
+          if (version) held.set(placeholder, { secret, value: Buffer.from(openVersion(keyring, secret, version), 'utf8') });
         }),
       );
-
+      const opened = [...held].flatMap(([placeholder, { secret, value }]) => (value ? [{ secret, placeholder: Buffer.from(placeholder), current: value }] : []));
       return {
         caller,
         destination,
         tls,
-        decide(placeholder, surface) {
-          const secret = bySlug.get(placeholder);
-          if (!secret) return { kind: 'block', reason: 'unknown placeholder', secret: null };
-          if (!tls) return { kind: 'block', reason: 'plain http never carries a secret value', secret };
-          if (!isAllowedDestination(secret.allowed_domains, destination)) return { kind: 'block', reason: 'destination not allowed for this secret', secret };
-          if (!secret.inject_in.includes(surface)) return { kind: 'block', reason: `secret may not be sent in the ${surface}`, secret };
-          const entry = values.get(secret.id);
-          if (!entry) return { kind: 'block', reason: 'secret value unavailable', secret };
-          return { kind: 'inject', secret, value: entry.value };
-        },
         stopped: facts !== null && served === null,
-        holdsPlaceholders: bySlug.size > 0,
-        bodyInjectable: [...bySlug.values()].some((secret) => values.has(secret.id) && secret.inject_in.includes('body')),
-        echo,
-        async audit(outcome) {
-          const base = { agent_id: caller.agentId };
-          const host = formatAuthority(destination, 443);
-          const drafts = outcome.blocked
-            ? [
-                draftEvent(deps, caller, 'proxy.blocked', {
-                  ...base,
-                  secret_id: outcome.blocked.secret?.id ?? null,
-                  vault_id: outcome.blocked.secret?.vault_id ?? null,
-                  outcome: 'denied',
-                  reason: outcome.blocked.reason,
-                  details: { host },
-                }),
-              ]
-            : [...outcome.surfaces].map(([secretId, surfaces]) => {
-                const secret = [...bySlug.values()].find((s) => s.id === secretId);
-                return draftEvent(deps, caller, 'proxy.injected', {
-                  ...base,
-                  secret_id: secretId,
-                  vault_id: secret?.vault_id ?? null,
-                  details: { host, surfaces: [...surfaces], env_key: secret?.env_key ?? null, version: secret?.version ?? null },
-                });
-              });
-          if (drafts.length > 0) await store.appendAudit(drafts);
-        },
+        held,
+        bodyInjectable: opened.some(({ secret }) => secret.inject_in.includes('body')),
+        echo: await echoScrubs.forDestination(opened),
       };
+    },
+
+    /** `proxy.blocked`, under the destination's authority; resolves after the audit commit. */
+    async auditBlocked(caller: AgentCaller, destination: Destination, blocked: Blocked): Promise<void> {
+      await store.appendAudit([
+        draftEvent(deps, caller, 'proxy.blocked', {
+          agent_id: caller.agentId,
+          secret_id: blocked.secret?.id ?? null,
+          vault_id: blocked.secret?.vault_id ?? null,
+          outcome: 'denied',
+          reason: blocked.reason,
+          details: { host: formatAuthority(destination, 443) },
+        }),
+      ]);
+    },
+
+    /** One `proxy.injected` per secret (secret id → the surfaces its value went into); resolves after the commit. */
+    async auditInjected(access: ProxyAccess, surfaces: ReadonlyMap<string, ReadonlySet<Surface>>): Promise<void> {
+      if (surfaces.size === 0) return;
+      const host = formatAuthority(access.destination, 443);
+      const secrets = new Map([...access.held.values()].map(({ secret }) => [secret.id, secret]));
+      await store.appendAudit(
+        [...surfaces].map(([secretId, used]) => {
+          const secret = secrets.get(secretId);
+          return draftEvent(deps, access.caller, 'proxy.injected', {
+            agent_id: access.caller.agentId,
+            secret_id: secretId,
+            vault_id: secret?.vault_id ?? null,
+            details: { host, surfaces: [...used], env_key: secret?.env_key ?? null, version: secret?.version ?? null },
+          });
+        }),
+      );
     },
   };
 }
 
 export type ProxyService = ReturnType<typeof createProxyService>;
+
+/** What the proxy's relays need to put injections and refusals on record. */
+export type ProxyAudits = Pick<ProxyService, 'auditBlocked' | 'auditInjected'>;

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
+import { createIdFactory } from '../core/ids.js';
+import { placeholderFor } from '../core/placeholders.js';
+import { createKeyringRecord, openKeyring } from '../crypto/keyring.js';
+import type { AgentAccessFacts } from '../storage/agent-store.js';
+import type { AuditDraft, SecretRow, Store } from '../storage/store.js';
+import { systemClock } from './context.js';
+import { createProxyService } from './proxy-service.js';
+
+const masterKey = randomBytes(32);
+const keyring = openKeyring(masterKey, createKeyringRecord(masterKey));
+const caller = { orgId: 'org_1', actor: 'agt_1', agentId: 'agt_1', tokenId: 'atk_1', requestId: 'req_1', sourceIp: '127.0.0.1' };
+
+function secret(id: string, env_key: string, allowed_domains: string[]): SecretRow {
+  const at = '2026-01-01T00:00:00.000Z';
+  return { id, org_id: 'org_1', vault_id: 'vlt_1', env_key, allowed_domains, inject_in: ['header'], description: null, labels: {}, revealable: false, version: 1, created_at: at, updated_at: at };
+}
+
+const stripe = secret('sec_stripe', 'STRIPE_KEY', ['api.stripe.com']);
+const github = secret('sec_github', 'GITHUB_TOKEN', ['api.github.com']);
+
+function serviceOver(status: 'deployed' | 'stopped', env: Record<string, string> = {}) {
+  const facts: AgentAccessFacts = {
+    agent: { id: 'agt_1', org_id: 'org_1', name: 'a', env, status, created_at: '', updated_at: '', env_vars: [], vault_ids: ['vlt_1'] },
+    attached: [stripe, github],
+    granted: [],
+    envVars: [],
+  };
+  const appended: AuditDraft[] = [];
+  const store = {
+    agentAccessFacts: vi.fn(async () => facts),
+    getSecretVersion: vi.fn(async () => null),
+    appendAudit: vi.fn(async (drafts: AuditDraft[]) => void appended.push(...drafts)),
+  };
+  const service = createProxyService({ ids: createIdFactory(), clock: systemClock, store: store as unknown as Store, keyring, runtime: {} as never });
+  return { service, store, appended };
+}
+
+const at = (host: string) => ({ host, port: 443, isIp: false });
+
+describe('proxy service: prepare reads data, and opens only what the destination may receive', () => {
+  it('holds every placeholder the agent was given, but reads the sealed value only of the secret allowed here', async () => {
+    const { service, store } = serviceOver('deployed');
+    const access = await service.prepare(caller, at('api.stripe.com'), true);
+    expect([...access.held.keys()].sort()).toEqual([placeholderFor(keyring.placeholderKey, 'agt_1', 'sec_stripe'), placeholderFor(keyring.placeholderKey, 'agt_1', 'sec_github')].sort());
+    expect(store.getSecretVersion).toHaveBeenCalledTimes(1);
+    expect(store.getSecretVersion).toHaveBeenCalledWith('org_1', 'sec_stripe', 1);
+  });
+
+  it('a destination no secret allows, or plain http, opens nothing', async () => {
+    const { service, store } = serviceOver('deployed');
+    await service.prepare(caller, at('evil.com'), true);
+    await service.prepare(caller, { host: 'api.stripe.com', port: 80, isIp: false }, false);
+    expect(store.getSecretVersion).not.toHaveBeenCalled();
+  });
+
+  it('a stopped agent holds nothing and opens nothing', async () => {
+    const { service, store } = serviceOver('stopped');
+    const access = await service.prepare(caller, at('api.stripe.com'), true);
+    expect(access.stopped).toBe(true);
+    expect(access.held.size).toBe(0);
+    expect(store.getSecretVersion).not.toHaveBeenCalled();
+  });
+
+  it('a secret shadowed by plain env is not held (the agent never received its placeholder)', async () => {
+    const { service } = serviceOver('deployed', { STRIPE_KEY: 'plain' });
+    const access = await service.prepare(caller, at('api.stripe.com'), true);
+    expect([...access.held.values()].map((h) => h.secret.id)).toEqual(['sec_github']);
+  });
+
+  it('a refusal is audited without reading the agent facts or any value', async () => {
+    const { service, store, appended } = serviceOver('deployed');
+    await service.auditBlocked(caller, at('api.stripe.com'), { reason: 'Host does not match the CONNECT authority', secret: null });
+    expect(store.agentAccessFacts).not.toHaveBeenCalled();
+    expect(store.getSecretVersion).not.toHaveBeenCalled();
+    expect(appended).toMatchObject([{ type: 'proxy.blocked', outcome: 'denied', agent_id: 'agt_1', reason: 'Host does not match the CONNECT authority', details: { host: 'api.stripe.com' } }]);
+  });
+
+  it('injections are audited one event per secret, with the surfaces used and nothing when none was', async () => {
+    const { service, appended } = serviceOver('deployed');
+    const access = await service.prepare(caller, at('api.stripe.com'), true);
+    await service.auditInjected(access, new Map());
+    expect(appended).toEqual([]);
+    await service.auditInjected(access, new Map([['sec_stripe', new Set(['header'] as const)]]));
+    expect(appended).toMatchObject([{ type: 'proxy.injected', secret_id: 'sec_stripe', vault_id: 'vlt_1', details: { host: 'api.stripe.com', surfaces: ['header'], env_key: 'STRIPE_KEY', version: 1 } }]);
+  });
+});
