@@ -19,11 +19,12 @@ import type { AgentCaller } from '../services/runtime-service.js';
 import type { ProxyAccess, ProxySecret, ProxyService } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
 import { forwardH2 } from './forward-h2.js';
-import { checkH2Request, createH2TunnelServer } from './h2-tunnel.js';
+import { createH2TunnelServer } from './h2-tunnel.js';
+import { checkH2Request, checkTunnelRequest, sniMatches } from './tunnel-rules.js';
 import { BodyBlockedError } from './request-body.js';
 import { clientClosed, ownEchoScrub, responseScrub, rewriteRequest, type Rewritten } from './rewrite.js';
 import { inTurn } from './connection-turns.js';
-import { namesPlaceholder, placeholderInDestination, redactedDestination, requestNamesPlaceholder } from './destination-guard.js';
+import { namesPlaceholder, placeholderInDestination, redactedDestination } from './destination-guard.js';
 import { startTunnelTimers, type TunnelTimers } from './tunnel-timers.js';
 import type { Upstreams } from './upstream.js';
 import { isWebSocketUpgrade, relayWebSocket } from './websocket.js';
@@ -318,7 +319,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   });
 
   async function handleTunnelUpgrade(req: IncomingMessage, res: ServerResponse, socket: Duplex, head: Buffer, info: TunnelInfo) {
-    const check = checkTunnelRequest(req, info, { upgrade: true });
+    const check = checkTunnelRequest(req, info.destination, { upgrade: true });
     if (check) return refuse(info, res, check);
     const caller = await tunnelCaller(info);
     if (!caller) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
@@ -346,7 +347,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   }
 
   async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
-    const check = checkTunnelRequest(req, info);
+    const check = checkTunnelRequest(req, info.destination);
     if (check) return refuse(info, res, check);
     const caller = await tunnelCaller(info);
     if (!caller) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
@@ -425,7 +426,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       ALPNProtocols: alpn,
       // The CONNECT authority is the destination: a client naming another host in SNI is refused.
       SNICallback: (servername, cb) => {
-        if (servername.toLowerCase().replace(/\.$/, '') !== destination.host) cb(new Error('SNI does not match the CONNECT host'));
+        if (!sniMatches(servername, destination)) cb(new Error('SNI does not match the CONNECT host'));
         else cb(null, context);
       },
     });
@@ -475,32 +476,4 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     upstreams.close();
   });
   return server;
-}
-
-/** The CONNECT authority is the only destination: every request must name exactly it. */
-export function checkTunnelRequest(req: IncomingMessage, info: TunnelInfo, o: { upgrade?: boolean } = {}): string | null {
-  if (requestNamesPlaceholder(req)) return placeholderInDestination;
-  let hosts = 0;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
-  if (hosts !== 1) return 'exactly one Host header is required';
-  const host = parseAuthority(req.headers.host ?? '', 443);
-  if (!host.ok || host.host !== info.destination.host || host.port !== info.destination.port) return 'Host does not match the CONNECT destination';
-  const url = req.url ?? '';
-  if (!url.startsWith('/')) {
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      return 'bad request target';
-    }
-    const abs = parseAuthority(target.host, target.protocol === 'https:' ? 443 : 80);
-    if (target.protocol !== 'https:' || !abs.ok || abs.host !== info.destination.host || abs.port !== info.destination.port) {
-      return 'request target names another host';
-    }
-  }
-  const te = req.headers['transfer-encoding'];
-  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') return 'unsupported Transfer-Encoding';
-  if (te !== undefined && req.headers['content-length'] !== undefined) return 'both Transfer-Encoding and Content-Length';
-  if (req.headers.upgrade !== undefined && !o.upgrade) return 'protocol upgrades are not supported';
-  return null;
 }
