@@ -15,6 +15,8 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { Client, Pool } from 'undici';
+import { serveCommands } from './ipc-child.mjs';
+import { LatencyTally } from './latency-tally.mjs';
 import { connectTunnel, connector } from './proxy-connect.mjs';
 
 // A request that has not finished this long after it started is cancelled and counted as a
@@ -30,57 +32,6 @@ function contextFor(ca) {
   let ctx = contexts.get(ca);
   if (!ctx) contexts.set(ca, (ctx = tls.createSecureContext({ ca })));
   return ctx;
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-/** Latencies of 2xx answers inside the window, and every other outcome counted apart. */
-class Tally {
-  constructor() {
-    this.lat = new Float64Array(1 << 16);
-    this.ok = 0;
-    this.late = 0;
-    this.non2xx = 0;
-    this.errors = 0;
-    this.timeouts = 0;
-    this.status = {};
-    this.samples = [];
-  }
-  answer(status, start, end, deadline) {
-    this.status[status] = (this.status[status] ?? 0) + 1;
-    if (status < 200 || status >= 300) return void this.non2xx++;
-    if (end > deadline) return void this.late++;
-    if (this.ok === this.lat.length) {
-      const grown = new Float64Array(this.lat.length * 2);
-      grown.set(this.lat);
-      this.lat = grown;
-    }
-    this.lat[this.ok++] = end - start;
-  }
-  fail(err, timedOut = false) {
-    if (timedOut) this.timeouts++;
-    else this.errors++;
-    if (this.samples.length < 5) this.samples.push(String(err?.code ?? err?.message ?? err).slice(0, 200));
-  }
-  result(durationS, extra) {
-    const sorted = this.lat.subarray(0, this.ok).sort();
-    return {
-      duration_s: durationS,
-      ok: this.ok,
-      late_ok: this.late,
-      non2xx: this.non2xx,
-      errors: this.errors,
-      timeouts: this.timeouts,
-      status_codes: this.status,
-      error_samples: this.samples,
-      p50_ms: percentile(sorted, 50),
-      p99_ms: percentile(sorted, 99),
-      ...extra,
-    };
-  }
 }
 
 // ---- HTTP/2 ----
@@ -207,7 +158,7 @@ async function closeTarget() {
 async function go({ duration, max_requests: maxRequests = 2_000_000 }) {
   if (!target) throw new Error('go before prepare');
   const t = target;
-  const tally = new Tally();
+  const tally = new LatencyTally();
   const t0 = performance.now();
   const deadline = t0 + duration * 1000;
   let started = 0;
@@ -297,19 +248,9 @@ async function once(spec) {
   }
 }
 
-process.on('message', async (msg) => {
-  if (msg?.cmd === 'exit') process.exit(0);
-  try {
-    let result;
-    if (msg.cmd === 'prepare') result = await prepare(msg.spec);
-    else if (msg.cmd === 'go') result = await go(msg);
-    else if (msg.cmd === 'close') result = (await closeTarget(), {});
-    else if (msg.cmd === 'once') result = await once(msg.spec);
-    else throw new Error(`unknown command ${msg.cmd}`);
-    process.send({ id: msg.id, result });
-  } catch (err) {
-    process.send({ id: msg.id, error: String(err?.stack ?? err) });
-  }
+serveCommands({
+  prepare: (msg) => prepare(msg.spec),
+  go,
+  close: async () => (await closeTarget(), {}),
+  once: (msg) => once(msg.spec),
 });
-process.on('disconnect', () => process.exit(0));
-process.send({ ready: true });

@@ -9,28 +9,21 @@
 //                                          tls_connections, h2_sessions, open_connections }
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import { serveUpstream } from './upstream-child.mjs';
 
 const [certFile, keyFile] = process.argv.slice(2);
 const body = Buffer.from(JSON.stringify({ id: 'ch_bench', object: 'charge', ok: true }));
 const headers = { 'content-type': 'application/json', 'content-length': String(body.length) };
 
-let expected = null;
-let stats;
-const reset = () => (stats = { requests: 0, expected: 0, placeholder: 0, other: 0, h2_requests: 0, h1_requests: 0, other_version: 0, tls_connections: 0, h2_sessions: 0 });
-reset();
-let open = 0;
-
 // The compatibility API serves both protocols through one handler, so HTTP/1.1 and HTTP/2 pay
 // for the same request code here and differ only in the framing underneath.
 const server = http2.createSecureServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), allowHTTP1: true }, (req, res) => {
-  stats.requests++;
+  const stats = upstream.stats();
   if (req.httpVersion === '2.0') stats.h2_requests++;
   else if (req.httpVersion === '1.1') stats.h1_requests++;
   else stats.other_version++;
   const auth = req.headers.authorization;
-  if (expected !== null && auth === expected) stats.expected++;
-  else if (auth?.includes('vgph_')) stats.placeholder++;
-  else stats.other++;
+  upstream.count(auth);
   req.resume();
   req.on('end', () => {
     if (req.url === '/v1/echo') {
@@ -42,30 +35,13 @@ const server = http2.createSecureServer({ cert: readFileSync(certFile), key: rea
     res.end(body);
   });
 });
-// The HTTP/1.1 fallback reads these from the http2 server: keep idle pooled connections open
-// for the whole run (the proxy's pool and the client's both reuse them).
-server.keepAliveTimeout = 60_000;
-server.on('secureConnection', (sock) => {
-  stats.tls_connections++;
-  open++;
-  sock.setNoDelay(true);
-  sock.once('close', () => open--);
-});
 server.on('session', (session) => {
-  stats.h2_sessions++;
+  upstream.stats().h2_sessions++;
   session.on('error', () => {});
 });
 server.on('sessionError', () => {});
 
-process.on('message', (msg) => {
-  if (msg?.cmd === 'expect') expected = msg.authorization;
-  else if (msg?.cmd === 'reset') reset();
-  else if (msg?.cmd === 'exit') return server.close(() => process.exit(0));
-  process.send({ id: msg?.id, result: { ...stats, open_connections: open } });
-});
-process.on('disconnect', () => process.exit(0));
-process.on('SIGTERM', () => process.exit(0));
-
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ msg: 'h2 upstream listening', port: server.address().port })}\n`);
+const upstream = serveUpstream(server, 'h2 upstream', {
+  counters: { h2_requests: 0, h1_requests: 0, other_version: 0, tls_connections: 0, h2_sessions: 0 },
+  countConnections: true,
 });

@@ -15,6 +15,42 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The `p`th percentile (nearest rank) of ascending `sorted`, or null when it is empty. */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export const round3 = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);
+
+/** Every run as results.json keeps it: numbered by round, its figures rounded to 3 decimals. */
+export function numberedRuns(runs) {
+  return runs.map((r, i) => ({ round: i + 1, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round3(v)])) }));
+}
+
+/**
+ * Interleaved rounds over several sides (A B C A B C …), after one warm-up run of each unless
+ * `warmup` is false. `measure(side, isWarmup)` makes one run; a measured run with host CPU steal
+ * over STEAL_LIMIT_PCT is marked dropped. `onRun(key, run, { warmup })` sees every run,
+ * `logRun(run, round, side)` the measured ones. Returns the measured runs by side key.
+ */
+export async function interleaveSides({ sides, rounds, measure, warmup = true, onRun = () => {}, logRun }) {
+  if (warmup) {
+    for (const side of sides) onRun(side.key, await measure(side, true), { warmup: true });
+  }
+  const runs = Object.fromEntries(sides.map((s) => [s.key, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (const side of sides) {
+      const r = await measure(side, false);
+      r.dropped = r.steal_pct > STEAL_LIMIT_PCT;
+      onRun(side.key, r, { warmup: false });
+      runs[side.key].push(r);
+      logRun(r, i + 1, side);
+    }
+  }
+  return runs;
+}
+
 /** {median, min, max, n} of the finite values. */
 export function summarize(xs) {
   const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x));
@@ -96,12 +132,8 @@ function caseSummary(runs) {
   return out;
 }
 
-const round3 = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);
-
-function publicRun(r, i) {
-  const { ids: _ids, ...rest } = r;
-  return { round: i + 1, ...Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, round3(v)])) };
-}
+/** A run as results.json keeps it: without the created ids. */
+const withoutIds = ({ ids: _ids, ...rest }) => rest;
 
 /**
  * Interleaves baseline (A) and subject (B) runs — A B A B … — after one warm-up run of each.
@@ -149,8 +181,8 @@ export async function interleaved({ loadgen, baseline, subject, rounds, duration
   for (const m of metrics) ratio[m] = summarize(ratioRuns.map((r) => r[m]));
   ratio.rounds = ratioRuns.length;
   return {
-    baseline: { ...baseline.describe, ...caseSummary(runs.baseline), runs: runs.baseline.map(publicRun) },
-    subject: { ...subject.describe, ...caseSummary(runs.subject), ratio_vs_baseline: ratio, runs: runs.subject.map(publicRun) },
+    baseline: { ...baseline.describe, ...caseSummary(runs.baseline), runs: numberedRuns(runs.baseline.map(withoutIds)) },
+    subject: { ...subject.describe, ...caseSummary(runs.subject), ratio_vs_baseline: ratio, runs: numberedRuns(runs.subject.map(withoutIds)) },
   };
 }
 

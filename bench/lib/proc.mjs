@@ -1,7 +1,9 @@
 // Process plumbing for the benchmarks: pinning, /proc readers, child tracking and cleanup.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let tasksetPath;
 /** Absolute path of `taskset` if it exists and works here, else null. */
@@ -73,14 +75,14 @@ export function stealPercent(before, after) {
   return dt > 0 ? (100 * (after.steal - before.steal)) / dt : 0;
 }
 
-/** Local ports of the process's TCP sockets in `state` (0A LISTEN, 01 ESTABLISHED), one entry per socket. */
-export function socketPorts(pid, state) {
+/** Inodes of the sockets the process holds open (none when it is gone). */
+export function socketInodes(pid) {
   const inodes = new Set();
   let fds = [];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
-    return [];
+    return inodes;
   }
   for (const fd of fds) {
     try {
@@ -90,7 +92,12 @@ export function socketPorts(pid, state) {
       // fd closed meanwhile
     }
   }
-  const ports = [];
+  return inodes;
+}
+
+/** The machine's TCP sockets in `state` (0A LISTEN, 01 ESTABLISHED): { local, remote, inode } with ports as numbers. */
+export function tcpSockets(state) {
+  const out = [];
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -100,11 +107,20 @@ export function socketPorts(pid, state) {
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== state || !inodes.has(f[9])) continue;
-      ports.push(parseInt(f[1].split(':')[1], 16));
+      if (f.length < 10 || f[3] !== state) continue;
+      out.push({ local: parseInt(f[1].split(':').at(-1), 16), remote: parseInt(f[2].split(':').at(-1), 16), inode: f[9] });
     }
   }
-  return ports;
+  return out;
+}
+
+/** Local ports of the process's TCP sockets in `state` (0A LISTEN, 01 ESTABLISHED), one entry per socket. */
+export function socketPorts(pid, state) {
+  const inodes = socketInodes(pid);
+  if (inodes.size === 0) return [];
+  return tcpSockets(state)
+    .filter((s) => inodes.has(s.inode))
+    .map((s) => s.local);
 }
 
 /** TCP ports the process is listening on. */
@@ -113,6 +129,19 @@ export function listeningPorts(pid) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until none of `pids` (null ones skipped) used more than 2 ms of CPU in 100 ms (queues drained), at most `maxMs`. */
+export async function waitQuiet(pids, maxMs = 2000) {
+  const t0 = Date.now();
+  const live = pids.filter(Boolean);
+  let last = live.map(cpuMicros);
+  for (;;) {
+    await sleep(100);
+    const now = live.map(cpuMicros);
+    if (now.every((v, i) => v - last[i] <= 2000) || Date.now() - t0 > maxMs) return Date.now() - t0;
+    last = now;
+  }
+}
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (for servers that must be told their port). */
 export async function freePort() {
@@ -139,6 +168,29 @@ export function trackTempDir(dir) {
 export function removeTempDir(dir) {
   rmSync(dir, { recursive: true, force: true });
   tempDirs.delete(dir);
+}
+
+/**
+ * Runs `fn(keep)`, where `keep(x)` registers x (anything with stop()) and returns it; afterwards,
+ * success or not, everything kept is stopped, the last first, its failures ignored.
+ */
+export async function withStarted(fn) {
+  const started = [];
+  try {
+    return await fn((x) => (started.push(x), x));
+  } finally {
+    for (const s of started.reverse()) await s.stop().catch(() => {});
+  }
+}
+
+/** `withStarted` in a fresh temp dir named `prefix…`: `fn({ dir, keep })`; the dir goes once everything kept has stopped. */
+export async function withScratch(prefix, fn) {
+  const dir = trackTempDir(mkdtempSync(join(tmpdir(), prefix)));
+  try {
+    return await withStarted((keep) => fn({ dir, keep }));
+  } finally {
+    removeTempDir(dir);
+  }
 }
 
 /** spawn() whose child is killed by cleanup() if still running. */

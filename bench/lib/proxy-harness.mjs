@@ -3,8 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { median, STEAL_LIMIT_PCT, summarize } from './measure.mjs';
-import { cpuCounters, cpuMicros, freePort, pinned, sleep, socketPorts, spawnTracked, stealPercent, stopChild, ticksPerSecond } from './proc.mjs';
+import { interleaveSides, median, numberedRuns, summarize } from './measure.mjs';
+import { makeTestPki } from './proxy-pki.mjs';
+import { cpuCounters, cpuMicros, cpuTimes, freePort, pinned, sleep, socketPorts, spawnTracked, stealPercent, stopChild, ticksPerSecond, waitQuiet } from './proc.mjs';
 import { LOADGEN_CPU, SERVER_CPU, startVaultgate } from './servers.mjs';
 
 /** IPC request/response over a child's channel: every message gets an id, replies carry it. */
@@ -105,6 +106,25 @@ export async function startVaultgateWithEnv(extraEnv, opts) {
       else process.env[k] = v;
     }
   }
+}
+
+/** Environment that runs Vaultgate under the V8 sampling profiler (proxy-cpuprof.mjs) writing into `dir`; none without a dir. */
+export function profilerEnv(dir) {
+  return dir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(import.meta.dirname, 'proxy-cpuprof.mjs')}`.trim(), BENCH_CPU_PROF_DIR: dir } : {};
+}
+
+/**
+ * A test PKI in `dir` for `hosts`, the upstream (`script`) answering for all of them, and Vaultgate
+ * whose egress proxy sends those hosts to it (trusting the test CA, private addresses allowed) with
+ * `env` besides; both registered with `keep` (proc.mjs withStarted). `connectTo`: the host mapping.
+ */
+export async function startProxiedPair({ keep, dir, hosts, script, env = {} }) {
+  const pki = await makeTestPki(dir, hosts);
+  const upstream = keep(await startUpstream(pki, script));
+  const connectTo = hosts.map((h) => `${h}:443=127.0.0.1:${upstream.port}`).join(',');
+  const proxyEnv = { VAULTGATE_PROXY_CONNECT_TO: connectTo, VAULTGATE_UPSTREAM_CA_FILE: pki.caFile, VAULTGATE_PROXY_ALLOW_PRIVATE: '1' };
+  const vg = keep(await startVaultgateWithEnv({ ...proxyEnv, ...env }, { logLevel: 'warn' }));
+  return { pki, upstream, vg, connectTo };
 }
 
 const mitmAddon = `# Written by bench/lib/proxy-harness.mjs: route the bench host to the local upstream (TLS is
@@ -325,26 +345,7 @@ export function establishedOn(pid, port, state = '01') {
   return socketPorts(pid, state).filter((p) => p === port).length;
 }
 
-function cpuOf(pid) {
-  if (!pid) return null;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const k = 1e6 / ticksPerSecond();
-  return { user: Number(rest[11]) * k, sys: Number(rest[12]) * k };
-}
-
-/** Waits until none of `pids` used more than 2 ms CPU in 100 ms (queues drained), at most `maxMs`. */
-async function waitQuiet(pids, maxMs = 2000) {
-  const t0 = Date.now();
-  const live = pids.filter(Boolean);
-  let last = live.map(cpuMicros);
-  for (;;) {
-    await sleep(100);
-    const now = live.map(cpuMicros);
-    if (now.every((v, i) => v - last[i] <= 2000) || Date.now() - t0 > maxMs) return Date.now() - t0;
-    last = now;
-  }
-}
+const cpuOf = (pid) => (pid ? cpuTimes(pid) : null);
 
 /**
  * One measured run of `side` (keep-alive with `connections`, or new connection per request with
@@ -424,7 +425,6 @@ export async function measureRun({ client, upstream, side, mode, conns, duration
 }
 
 const metrics = ['rps', 'p50_ms', 'p99_ms', 'cpu_us_per_req', 'cpu_sys_us_per_req', 'upstream_cpu_us_per_req', 'server_cpu_pct', 'upstream_cpu_pct', 'loadgen_cpu_pct', 'other_cpu_pct'];
-const round3 = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);
 
 function caseSummary(runs, extra) {
   const kept = runs.filter((r) => !r.dropped);
@@ -440,7 +440,7 @@ function caseSummary(runs, extra) {
   out.client_connections_during_run_total = sum('client_connections_during_run');
   out.rounds_kept = kept.length;
   out.rounds_dropped = runs.length - kept.length;
-  out.runs = runs.map((r, i) => ({ round: i + 1, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round3(v)])) }));
+  out.runs = numberedRuns(runs);
   return out;
 }
 
@@ -449,23 +449,19 @@ function caseSummary(runs, extra) {
  * `onRun(sideKey, run, {warmup})` sees every run. Returns a case summary per side and the raw runs.
  */
 export async function interleavedSides({ client, upstream, sides, mode, conns, rounds, duration, warmup, log, label, onRun = () => {} }) {
-  if (warmup > 0) {
-    for (const side of sides) onRun(side.key, await measureRun({ client, upstream, side, mode, conns, duration: warmup }), { warmup: true });
-  }
-  const runs = Object.fromEntries(sides.map((s) => [s.key, []]));
-  for (let i = 0; i < rounds; i++) {
-    for (const side of sides) {
-      const r = await measureRun({ client, upstream, side, mode, conns, duration });
-      r.dropped = r.steal_pct > STEAL_LIMIT_PCT;
-      onRun(side.key, r, { warmup: false });
-      runs[side.key].push(r);
+  const runs = await interleaveSides({
+    sides,
+    rounds,
+    warmup: warmup > 0,
+    measure: (side, isWarmup) => measureRun({ client, upstream, side, mode, conns, duration: isWarmup ? warmup : duration }),
+    onRun,
+    logRun: (r, round, side) =>
       log(
-        `  ${label} round ${i + 1}/${rounds} ${side.key.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${fmt(r.p50_ms)} ms  p99 ${fmt(r.p99_ms)} ms  ` +
+        `  ${label} round ${round}/${rounds} ${side.key.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${fmt(r.p50_ms)} ms  p99 ${fmt(r.p99_ms)} ms  ` +
           `${fmt(r.cpu_us_per_req, 1).padStart(7)} µs/req  non2xx ${r.non2xx} err ${r.errors}${r.error_samples ? ` ${JSON.stringify(r.error_samples)}` : ''}  conns ${r.client_connections_prepare}+${r.client_connections_during_run} seen ${JSON.stringify(r.server_side_connections)} up-tls ${r.upstream_tls_connections}  ` +
           `cpu% srv ${r.server_cpu_pct.toFixed(0)} up ${r.upstream_cpu_pct.toFixed(0)} gen ${r.loadgen_cpu_pct.toFixed(0)} other ${fmt(r.other_cpu_pct, 0)}  steal ${r.steal_pct.toFixed(1)}%${r.dropped ? '  DROPPED' : ''}`,
-      );
-    }
-  }
+      ),
+  });
   const out = {};
   for (const side of sides) out[side.key] = caseSummary(runs[side.key], { connections: conns, mode });
   return { summaries: out, runs };

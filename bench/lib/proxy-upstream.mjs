@@ -8,16 +8,12 @@
 //   { cmd: 'received' }               -> { [host]: { requests, body_bytes, authorization: { value: count } } }
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import { serveUpstream } from './upstream-child.mjs';
 
 const [certFile, keyFile] = process.argv.slice(2);
 const body = Buffer.from(JSON.stringify({ id: 'ch_bench', object: 'charge', ok: true }));
 const headers = { 'content-type': 'application/json', 'content-length': String(body.length) };
 
-let expected = null;
-let stats;
-const reset = () => (stats = { requests: 0, expected: 0, placeholder: 0, other: 0, tls_connections: 0 });
-reset();
-let open = 0;
 let received = null; // per Host, when tracking (the soak scenario)
 
 function track(req) {
@@ -30,11 +26,7 @@ function track(req) {
 }
 
 const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), ALPNProtocols: ['http/1.1'] }, (req, res) => {
-  stats.requests++;
-  const auth = req.headers.authorization;
-  if (expected !== null && auth === expected) stats.expected++;
-  else if (auth?.includes('vgph_')) stats.placeholder++;
-  else stats.other++;
+  upstream.count(req.headers.authorization);
   if (received) track(req);
   req.resume();
   req.on('end', () => {
@@ -42,25 +34,12 @@ const server = https.createServer({ cert: readFileSync(certFile), key: readFileS
     res.end(body);
   });
 });
-server.keepAliveTimeout = 60_000;
-server.on('secureConnection', (sock) => {
-  stats.tls_connections++;
-  open++;
-  sock.setNoDelay(true);
-  sock.once('close', () => open--);
-});
 
-process.on('message', (msg) => {
-  if (msg?.cmd === 'expect') expected = msg.authorization;
-  else if (msg?.cmd === 'reset') reset();
-  else if (msg?.cmd === 'track') received = {};
-  else if (msg?.cmd === 'received') return process.send({ id: msg.id, result: received ?? {} });
-  else if (msg?.cmd === 'exit') return server.close(() => process.exit(0));
-  process.send({ id: msg?.id, result: { ...stats, open_connections: open } });
-});
-process.on('disconnect', () => process.exit(0));
-process.on('SIGTERM', () => process.exit(0));
-
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ msg: 'upstream listening', port: server.address().port })}\n`);
+const upstream = serveUpstream(server, 'upstream', {
+  counters: { tls_connections: 0 },
+  countConnections: true,
+  commands: {
+    track: () => void (received = {}),
+    received: () => received ?? {},
+  },
 });

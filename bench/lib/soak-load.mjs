@@ -2,6 +2,7 @@
 //   { cmd: 'run', spec } → valid traffic, every hostile kind and the held connections at once for
 //   spec.durationS seconds, then { valid, hostile, held, uploads }. Every reply: { id, result } or { id, error }.
 import { setMaxListeners } from 'node:events';
+import { serveCommands } from './ipc-child.mjs';
 import { holdConnections, idleKinds, slowKinds } from './soak-held.mjs';
 import { HOSTILE_PAUSE_MS, hostileKinds } from './soak-hostile.mjs';
 import { validTraffic } from './soak-valid.mjs';
@@ -67,14 +68,4 @@ async function run(s) {
   return { duration_s: Math.round((performance.now() - t0) / 100) / 10, valid, hostile, held: { idle, slowloris }, uploads: ctx.uploads };
 }
 
-process.on('message', async (msg) => {
-  if (msg?.cmd === 'exit') process.exit(0);
-  try {
-    if (msg.cmd !== 'run') throw new Error(`unknown command ${msg.cmd}`);
-    process.send({ id: msg.id, result: await run(msg.spec) });
-  } catch (err) {
-    process.send({ id: msg.id, error: String(err?.stack ?? err) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
-process.send({ ready: true });
+serveCommands({ run: (msg) => run(msg.spec) });

@@ -8,6 +8,7 @@
 //   { cmd: 'once', spec }                          one request -> { status, body }
 // Every reply: { id, result } or { id, error }.
 import http from 'node:http';
+import { serveCommands } from './ipc-child.mjs';
 import { openTls } from './proxy-connect.mjs';
 
 const nowNs = () => process.hrtime.bigint();
@@ -78,17 +79,4 @@ async function once(spec) {
   return { status: r.status, body: Buffer.concat(parts).toString('utf8') };
 }
 
-process.on('message', async (msg) => {
-  if (msg?.cmd === 'exit') process.exit(0);
-  try {
-    let result;
-    if (msg.cmd === 'streams') result = await streams(msg);
-    else if (msg.cmd === 'once') result = await once(msg.spec);
-    else throw new Error(`unknown command ${msg.cmd}`);
-    process.send({ id: msg.id, result });
-  } catch (err) {
-    process.send({ id: msg.id, error: String(err?.stack ?? err) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
-process.send({ ready: true });
+serveCommands({ streams, once: (msg) => once(msg.spec) });

@@ -10,27 +10,16 @@
 //   { cmd: 'stats' }                       -> { requests, expected, placeholder, other, events_sent }
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import { serveUpstream } from './upstream-child.mjs';
 
 const [certFile, keyFile] = process.argv.slice(2);
 // A chunk of model output as an LLM API streams it: small JSON, tens of bytes of text.
 const TEXT = 'The quick brown fox jumps over the lazy dog, token by token.';
 const HEAD = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 
-let expected = null;
-let stats;
-const reset = () => (stats = { requests: 0, expected: 0, placeholder: 0, other: 0, events_sent: 0 });
-reset();
-
-function count(auth) {
-  stats.requests++;
-  if (expected !== null && auth === expected) stats.expected++;
-  else if (auth?.includes('vgph_')) stats.placeholder++;
-  else stats.other++;
-}
-
 /** Writes event i stamped with the current monotonic time (taken just before the write). */
 function writeEvent(res, i) {
-  stats.events_sent++;
+  upstream.stats().events_sent++;
   res.write(`data: {"i":${i},"sent_ns":"${process.hrtime.bigint()}","text":"${TEXT}"}\n\n`);
 }
 
@@ -50,7 +39,7 @@ function stream(res, events, intervalMs) {
 }
 
 const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), ALPNProtocols: ['http/1.1'] }, (req, res) => {
-  count(req.headers.authorization);
+  upstream.count(req.headers.authorization);
   req.resume();
   const url = new URL(req.url ?? '/', 'https://upstream.invalid');
   if (url.pathname === '/v1/stream') {
@@ -64,19 +53,4 @@ const server = https.createServer({ cert: readFileSync(certFile), key: readFileS
   }
   res.writeHead(404).end();
 });
-server.keepAliveTimeout = 60_000;
-// Each event is one small write that must leave at once (no Nagle delay on the upstream's side).
-server.on('secureConnection', (sock) => sock.setNoDelay(true));
-
-process.on('message', (msg) => {
-  if (msg?.cmd === 'expect') expected = msg.authorization;
-  else if (msg?.cmd === 'reset') reset();
-  else if (msg?.cmd === 'exit') return server.close(() => process.exit(0));
-  process.send({ id: msg?.id, result: { ...stats } });
-});
-process.on('disconnect', () => process.exit(0));
-process.on('SIGTERM', () => process.exit(0));
-
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ msg: 'sse upstream listening', port: server.address().port })}\n`);
-});
+const upstream = serveUpstream(server, 'sse upstream', { counters: { events_sent: 0 } });

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeCase, interleaved } from '../lib/measure.mjs';
 import { startLoadgen } from '../lib/loadgen.mjs';
+import { withStarted } from '../lib/proc.mjs';
 import { casesTable, glanceCase, mmm, num, ratioCell } from '../lib/report.mjs';
 import { fetchAllPages, startBaseline, startVaultgate } from '../lib/servers.mjs';
 
@@ -16,14 +17,10 @@ export async function run({ quick, log, machine }) {
   const rounds = quick ? 2 : 5;
   const duration = quick ? 1 : 2;
   const warmup = quick ? 0.5 : 1;
-  const started = [];
-  try {
-    const baseline = await startBaseline();
-    started.push(baseline);
-    const vg = await startVaultgate({ logLevel: 'warn' });
-    started.push(vg);
-    const loadgen = await startLoadgen();
-    started.push(loadgen);
+  return withStarted(async (keep) => {
+    const baseline = keep(await startBaseline());
+    const vg = keep(await startVaultgate({ logLevel: 'warn' }));
+    const loadgen = keep(await startLoadgen());
     log(`api: vaultgate ${vg.url} (pid ${vg.pid}), baseline ${baseline.url} (pid ${baseline.pid}), load generator pid ${loadgen.pid}`);
 
     // Setup (not measured): a vault holding the secret the GET cases read; each create case
@@ -60,6 +57,7 @@ export async function run({ quick, log, machine }) {
       fsync_us: machine?.fsync?.median_us ?? null,
     };
 
+    const schedule = { loadgen, rounds, duration, warmup, log };
     for (const op of ['create', 'get']) {
       for (const c of CONNECTIONS) {
         const key = `${op}_c${c}`;
@@ -68,11 +66,7 @@ export async function run({ quick, log, machine }) {
         const describe = describeCase(spec, c);
         log(`api: ${key}: ${rounds} rounds × ${duration}s, interleaved with baseline`);
         const res = await interleaved({
-          loadgen,
-          rounds,
-          duration,
-          warmup,
-          log,
+          ...schedule,
           baseline: { server: baseline, spec, describe },
           subject: {
             server: vg,
@@ -97,9 +91,7 @@ export async function run({ quick, log, machine }) {
       }
     }
     return out;
-  } finally {
-    for (const s of started.reverse()) await s.stop().catch(() => {});
-  }
+  });
 }
 
 async function vaultSize(vg, vaultId) {

@@ -2,17 +2,14 @@
 // Every proxied request carries `Authorization: Bearer vgph_…` (intercepted, injected, audited,
 // its answer scrubbed for echoes); the upstream is one Node http2 server with allowHTTP1, so both
 // protocols reach the same process and code.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
+import { proxiedAgent } from '../lib/agent-setup.mjs';
 import { connectionsBetween } from '../lib/h2-sockets.mjs';
-import { perRound, startIpcChild, startUpstream, startVaultgateWithEnv } from '../lib/proxy-harness.mjs';
-import { makeTestPki } from '../lib/proxy-pki.mjs';
-import { STEAL_LIMIT_PCT, summarize } from '../lib/measure.mjs';
-import { cpuCounters, cpuMicros, removeTempDir, rssKiB, sleep, stealPercent, ticksPerSecond, trackTempDir } from '../lib/proc.mjs';
+import { perRound, startIpcChild, startProxiedPair } from '../lib/proxy-harness.mjs';
+import { interleaveSides, numberedRuns, STEAL_LIMIT_PCT, summarize } from '../lib/measure.mjs';
+import { cpuCounters, cpuMicros, rssKiB, stealPercent, ticksPerSecond, waitQuiet, withScratch } from '../lib/proc.mjs';
 import { mmm, num } from '../lib/report.mjs';
-import { apiClient, codeVersion, SERVER_CPU } from '../lib/servers.mjs';
+import { codeVersion, SERVER_CPU } from '../lib/servers.mjs';
 
 export const name = 'h2';
 export const description =
@@ -32,29 +29,6 @@ const SIDES = {
   direct_h2: { label: 'direct HTTP/2 (1 session, S streams, no proxy)' },
 };
 
-async function must(res, status, what) {
-  const r = await res;
-  if (![status].flat().includes(r.status)) throw new Error(`${what} -> ${r.status} ${r.text?.slice(0, 300)}`);
-  return r.json;
-}
-
-/** A vault with one secret allowed for HOST, a deployed agent holding it, and what its environment gives a client. */
-async function agentSetup(vg) {
-  const value = randomBytes(20).toString('hex');
-  const vault = await must(vg.api('POST', '/vaults', { name: 'bench-h2' }), 201, 'create vault');
-  const secret = await must(vg.api('POST', `/vaults/${vault.id}/secrets`, { env_key: 'API_KEY', value, allowed_domains: [HOST] }), 201, 'create secret');
-  const agent = await must(vg.api('POST', '/agents', { name: 'bench-h2-agent' }), 201, 'create agent');
-  await must(vg.api('POST', `/agents/${agent.id}/vaults`, { vault_id: vault.id }), [200, 201], 'attach vault');
-  await must(vg.api('POST', `/agents/${agent.id}/deploy`), 200, 'deploy agent');
-  const token = (await must(vg.api('POST', `/agents/${agent.id}/tokens`), 201, 'agent token')).token;
-  const environment = await must(apiClient(`${vg.url}/api/agent/v1`, token)('GET', '/environment'), 200, 'agent environment');
-  const placeholder = environment.env?.API_KEY;
-  if (!/^vgph_[0-9A-Za-z]{40}$/.test(placeholder ?? '')) throw new Error(`environment has no placeholder for API_KEY: ${JSON.stringify(environment.env)}`);
-  const url = new URL(environment.proxy_url);
-  const proxy = { host: url.hostname, port: Number(url.port), auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` };
-  return { value, placeholder, secretId: secret.id, agentId: agent.id, proxy, ca: environment.ca_certificate };
-}
-
 /** Busy and total jiffies of one CPU from /proc/stat (steal counts as not ours, like idle). */
 function cpuJiffies(cpu) {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
@@ -72,18 +46,6 @@ function processFootprint(pid) {
     // gone
   }
   return { rss_kib: rssKiB(pid), fds };
-}
-
-/** Waits until none of `pids` used more than 2 ms of CPU in 100 ms (queues drained), at most `maxMs`. */
-async function waitQuiet(pids, maxMs = 2000) {
-  const t0 = Date.now();
-  let last = pids.map(cpuMicros);
-  for (;;) {
-    await sleep(100);
-    const now = pids.map(cpuMicros);
-    if (now.every((v, i) => v - last[i] <= 2000) || Date.now() - t0 > maxMs) return Date.now() - t0;
-    last = now;
-  }
 }
 
 /**
@@ -160,7 +122,6 @@ async function measureRun({ client, upstream, vg, side, inflight, duration }) {
   };
 }
 
-const round3 = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);
 const METRICS = ['rps', 'p50_ms', 'p99_ms', 'proxy_cpu_us_per_req', 'upstream_cpu_us_per_req', 'client_cpu_us_per_req', 'proxy_cpu_pct', 'upstream_cpu_pct', 'client_cpu_pct', 'idle_proxy_cpu_pct', 'server_cpu_other_pct'];
 
 function caseSummary(runs, inflight) {
@@ -177,7 +138,7 @@ function caseSummary(runs, inflight) {
   out.client_connections = { min: Math.min(...runs.map((r) => r.client_connections)), max: Math.max(...runs.map((r) => r.client_connections)) };
   out.rounds_kept = kept.length;
   out.rounds_dropped = runs.length - kept.length;
-  out.runs = runs.map((r, i) => ({ round: i + 1, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round3(v)])) }));
+  out.runs = numberedRuns(runs);
   return out;
 }
 
@@ -195,19 +156,14 @@ function logRun(log, label, key, r) {
 }
 
 /** One warm-up run of each side, then `rounds` × (every side in turn). */
-async function interleavedLevel({ client, upstream, vg, sides, inflight, rounds, duration, warmup, log, onRun }) {
-  for (const side of sides) onRun(side.key, await measureRun({ client, upstream, vg, side, inflight, duration: warmup }));
-  const runs = Object.fromEntries(sides.map((s) => [s.key, []]));
-  for (let i = 0; i < rounds; i++) {
-    for (const side of sides) {
-      const r = await measureRun({ client, upstream, vg, side, inflight, duration });
-      r.dropped = r.steal_pct > STEAL_LIMIT_PCT;
-      onRun(side.key, r);
-      runs[side.key].push(r);
-      logRun(log, `S/C=${inflight} round ${i + 1}/${rounds}`, side.key, r);
-    }
-  }
-  return runs;
+function interleavedLevel({ client, upstream, vg, sides, inflight, rounds, duration, warmup, log, onRun }) {
+  return interleaveSides({
+    sides,
+    rounds,
+    measure: (side, isWarmup) => measureRun({ client, upstream, vg, side, inflight, duration: isWarmup ? warmup : duration }),
+    onRun,
+    logRun: (r, round, side) => logRun(log, `S/C=${inflight} round ${round}/${rounds}`, side.key, r),
+  });
 }
 
 /** One request on a fresh session or connection, outside the measurements; a refused CONNECT reads as its status. */
@@ -276,19 +232,11 @@ export async function run({ quick, log }) {
   const rounds = quick ? 2 : 5;
   const duration = quick ? 1 : 2.5;
   const warmup = quick ? 0.5 : 1;
-  const started = [];
-  const dir = trackTempDir(mkdtempSync(join(tmpdir(), 'vg-bench-h2-')));
-  try {
-    const pki = await makeTestPki(dir, [HOST, OTHER]);
-    const upstream = await startUpstream(pki, 'h2-upstream.mjs');
-    started.push(upstream);
-    const connectTo = [HOST, OTHER].map((h) => `${h}:443=127.0.0.1:${upstream.port}`).join(',');
-    const vg = await startVaultgateWithEnv({ VAULTGATE_PROXY_CONNECT_TO: connectTo, VAULTGATE_UPSTREAM_CA_FILE: pki.caFile, VAULTGATE_PROXY_ALLOW_PRIVATE: '1' }, { logLevel: 'warn' });
-    started.push(vg);
-    const a = await agentSetup(vg);
+  return withScratch('vg-bench-h2-', async ({ dir, keep }) => {
+    const { pki, upstream, vg } = await startProxiedPair({ keep, dir, hosts: [HOST, OTHER], script: 'h2-upstream.mjs' });
+    const a = await proxiedAgent(vg, { name: 'bench-h2', host: HOST });
     await upstream.expect(`Bearer ${a.value}`);
-    const client = await startIpcChild('h2-client.mjs', 'h2 client');
-    started.push(client);
+    const client = keep(await startIpcChild('h2-client.mjs', 'h2 client'));
 
     const ph = { authorization: `Bearer ${a.placeholder}` };
     const proxied = { proxy: a.proxy, servername: HOST, ca: a.ca, path: PATH, headers: ph };
@@ -346,10 +294,7 @@ export async function run({ quick, log }) {
     log(`h2: vaultgate before the runs ${JSON.stringify(out.vaultgate_footprint.before)}, after ${JSON.stringify(out.vaultgate_footprint.after)}`);
     out.correctness = await checkCorrectness({ vg, a, setup, vgRuns, allRuns, log });
     return out;
-  } finally {
-    for (const s of started.reverse()) await s.stop().catch(() => {});
-    removeTempDir(dir);
-  }
+  });
 }
 
 /**

@@ -3,17 +3,15 @@
 // interleaved with the same requests direct, through a minimal CONNECT tunnel, and through
 // mitmproxy (Debian's package; the bench installs it when missing and it can). Keep-alive pools
 // of 1 and 32 connections, and a new CONNECT + TLS handshake per request at 1 and 8 concurrent.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'undici';
+import { proxiedAgent } from '../lib/agent-setup.mjs';
 import { connector } from '../lib/proxy-connect.mjs';
-import { ensureMitmdump, interleavedSides, perRound, startMitmproxy, startProxyClient, startTunnel, startUpstream, startVaultgateWithEnv } from '../lib/proxy-harness.mjs';
-import { makeTestPki } from '../lib/proxy-pki.mjs';
-import { removeTempDir, trackTempDir } from '../lib/proc.mjs';
+import { ensureMitmdump, interleavedSides, perRound, profilerEnv, startMitmproxy, startProxiedPair, startProxyClient, startTunnel } from '../lib/proxy-harness.mjs';
+import { withScratch } from '../lib/proc.mjs';
 import { glanceCase, mmm, num, ratioCell } from '../lib/report.mjs';
-import { apiClient, codeVersion, fetchAllPages } from '../lib/servers.mjs';
+import { codeVersion, fetchAllPages } from '../lib/servers.mjs';
 
 export const name = 'proxy';
 export const description =
@@ -44,12 +42,6 @@ async function oneRequest(spec) {
   }
 }
 
-async function must(res, status, what) {
-  const r = await res;
-  if (![status].flat().includes(r.status)) throw new Error(`${what} -> ${r.status} ${r.text?.slice(0, 300)}`);
-  return r.json;
-}
-
 export async function run({ quick, log }) {
   // 4 keep-alive rounds (4 paths) and 3 new-connection rounds (3 paths) of 2.5 s keep the whole
   // scenario under ~3 minutes on a 2-core host.
@@ -57,43 +49,16 @@ export async function run({ quick, log }) {
   const newconnRounds = quick ? 2 : 3;
   const duration = quick ? 1 : 2.5;
   const warmup = quick ? 0.5 : 1;
-  const started = [];
-  const dir = trackTempDir(mkdtempSync(join(tmpdir(), 'vg-bench-proxy-')));
-  try {
+  return withScratch('vg-bench-proxy-', async ({ dir, keep }) => {
     // mitmdump present, or installed from Debian's package now (before anything is measured).
     const mitmBin = await ensureMitmdump({ log });
-    const pki = await makeTestPki(dir, [HOST, OTHER]);
-    const upstream = await startUpstream(pki);
-    started.push(upstream);
-    const connectTo = [HOST, OTHER].map((h) => `${h}:443=127.0.0.1:${upstream.port}`).join(',');
-    const tunnel = await startTunnel(connectTo);
-    started.push(tunnel);
-    const profDir = process.env.BENCH_PROXY_CPU_PROF;
-    const vg = await startVaultgateWithEnv(
-      {
-        VAULTGATE_PROXY_CONNECT_TO: connectTo,
-        VAULTGATE_UPSTREAM_CA_FILE: pki.caFile,
-        VAULTGATE_PROXY_ALLOW_PRIVATE: '1',
-        // Profiling (not part of a normal run): see bench/lib/proxy-cpuprof.mjs.
-        ...(profDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(import.meta.dirname, '../lib/proxy-cpuprof.mjs')}`.trim(), BENCH_CPU_PROF_DIR: profDir } : {}),
-      },
-      { logLevel: 'warn' },
-    );
-    started.push(vg);
+    // Profiling (not part of a normal run): see bench/lib/proxy-cpuprof.mjs.
+    const env = profilerEnv(process.env.BENCH_PROXY_CPU_PROF);
+    const { pki, upstream, vg, connectTo } = await startProxiedPair({ keep, dir, hosts: [HOST, OTHER], env });
+    const tunnel = keep(await startTunnel(connectTo));
 
-    // Setup through the operator API: vault, restricted secret, agent with the vault, token.
-    const value = randomBytes(20).toString('hex'); // 40 bytes
-    const vault = await must(vg.api('POST', '/vaults', { name: 'bench-proxy' }), 201, 'create vault');
-    const secret = await must(vg.api('POST', `/vaults/${vault.id}/secrets`, { env_key: 'API_KEY', value, allowed_domains: [HOST] }), 201, 'create secret');
-    const agent = await must(vg.api('POST', '/agents', { name: 'bench-proxy-agent' }), 201, 'create agent');
-    await must(vg.api('POST', `/agents/${agent.id}/vaults`, { vault_id: vault.id }), [200, 201], 'attach vault');
-    await must(vg.api('POST', `/agents/${agent.id}/deploy`), 200, 'deploy agent');
-    const token = (await must(vg.api('POST', `/agents/${agent.id}/tokens`), 201, 'agent token')).token;
-    const environment = await must(apiClient(`${vg.url}/api/agent/v1`, token)('GET', '/environment'), 200, 'agent environment');
-    const placeholder = environment.env?.API_KEY;
-    if (!/^vgph_[0-9A-Za-z]{40}$/.test(placeholder ?? '')) throw new Error(`environment has no placeholder for API_KEY: ${JSON.stringify(environment.env)}`);
-    const proxyUrl = new URL(environment.proxy_url);
-    const proxy = { host: proxyUrl.hostname, port: Number(proxyUrl.port), auth: `${decodeURIComponent(proxyUrl.username)}:${decodeURIComponent(proxyUrl.password)}` };
+    // Setup through the operator API: vault, restricted secret (a 40-byte value), agent with the vault, token.
+    const { value, placeholder, proxy, ca, secretId, agentId } = await proxiedAgent(vg, { name: 'bench-proxy', host: HOST });
     await upstream.expect(`Bearer ${value}`);
 
     const base = { servername: HOST, path: PATH };
@@ -102,13 +67,13 @@ export async function run({ quick, log }) {
     const sides = {
       direct: { key: 'direct', proxyPid: null, spec: { ...base, proxy: null, host: '127.0.0.1', port: upstream.port, ca: pki.caPem, headers: real } },
       tunnel: { key: 'tunnel', proxyPid: tunnel.pid, proxyPort: tunnel.port, spec: { ...base, proxy: { host: '127.0.0.1', port: tunnel.port, auth: proxy.auth }, ca: pki.caPem, headers: real } },
-      vaultgate: { key: 'vaultgate', proxyPid: vg.pid, proxyPort: proxy.port, spec: { ...base, proxy, ca: environment.ca_certificate, headers: ph } },
+      vaultgate: { key: 'vaultgate', proxyPid: vg.pid, proxyPort: proxy.port, spec: { ...base, proxy, ca, headers: ph } },
     };
     const mitm = await startMitmproxy({ bin: mitmBin.bin, reason: mitmBin.install.reason, dir, upstreamCaFile: pki.caFile, host: HOST, target: { host: '127.0.0.1', port: upstream.port }, placeholder, value });
     if (mitm.unavailable) {
       log(`proxy: mitmproxy peer skipped: ${mitm.unavailable}`);
     } else {
-      started.push(mitm);
+      keep(mitm);
       sides.mitmproxy = { key: 'mitmproxy', proxyPid: mitm.pid, proxyPort: mitm.port, spec: { ...base, proxy: { host: '127.0.0.1', port: mitm.port }, ca: mitm.caPem, headers: ph } };
     }
 
@@ -126,8 +91,7 @@ export async function run({ quick, log }) {
     const disallowed = await oneRequest({ ...sides.vaultgate.spec, servername: OTHER });
     const disallowedUp = await upstream.stats();
 
-    const client = await startProxyClient();
-    started.push(client);
+    const client = keep(await startProxyClient());
     log(
       `proxy: vaultgate pid ${vg.pid} (proxy :${proxy.port}), tunnel pid ${tunnel.pid}, ${mitm.unavailable ? 'no mitmproxy' : `mitmproxy ${mitm.version} pid ${mitm.pid}`} on CPU 1; ` +
         `upstream pid ${upstream.pid} (:${upstream.port}) and load client pid ${client.pid} on CPU 0; disallowed host -> ${disallowed.status}`,
@@ -216,12 +180,9 @@ export async function run({ quick, log }) {
           : `inject_vs_mitmproxy / newconn_inject_vs_mitmproxy: null (${out.inject_vs_mitmproxy_reason})`) +
         `; mitmproxy ${out.mitmproxy_install.status}`,
     );
-    out.correctness = await checkCorrectness({ vg, secretId: secret.id, agentId: agent.id, vgRuns, setupServed, disallowed, disallowedUp, keepalive: runsBy, log });
+    out.correctness = await checkCorrectness({ vg, secretId, agentId, vgRuns, setupServed, disallowed, disallowedUp, keepalive: runsBy, log });
     return out;
-  } finally {
-    for (const s of started.reverse()) await s.stop().catch(() => {});
-    removeTempDir(dir);
-  }
+  });
 }
 
 /**

@@ -9,8 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { interleaved } from '../lib/measure.mjs';
 import { startLoadgen } from '../lib/loadgen.mjs';
+import { withStarted } from '../lib/proc.mjs';
+import { profilerEnv, startVaultgateWithEnv } from '../lib/proxy-harness.mjs';
 import { casesTable, glanceCase, mmm, num, ratioCell, targetsTable } from '../lib/report.mjs';
-import { fetchAllPages, startBaseline, startVaultgate } from '../lib/servers.mjs';
+import { fetchAllPages, startBaseline } from '../lib/servers.mjs';
 
 export const name = 'read';
 export const description = 'vault.read via the agent API (GET /api/agent/v1/secrets/{ENV_KEY}, durable vault.accessed audit per read), c=64 and c=1, vs hello-world baseline';
@@ -19,35 +21,14 @@ const CONNECTIONS = [64, 1];
 const ENV_KEY = 'BENCH_READ_TARGET';
 const TARGETS = { rps: 10_000, vs_hello: 0.2, p99_ms: 10 };
 
-/** Starts Vaultgate, with the V8 profiler preloaded when BENCH_READ_CPU_PROF is set (env is copied at spawn). */
-async function startSubject() {
-  const profDir = process.env.BENCH_READ_CPU_PROF;
-  if (!profDir) return startVaultgate({ logLevel: 'warn' });
-  const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, BENCH_CPU_PROF_DIR: process.env.BENCH_CPU_PROF_DIR };
-  process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ''} --import ${join(import.meta.dirname, '../lib/proxy-cpuprof.mjs')}`.trim();
-  process.env.BENCH_CPU_PROF_DIR = profDir;
-  try {
-    return startVaultgate({ logLevel: 'warn' });
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
-
 export async function run({ quick, log }) {
   const rounds = quick ? 2 : 5;
   const duration = quick ? 1 : 3;
   const warmup = quick ? 0.5 : 1;
-  const started = [];
-  try {
-    const baseline = await startBaseline();
-    started.push(baseline);
-    const vg = await startSubject();
-    started.push(vg);
-    const loadgen = await startLoadgen();
-    started.push(loadgen);
+  return withStarted(async (keep) => {
+    const baseline = keep(await startBaseline());
+    const vg = keep(await startVaultgateWithEnv(profilerEnv(process.env.BENCH_READ_CPU_PROF), { logLevel: 'warn' }));
+    const loadgen = keep(await startLoadgen());
     log(`read: vaultgate ${vg.url} (pid ${vg.pid}), baseline ${baseline.url} (pid ${baseline.pid}), load generator pid ${loadgen.pid}`);
 
     // Setup through the operator API (not measured): vault, secret (no allowed_domains, so
@@ -80,17 +61,14 @@ export async function run({ quick, log }) {
       method: { rounds, duration_s: duration, warmup_s: warmup, log_level: 'warn', steal_limit_pct: 5, value_bytes: value.length },
     };
 
+    const schedule = { loadgen, rounds, duration, warmup, log };
     for (const c of CONNECTIONS) {
       const key = `read_c${c}`;
       const spec = { method: 'GET', path, headers, connections: c };
       const describe = { connections: c, method: 'GET', path };
       log(`read: ${key}: ${rounds} rounds × ${duration}s, interleaved with baseline`);
       const res = await interleaved({
-        loadgen,
-        rounds,
-        duration,
-        warmup,
-        log,
+        ...schedule,
         baseline: { server: baseline, spec, describe },
         subject: { server: vg, spec, describe, label: key },
         onRun(role, r) {
@@ -119,9 +97,7 @@ export async function run({ quick, log }) {
     };
     out.correctness = await checkAudit(vg, { secretId: secret.id, agentId: agent.id, verifyBefore, readsOk, readsNon2xx, runsTotal, inflightBound }, log);
     return out;
-  } finally {
-    for (const s of started.reverse()) await s.stop().catch(() => {});
-  }
+  });
 }
 
 /**

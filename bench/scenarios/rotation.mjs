@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
+import { agentProxy, createAgent } from '../lib/agent-setup.mjs';
 import { connector } from '../lib/proxy-connect.mjs';
 import { startVaultgateWithEnv } from '../lib/proxy-harness.mjs';
+import { percentile, round3 } from '../lib/measure.mjs';
 import { makeTestPki } from '../lib/proxy-pki.mjs';
 import { removeTempDir, trackTempDir } from '../lib/proc.mjs';
 import { num, targetsTable } from '../lib/report.mjs';
 import { findPgBinDir, newDeployment, startNode, startPgCluster } from '../lib/rotation-pg.mjs';
-import { apiClient } from '../lib/servers.mjs';
 
 export const name = 'rotation';
 export const description = 'PATCH a restricted secret, then proxied requests until the upstream receives the new value: same node (SQLite) and across two nodes (PostgreSQL)';
@@ -52,30 +53,10 @@ async function startRecordingUpstream(pki) {
   };
 }
 
-async function must(res, status, what) {
-  const r = await res;
-  if (![status].flat().includes(r.status)) throw new Error(`${what} -> ${r.status} ${r.text?.slice(0, 300)}`);
-  return r.json;
-}
-
-/** Vault, restricted secret, agent with the vault and a token, through `writer`'s API. */
-async function setup(writer, value) {
-  const vault = await must(writer('POST', '/vaults', { name: 'bench-rotation' }), 201, 'create vault');
-  const secret = await must(writer('POST', `/vaults/${vault.id}/secrets`, { env_key: 'API_KEY', value, allowed_domains: [HOST] }), 201, 'create secret');
-  const agent = await must(writer('POST', '/agents', { name: 'bench-rotation-agent' }), 201, 'create agent');
-  await must(writer('POST', `/agents/${agent.id}/vaults`, { vault_id: vault.id }), [200, 201], 'attach vault');
-  await must(writer('POST', `/agents/${agent.id}/deploy`), 200, 'deploy agent');
-  const token = (await must(writer('POST', `/agents/${agent.id}/tokens`), 201, 'agent token')).token;
-  return { secret, token };
-}
-
 /** A keep-alive client (one CONNECT tunnel) through the proxy of the node at `nodeUrl`, as the agent `token`. */
 async function proxyClientFor(nodeUrl, token) {
-  const env = await must(apiClient(`${nodeUrl}/api/agent/v1`, token)('GET', '/environment'), 200, 'agent environment');
-  const placeholder = env.env?.API_KEY;
-  if (!/^vgph_/.test(placeholder ?? '')) throw new Error(`environment has no placeholder for API_KEY: ${JSON.stringify(env.env)}`);
-  const u = new URL(env.proxy_url);
-  const spec = { servername: HOST, proxy: { host: u.hostname, port: Number(u.port), auth: `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` }, ca: env.ca_certificate };
+  const { placeholder, proxy, ca } = await agentProxy(nodeUrl, token);
+  const spec = { servername: HOST, proxy, ca };
   const counter = { opened: 0 };
   const client = new Client(`https://${HOST}`, { connect: connector(spec, counter), pipelining: 1, keepAliveTimeout: 60_000 });
   const headers = { authorization: `Bearer ${placeholder}` };
@@ -90,8 +71,21 @@ async function proxyClientFor(nodeUrl, token) {
   };
 }
 
-const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : null);
-const r3 = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);
+/**
+ * Through `writer`'s API a restricted secret and an agent holding it, then the agent's client
+ * through the proxy of the node at `proxyUrl` (kept in `started`), checked with one request that
+ * must reach the upstream with the value.
+ */
+async function setupProxied({ writer, proxyUrl, upstream, started, label }) {
+  const value = randomBytes(20).toString('hex');
+  const { secret, token } = await createAgent(writer, { name: 'bench-rotation', host: HOST, value });
+  const proxy = await proxyClientFor(proxyUrl, token);
+  started.push({ stop: () => proxy.close() });
+  const from = upstream.received.length;
+  const st = await proxy.send();
+  if (st !== 200 || upstream.received.at(-1)?.auth !== `Bearer ${value}` || upstream.received.length !== from + 1) throw new Error(`${label} -> ${st}, upstream got ${JSON.stringify(upstream.received.slice(from))}`);
+  return { secretId: secret.id, proxy, value };
+}
 
 /**
  * N rotations: PATCH through `writer` (new random value), note the time its response arrived,
@@ -147,17 +141,17 @@ async function rotations({ n, writer, secretId, proxy, upstream, firstValue, lab
     iterations: n,
     stale_requests: stale,
     stale_iterations: staleIterations,
-    p50_ms: r3(pct(sorted, 50)),
-    p99_ms: r3(pct(sorted, 99)),
-    max_ms: r3(sorted.at(-1) ?? null),
-    min_ms: r3(sorted[0] ?? null),
+    p50_ms: round3(percentile(sorted, 50)),
+    p99_ms: round3(percentile(sorted, 99)),
+    max_ms: round3(sorted.at(-1) ?? null),
+    min_ms: round3(sorted[0] ?? null),
     requests,
     max_requests_per_iteration: maxRequestsPerIteration,
     mismatched_requests: mismatched,
     non2xx,
     gave_up: gaveUp,
-    patch_p50_ms: r3(pct(psorted, 50)),
-    patch_p99_ms: r3(pct(psorted, 99)),
+    patch_p50_ms: round3(percentile(psorted, 50)),
+    patch_p99_ms: round3(percentile(psorted, 99)),
     proxy_connections_opened: proxy.counter.opened,
   };
   log(
@@ -190,15 +184,9 @@ export async function run({ quick, log }) {
     {
       const vg = await startVaultgateWithEnv(proxyEnv, { logLevel: 'warn' });
       started.push(vg);
-      const value = randomBytes(20).toString('hex');
-      const { secret, token } = await setup(vg.api, value);
-      const proxy = await proxyClientFor(vg.url, token);
-      started.push({ stop: () => proxy.close() });
-      const from = upstream.received.length;
-      const st = await proxy.send();
-      if (st !== 200 || upstream.received.at(-1)?.auth !== `Bearer ${value}` || upstream.received.length !== from + 1) throw new Error(`same node: setup request -> ${st}, upstream got ${JSON.stringify(upstream.received.slice(from))}`);
+      const { secretId, proxy, value } = await setupProxied({ writer: vg.api, proxyUrl: vg.url, upstream, started, label: 'same node: setup request' });
       log(`rotation: same node: vaultgate pid ${vg.pid} (SQLite, CPU 1), upstream :${upstream.port} in the orchestrator`);
-      out.same_node = await rotations({ n, writer: vg.api, secretId: secret.id, proxy, upstream, firstValue: value, label: 'same node', log });
+      out.same_node = await rotations({ n, writer: vg.api, secretId, proxy, upstream, firstValue: value, label: 'same node', log });
       await proxy.close();
       await vg.stop();
       started.splice(started.indexOf(vg), 2);
@@ -219,14 +207,8 @@ export async function run({ quick, log }) {
       const b = await startNode('b', d);
       started.push(b);
       log(`rotation: cross node: PostgreSQL ${cluster.version} on :${cluster.port}; node A pid ${a.pid} ${a.url}, node B pid ${b.pid} ${b.url} (both CPU 1); set-up ${((Date.now() - tc) / 1000).toFixed(1)} s`);
-      const value = randomBytes(20).toString('hex');
-      const { secret, token } = await setup(a.api, value);
-      const proxy = await proxyClientFor(b.url, token);
-      started.push({ stop: () => proxy.close() });
-      const from = upstream.received.length;
-      const st = await proxy.send();
-      if (st !== 200 || upstream.received.at(-1)?.auth !== `Bearer ${value}` || upstream.received.length !== from + 1) throw new Error(`cross node: setup request through B -> ${st}, upstream got ${JSON.stringify(upstream.received.slice(from))}`);
-      out.cross_node = { postgresql: cluster.version, ...(await rotations({ n, writer: a.api, secretId: secret.id, proxy, upstream, firstValue: value, label: 'cross node (PATCH via A, proxy via B)', log })) };
+      const { secretId, proxy, value } = await setupProxied({ writer: a.api, proxyUrl: b.url, upstream, started, label: 'cross node: setup request through B' });
+      out.cross_node = { postgresql: cluster.version, ...(await rotations({ n, writer: a.api, secretId, proxy, upstream, firstValue: value, label: 'cross node (PATCH via A, proxy via B)', log })) };
     }
 
     out.same_node_stale_requests = out.same_node.stale_requests;

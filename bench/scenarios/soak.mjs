@@ -3,19 +3,18 @@
 // and slowloris connections) against one Vaultgate process; checks it never exits, RSS stays flat,
 // no acknowledged write is lost and the audit chain matches what was served (SPEC §9).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { agentProxy, createAgent, must } from '../lib/agent-setup.mjs';
 import { openTls } from '../lib/proxy-connect.mjs';
-import { startIpcChild, startUpstream, startVaultgateWithEnv } from '../lib/proxy-harness.mjs';
-import { makeTestPki } from '../lib/proxy-pki.mjs';
-import { removeTempDir, sleep, trackTempDir } from '../lib/proc.mjs';
+import { startIpcChild, startProxiedPair } from '../lib/proxy-harness.mjs';
+import { sleep, withScratch } from '../lib/proc.mjs';
 import { num } from '../lib/report.mjs';
 import { rssFigures, sampleProcess, watchLogs } from '../lib/soak-monitor.mjs';
 import { tunnelSpec } from '../lib/soak-hostile.mjs';
 import { valueHash } from '../lib/soak-valid.mjs';
 import { readHead } from '../lib/soak-wire.mjs';
-import { apiClient, codeVersion, fetchAllPages } from '../lib/servers.mjs';
+import { codeVersion, fetchAllPages } from '../lib/servers.mjs';
 
 export const name = 'soak';
 export const description = 'minutes of valid proxied/API traffic beside hostile traffic (resets, bad credentials, oversized heads/bodies, idle and slowloris connections): no exit, flat RSS, no lost write, audit matches';
@@ -30,7 +29,6 @@ const SERVER_ENV = {
   VAULTGATE_AUTH_FAILURES_PER_MINUTE: '1000000',
   VAULTGATE_HEADERS_TIMEOUT_MS: '2000',
   VAULTGATE_PROXY_IDLE_TIMEOUT_MS: '10000',
-  VAULTGATE_PROXY_ALLOW_PRIVATE: '1',
 };
 
 /** Rates and counts of the load (full: 3 minutes; quick: 30 s). */
@@ -50,25 +48,11 @@ function loadPlan(quick) {
   };
 }
 
-async function must(res, status, what) {
-  const r = await res;
-  if (![status].flat().includes(r.status)) throw new Error(`${what} -> ${r.status} ${r.text?.slice(0, 300)}`);
-  return r.json;
-}
-
 /** Vault, revealable secret for HOST, agent with the vault, deployed, a token, and its environment. */
 async function setupAgent(vg, value) {
-  const vault = await must(vg.api('POST', '/vaults', { name: 'soak' }), 201, 'create vault');
-  const secret = await must(vg.api('POST', `/vaults/${vault.id}/secrets`, { env_key: 'API_KEY', value, allowed_domains: [HOST], revealable: true }), 201, 'create secret');
-  const agent = await must(vg.api('POST', '/agents', { name: 'soak-agent' }), 201, 'create agent');
-  await must(vg.api('POST', `/agents/${agent.id}/vaults`, { vault_id: vault.id }), [200, 201], 'attach vault');
-  await must(vg.api('POST', `/agents/${agent.id}/deploy`), 200, 'deploy agent');
-  const token = (await must(vg.api('POST', `/agents/${agent.id}/tokens`), 201, 'agent token')).token;
-  const env = await must(apiClient(`${vg.url}/api/agent/v1`, token)('GET', '/environment'), 200, 'agent environment');
-  const placeholder = env.env?.API_KEY;
-  if (!/^vgph_/.test(placeholder ?? '')) throw new Error(`environment has no placeholder for API_KEY: ${JSON.stringify(env.env)}`);
-  const u = new URL(env.proxy_url);
-  return { vault, secret, agent, placeholder, proxyCa: env.ca_certificate, proxyPort: Number(u.port), proxyAuth: `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` };
+  const { vault, secret, agent, token } = await createAgent(vg.api, { name: 'soak', host: HOST, value, secretFields: { revealable: true } });
+  const { placeholder, proxy, ca } = await agentProxy(vg.url, token);
+  return { vault, secret, agent, placeholder, proxyCa: ca, proxyPort: proxy.port, proxyAuth: proxy.auth };
 }
 
 /** One proxied request before the load: 200, and the upstream got the real value. */
@@ -83,24 +67,16 @@ async function firstRequest(spec, upstream, value) {
 
 export async function run({ quick, log, machine }) {
   const plan = loadPlan(quick);
-  const started = [];
-  const dir = trackTempDir(mkdtempSync(join(tmpdir(), 'vg-bench-soak-')));
-  try {
-    const pki = await makeTestPki(dir, [HOST, OTHER]);
-    const upstream = await startUpstream(pki);
-    started.push(upstream);
-    await upstream.track();
-    const connectTo = [HOST, OTHER].map((h) => `${h}:443=127.0.0.1:${upstream.port}`).join(',');
+  return withScratch('vg-bench-soak-', async ({ dir, keep }) => {
     const code = codeVersion(); // what the server is about to load
-    const vg = await startVaultgateWithEnv({ ...SERVER_ENV, VAULTGATE_PROXY_CONNECT_TO: connectTo, VAULTGATE_UPSTREAM_CA_FILE: pki.caFile }, { logLevel: 'warn' });
-    started.push(vg);
+    const { upstream, vg } = await startProxiedPair({ keep, dir, hosts: [HOST, OTHER], env: SERVER_ENV });
     const logs = watchLogs(vg.child);
+    await upstream.track();
     const value = `soak-initial-${randomBytes(16).toString('hex')}`;
     const a = await setupAgent(vg, value);
     const spec = { ...plan, apiPort: Number(new URL(vg.url).port), adminKey: vg.adminKey, secretId: a.secret.id, proxyPort: a.proxyPort, proxyAuth: a.proxyAuth, proxyCa: a.proxyCa, placeholder: a.placeholder, host: HOST, other: OTHER };
     await firstRequest(spec, upstream, value);
-    const load = await startIpcChild('soak-load.mjs', 'soak load');
-    started.push(load);
+    const load = keep(await startIpcChild('soak-load.mjs', 'soak load'));
     log(`soak: vaultgate pid ${vg.pid} (api :${spec.apiPort}, proxy :${spec.proxyPort}) on CPU 1; upstream pid ${upstream.pid}, load pid ${load.pid} on CPU 0; ${plan.durationS} s of load`);
 
     const monitor = sampleProcess(vg.child);
@@ -120,10 +96,7 @@ export async function run({ quick, log, machine }) {
     out.machine = machine ? { nproc: machine.nproc, cpu_model: machine.cpu_model, ram_gib: machine.ram_gib, node: machine.node, taskset: machine.taskset } : null;
     out.correctness = judge(out, log);
     return out;
-  } finally {
-    for (const s of started.reverse()) await s.stop().catch(() => {});
-    removeTempDir(dir);
-  }
+  });
 }
 
 /** Everything measured and checked after the load: the result object (before judging). */

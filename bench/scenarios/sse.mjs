@@ -2,16 +2,12 @@
 // egress proxy — CONNECT, TLS interception, the value injected into `Authorization`, the response
 // scrubbed for echoes — beside the same stream direct, interleaved in the same run: time to the
 // response head and each event's delay (arrival minus the send time stamped into it).
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { perRound, startIpcChild, startUpstream, startVaultgateWithEnv } from '../lib/proxy-harness.mjs';
-import { makeTestPki } from '../lib/proxy-pki.mjs';
-import { STEAL_LIMIT_PCT, summarize } from '../lib/measure.mjs';
-import { cpuCounters, cpuMicros, removeTempDir, stealPercent, ticksPerSecond, trackTempDir } from '../lib/proc.mjs';
+import { proxiedAgent } from '../lib/agent-setup.mjs';
+import { perRound, startIpcChild, startProxiedPair } from '../lib/proxy-harness.mjs';
+import { interleaveSides, numberedRuns, percentile, STEAL_LIMIT_PCT, summarize } from '../lib/measure.mjs';
+import { cpuCounters, cpuMicros, stealPercent, ticksPerSecond, withScratch } from '../lib/proc.mjs';
 import { mmm, num } from '../lib/report.mjs';
-import { apiClient, codeVersion, fetchAllPages } from '../lib/servers.mjs';
+import { codeVersion, fetchAllPages } from '../lib/servers.mjs';
 
 export const name = 'sse';
 export const description = 'Server-Sent Events through the egress proxy (injected Authorization, echo scrubbing on) vs direct: time to first byte and added per-event delay, 1 and 8 streams';
@@ -22,30 +18,6 @@ const INTERVAL_MS = 10;
 const CONCURRENCY = [1, 8];
 const WARMUP_EVENTS = 20;
 
-async function must(res, status, what) {
-  const r = await res;
-  if (![status].flat().includes(r.status)) throw new Error(`${what} -> ${r.status} ${r.text?.slice(0, 300)}`);
-  return r.json;
-}
-
-/** A vault with one secret allowed for HOST, a deployed agent holding it, and what its environment gives a client. */
-async function agentSetup(vg) {
-  const value = randomBytes(20).toString('hex');
-  const vault = await must(vg.api('POST', '/vaults', { name: 'bench-sse' }), 201, 'create vault');
-  const secret = await must(vg.api('POST', `/vaults/${vault.id}/secrets`, { env_key: 'API_KEY', value, allowed_domains: [HOST] }), 201, 'create secret');
-  const agent = await must(vg.api('POST', '/agents', { name: 'bench-sse-agent' }), 201, 'create agent');
-  await must(vg.api('POST', `/agents/${agent.id}/vaults`, { vault_id: vault.id }), [200, 201], 'attach vault');
-  await must(vg.api('POST', `/agents/${agent.id}/deploy`), 200, 'deploy agent');
-  const token = (await must(vg.api('POST', `/agents/${agent.id}/tokens`), 201, 'agent token')).token;
-  const environment = await must(apiClient(`${vg.url}/api/agent/v1`, token)('GET', '/environment'), 200, 'agent environment');
-  const placeholder = environment.env?.API_KEY;
-  if (!/^vgph_[0-9A-Za-z]{40}$/.test(placeholder ?? '')) throw new Error(`environment has no placeholder for API_KEY: ${JSON.stringify(environment.env)}`);
-  const url = new URL(environment.proxy_url);
-  const proxy = { host: url.hostname, port: Number(url.port), auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` };
-  return { value, placeholder, secretId: secret.id, agentId: agent.id, proxy, ca: environment.ca_certificate };
-}
-
-const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : null);
 const medianOf = (xs) => percentile([...xs].sort((a, b) => a - b), 50);
 
 /**
@@ -82,7 +54,6 @@ async function measureRun({ client, upstream, side, c, events }) {
   };
 }
 
-const round3 = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);
 const SUMMARIZED = ['delay_p50_ms', 'delay_p99_ms', 'delay_max_ms', 'ttfb_p50_ms', 'connect_p50_ms', 'cpu_us_per_event'];
 
 function caseSummary(runs) {
@@ -91,29 +62,25 @@ function caseSummary(runs) {
   out.rounds_kept = kept.length;
   out.rounds_dropped = runs.length - kept.length;
   out.incomplete_streams = runs.reduce((a, r) => a + r.streams - r.streams_complete, 0);
-  out.runs = runs.map((r, i) => ({ round: i + 1, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round3(v)])) }));
+  out.runs = numberedRuns(runs);
   return out;
 }
 
 const fmt = (x, d = 2) => (typeof x === 'number' ? x.toFixed(d) : '-');
 
 /** After one short warm-up stream of each side, `rounds` × (direct, vaultgate) runs of c streams. */
-async function interleavedCase({ client, upstream, sides, c, rounds, events, log, onRun }) {
-  for (const side of sides) onRun(side.key, await measureRun({ client, upstream, side, c, events: WARMUP_EVENTS }));
-  const runs = Object.fromEntries(sides.map((s) => [s.key, []]));
-  for (let i = 0; i < rounds; i++) {
-    for (const side of sides) {
-      const r = await measureRun({ client, upstream, side, c, events });
-      r.dropped = r.steal_pct > STEAL_LIMIT_PCT;
-      onRun(side.key, r);
-      runs[side.key].push(r);
+function interleavedCase({ client, upstream, sides, c, rounds, events, log, onRun }) {
+  return interleaveSides({
+    sides,
+    rounds,
+    measure: (side, isWarmup) => measureRun({ client, upstream, side, c, events: isWarmup ? WARMUP_EVENTS : events }),
+    onRun,
+    logRun: (r, round, side) =>
       log(
-        `  c=${c} round ${i + 1}/${rounds} ${side.key.padEnd(9)} ttfb p50 ${fmt(r.ttfb_p50_ms)} ms  delay p50 ${fmt(r.delay_p50_ms, 3)} p99 ${fmt(r.delay_p99_ms, 3)} max ${fmt(r.delay_max_ms)} ms  ` +
+        `  c=${c} round ${round}/${rounds} ${side.key.padEnd(9)} ttfb p50 ${fmt(r.ttfb_p50_ms)} ms  delay p50 ${fmt(r.delay_p50_ms, 3)} p99 ${fmt(r.delay_p99_ms, 3)} max ${fmt(r.delay_max_ms)} ms  ` +
           `${r.events} events, ${r.streams_complete}/${r.streams} streams complete, err ${r.errors}${r.error_samples ? ` ${JSON.stringify(r.error_samples)}` : ''}  ${fmt(r.cpu_us_per_event, 1)} µs/event  steal ${r.steal_pct.toFixed(1)}%${r.dropped ? '  DROPPED' : ''}`,
-      );
-    }
-  }
-  return runs;
+      ),
+  });
 }
 
 /** One request outside the measurements; a refused CONNECT or a failed connection reads as status 0 with the reason. */
@@ -147,19 +114,11 @@ export async function run({ quick, log }) {
   // 5 rounds × 2 sides × 2 s per concurrency: about 45 s in all on a 2-core host.
   const rounds = quick ? 2 : 5;
   const events = quick ? 50 : 200;
-  const started = [];
-  const dir = trackTempDir(mkdtempSync(join(tmpdir(), 'vg-bench-sse-')));
-  try {
-    const pki = await makeTestPki(dir, [HOST, OTHER]);
-    const upstream = await startUpstream(pki, 'sse-upstream.mjs');
-    started.push(upstream);
-    const connectTo = [HOST, OTHER].map((h) => `${h}:443=127.0.0.1:${upstream.port}`).join(',');
-    const vg = await startVaultgateWithEnv({ VAULTGATE_PROXY_CONNECT_TO: connectTo, VAULTGATE_UPSTREAM_CA_FILE: pki.caFile, VAULTGATE_PROXY_ALLOW_PRIVATE: '1' }, { logLevel: 'warn' });
-    started.push(vg);
-    const a = await agentSetup(vg);
+  return withScratch('vg-bench-sse-', async ({ dir, keep }) => {
+    const { pki, upstream, vg } = await startProxiedPair({ keep, dir, hosts: [HOST, OTHER], script: 'sse-upstream.mjs' });
+    const a = await proxiedAgent(vg, { name: 'bench-sse', host: HOST });
     await upstream.expect(`Bearer ${a.value}`);
-    const client = await startIpcChild('sse-client.mjs', 'sse client');
-    started.push(client);
+    const client = keep(await startIpcChild('sse-client.mjs', 'sse client'));
 
     const base = { servername: HOST };
     const sides = {
@@ -189,10 +148,7 @@ export async function run({ quick, log }) {
     }
     out.correctness = await checkCorrectness({ vg, a, setup, vgRuns, log });
     return out;
-  } finally {
-    for (const s of started.reverse()) await s.stop().catch(() => {});
-    removeTempDir(dir);
-  }
+  });
 }
 
 /**

@@ -3,6 +3,7 @@
 // SQLite, PostgreSQL, SQLite, … No target: the two stores side by side.
 import { describeCase, interleaved } from '../lib/measure.mjs';
 import { startLoadgen } from '../lib/loadgen.mjs';
+import { withStarted } from '../lib/proc.mjs';
 import { glanceCase, mmm, num, ratioCell } from '../lib/report.mjs';
 import { newDeployment, startNode, startPgCluster } from '../lib/rotation-pg.mjs';
 import { startVaultgate } from '../lib/servers.mjs';
@@ -17,55 +18,49 @@ export async function run({ quick, log }) {
   const rounds = quick ? 2 : 3;
   const duration = quick ? 1 : 3;
   const warmup = quick ? 0.5 : 1;
-  const started = [];
   let cluster = null;
   try {
-    const sqlite = await startVaultgate({ logLevel: 'warn' });
-    started.push(sqlite);
-    cluster = await startPgCluster();
-    const deployment = newDeployment(cluster.url);
-    const pg = { ...(await startNode('pg', deployment)), adminKey: deployment.adminKey };
-    started.push(pg);
-    const loadgen = await startLoadgen();
-    started.push(loadgen);
-    log(`write: sqlite ${sqlite.url} (pid ${sqlite.pid}), postgres node ${pg.url} (pid ${pg.pid}) on PostgreSQL ${cluster.version}, load generator pid ${loadgen.pid}`);
+    return await withStarted(async (keep) => {
+      const sqlite = keep(await startVaultgate({ logLevel: 'warn' }));
+      cluster = await startPgCluster();
+      const deployment = newDeployment(cluster.url);
+      const pg = keep({ ...(await startNode('pg', deployment)), adminKey: deployment.adminKey });
+      const loadgen = keep(await startLoadgen());
+      log(`write: sqlite ${sqlite.url} (pid ${sqlite.pid}), postgres node ${pg.url} (pid ${pg.pid}) on PostgreSQL ${cluster.version}, load generator pid ${loadgen.pid}`);
 
-    const setup = async (server, key, op, c) => {
-      const v = await server.api('POST', '/vaults', { name: `bench-write-${op}-c${c}` });
-      if (v.status !== 201) throw new Error(`create vault -> ${v.status} ${v.text}`);
-      const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-      if (op === 'create') return { method: 'POST', path: `/api/public/v1/vaults/${v.json.id}/secrets`, headers, bodyGen: { kind: 'uniqueSecret', tag: `W${c}` }, connections: c };
-      const s = await server.api('POST', `/vaults/${v.json.id}/secrets`, { env_key: `BENCH_ROTATE_C${c}`, value: 'x'.repeat(40) });
-      if (s.status !== 201) throw new Error(`create secret -> ${s.status} ${s.text}`);
-      const p = await server.api('PATCH', `/secrets/${s.json.id}`, { value: 'y'.repeat(40) });
-      if (p.status !== 200) throw new Error(`PATCH secret -> ${p.status} ${p.text}`);
-      return { method: 'PATCH', path: `/api/public/v1/secrets/${s.json.id}`, headers, bodyGen: { kind: 'rotateValue' }, connections: c };
-    };
+      const setup = async (server, key, op, c) => {
+        const v = await server.api('POST', '/vaults', { name: `bench-write-${op}-c${c}` });
+        if (v.status !== 201) throw new Error(`create vault -> ${v.status} ${v.text}`);
+        const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+        if (op === 'create') return { method: 'POST', path: `/api/public/v1/vaults/${v.json.id}/secrets`, headers, bodyGen: { kind: 'uniqueSecret', tag: `W${c}` }, connections: c };
+        const s = await server.api('POST', `/vaults/${v.json.id}/secrets`, { env_key: `BENCH_ROTATE_C${c}`, value: 'x'.repeat(40) });
+        if (s.status !== 201) throw new Error(`create secret -> ${s.status} ${s.text}`);
+        const p = await server.api('PATCH', `/secrets/${s.json.id}`, { value: 'y'.repeat(40) });
+        if (p.status !== 200) throw new Error(`PATCH secret -> ${p.status} ${p.text}`);
+        return { method: 'PATCH', path: `/api/public/v1/secrets/${s.json.id}`, headers, bodyGen: { kind: 'rotateValue' }, connections: c };
+      };
 
-    const out = { method: { rounds, duration_s: duration, warmup_s: warmup, log_level: 'warn', steal_limit_pct: 5, postgres_version: cluster.version } };
-    for (const op of OPS) {
-      for (const c of CONNECTIONS) {
-        const key = `${op}_c${c}`;
-        const sSpec = await setup(sqlite, sqlite.adminKey, op, c);
-        const pSpec = await setup(pg, pg.adminKey, op, c);
-        const describe = describeCase(sSpec, c);
-        log(`write: ${key}: ${rounds} rounds × ${duration}s, SQLite and PostgreSQL interleaved`);
-        const res = await interleaved({
-          loadgen,
-          rounds,
-          duration,
-          warmup,
-          log,
-          baseline: { server: sqlite, spec: sSpec, describe: { ...describe, store: 'sqlite' } },
-          subject: { server: pg, spec: pSpec, describe: { ...describe, store: 'postgres' }, label: key },
-        });
-        out[`sqlite_${key}`] = res.baseline;
-        out[`postgres_${key}`] = res.subject;
+      const out = { method: { rounds, duration_s: duration, warmup_s: warmup, log_level: 'warn', steal_limit_pct: 5, postgres_version: cluster.version } };
+      const schedule = { loadgen, rounds, duration, warmup, log };
+      for (const op of OPS) {
+        for (const c of CONNECTIONS) {
+          const key = `${op}_c${c}`;
+          const sSpec = await setup(sqlite, sqlite.adminKey, op, c);
+          const pSpec = await setup(pg, pg.adminKey, op, c);
+          const describe = describeCase(sSpec, c);
+          log(`write: ${key}: ${rounds} rounds × ${duration}s, SQLite and PostgreSQL interleaved`);
+          const res = await interleaved({
+            ...schedule,
+            baseline: { server: sqlite, spec: sSpec, describe: { ...describe, store: 'sqlite' } },
+            subject: { server: pg, spec: pSpec, describe: { ...describe, store: 'postgres' }, label: key },
+          });
+          out[`sqlite_${key}`] = res.baseline;
+          out[`postgres_${key}`] = res.subject;
+        }
       }
-    }
-    return out;
+      return out;
+    });
   } finally {
-    for (const s of started.reverse()) await s.stop().catch(() => {});
     cluster?.destroy();
   }
 }

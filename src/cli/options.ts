@@ -54,6 +54,11 @@ export function addJson(cmd: Command): Command {
   return cmd.option('--json', 'print the API object as JSON');
 }
 
+/** A client command as they all are: `--json` after its own options, its examples at the end of its help. */
+export function jsonCommand(cmd: Command, ...examples: string[]): Command {
+  return example(addJson(cmd), ...examples);
+}
+
 /** Every command's `--help` ends with examples. */
 export function example(cmd: Command, ...lines: string[]): Command {
   return cmd.addHelpText('after', `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);

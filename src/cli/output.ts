@@ -10,6 +10,13 @@ export function printJson(value: unknown, write: Write = writeOut): void {
   write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** With `--json` the API's object; otherwise the human form: a line, or what `human` prints. */
+export function printResult(json: boolean | undefined, value: unknown, human: string | (() => void)): void {
+  if (json) printJson(value);
+  else if (typeof human === 'string') writeOut(human);
+  else human();
+}
+
 /** Server text shown on a terminal: control characters (escape sequences) become `?`. */
 export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import type { AuditEvent, AuditFilter } from '../../sdk/index.js';
 import { CliError } from '../errors.js';
 import { operatorClient } from '../client.js';
-import { addJson, example, parseCount } from '../options.js';
-import { printable, printJson, printTable, relativeTime, writeErr, writeOut } from '../output.js';
+import { example, jsonCommand, parseCount } from '../options.js';
+import { printable, printJson, printResult, printTable, relativeTime, writeErr, writeOut } from '../output.js';
 
 interface TailOptions {
   lines: number;
@@ -38,8 +38,7 @@ async function tail(opts: TailOptions): Promise<void> {
   const last = listed.at(-1)?.seq ?? opts.after ?? 0;
 
   if (!opts.follow) {
-    if (opts.json) return printJson(shown);
-    return printTable('events', ['SEQ', 'TIME', 'TYPE', 'ACTOR', 'TARGET', 'OUTCOME'], shown.map((e) => [String(e.seq), relativeTime(e.time), e.type, e.actor, targetOf(e), outcomeOf(e)]));
+    return printResult(opts.json, shown, () => printTable('events', ['SEQ', 'TIME', 'TYPE', 'ACTOR', 'TARGET', 'OUTCOME'], shown.map((e) => [String(e.seq), relativeTime(e.time), e.type, e.actor, targetOf(e), outcomeOf(e)])));
   }
   // Followed events are one line each: NDJSON with --json.
   const print = (e: AuditEvent) => writeOut(opts.json ? `${JSON.stringify(e)}\n` : eventLine(e));
@@ -67,7 +66,7 @@ export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('the hash-chained audit log');
   example(audit, 'vaultgate audit tail --follow --type secret.revealed', 'vaultgate audit verify');
 
-  const tailCmd = addJson(
+  jsonCommand(
     audit
       .command('tail')
       .description('show the last events; with --follow, stream new ones (resuming after a dropped connection)')
@@ -77,11 +76,11 @@ export function registerAuditCommands(program: Command): void {
       .option('--type <type>', 'only this event type, e.g. secret.revealed')
       .option('--actor <id>', 'only events of this actor (key_… or agt_…)')
       .option('--secret <secret_id>', 'only events about this secret'),
-  );
-  example(tailCmd, 'vaultgate audit tail -n 50', 'vaultgate audit tail --follow --json | jq -c "select(.outcome != \\"success\\")"').action(async (opts: TailOptions) => tail(opts));
+    'vaultgate audit tail -n 50',
+    'vaultgate audit tail --follow --json | jq -c "select(.outcome != \\"success\\")"',
+  ).action(async (opts: TailOptions) => tail(opts));
 
-  const verify = addJson(audit.command('verify').description("check the org's hash chain end to end (exit 1 if broken)").option('--expected-head <hash>', 'also check that the chain ends at this hash'));
-  example(verify, 'vaultgate audit verify', 'vaultgate audit verify --expected-head 3f1c…').action(async (opts: { expectedHead?: string; json?: boolean }) => {
+  jsonCommand(audit.command('verify').description("check the org's hash chain end to end (exit 1 if broken)").option('--expected-head <hash>', 'also check that the chain ends at this hash'), 'vaultgate audit verify', 'vaultgate audit verify --expected-head 3f1c…').action(async (opts: { expectedHead?: string; json?: boolean }) => {
     const result = await operatorClient().audit.verify(opts.expectedHead);
     if (opts.json) printJson(result);
     else if (result.ok) writeOut(`audit chain intact: ${result.events} events, head ${result.head ?? '-'} (seq ${result.head_seq})\n`);

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import type { Secret, VaultgateClient } from '../../sdk/index.js';
 import { UsageError } from '../errors.js';
 import { operatorClient, resolveVaultId } from '../client.js';
-import { addFromFile, addIfVersion, addJson, collect, collectList, example, fromFileOf, parsePairs } from '../options.js';
-import { listText, printDetails, printJson, printTable, relativeTime, writeErr, writeOut } from '../output.js';
+import { addFromFile, addIfVersion, addJson, collect, collectList, example, fromFileOf, jsonCommand, parsePairs } from '../options.js';
+import { listText, printDetails, printResult, printTable, relativeTime, writeErr, writeOut } from '../output.js';
 import { changeRestriction, newSecretRestriction, unrestrictedWarning } from '../unrestricted.js';
 import { readOptionalValue, readValue } from '../values.js';
 
@@ -72,8 +72,7 @@ export async function createSecret(client: VaultgateClient, vaultId: string, env
     ...(opts.description !== undefined ? { description: opts.description } : {}),
   });
   if (unrestricted) writeErr(unrestrictedWarning(secret.env_key, unrestricted));
-  if (opts.json) printJson(secret);
-  else writeOut(`created secret ${secret.env_key} (${secret.id}) in ${secret.vault_id}, version ${secret.version}\n`);
+  printResult(opts.json, secret, `created secret ${secret.env_key} (${secret.id}) in ${secret.vault_id}, version ${secret.version}\n`);
 }
 
 export async function updateSecret(client: VaultgateClient, secretId: string, opts: SetSecretOptions): Promise<void> {
@@ -90,8 +89,7 @@ export async function updateSecret(client: VaultgateClient, secretId: string, op
   if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give a new value (stdin, --from-file or the prompt) or a field to change');
   const secret = await client.secrets.update(secretId, body, opts.ifVersionMatches !== undefined ? { ifVersion: opts.ifVersionMatches } : {});
   if (unrestricted) writeErr(unrestrictedWarning(secret.env_key, unrestricted));
-  if (opts.json) printJson(secret);
-  else writeOut(`secret ${secret.env_key} (${secret.id}) is at version ${secret.version}\n`);
+  printResult(opts.json, secret, `secret ${secret.env_key} (${secret.id}) is at version ${secret.version}\n`);
 }
 
 export async function deleteSecret(client: VaultgateClient, secretId: string, opts: { ifVersionMatches?: number; json?: boolean }): Promise<void> {
@@ -103,8 +101,7 @@ export async function deleteSecret(client: VaultgateClient, secretId: string, op
 export async function revealSecret(client: VaultgateClient, secretId: string, opts: { json?: boolean }): Promise<void> {
   const revealed = await client.secrets.reveal(secretId);
   if (process.stdout.isTTY) writeErr(`vaultgate: printing the value of ${secretId} to the terminal; it stays in the scrollback\n`);
-  if (opts.json) printJson(revealed);
-  else writeOut(`${revealed.value}\n`);
+  printResult(opts.json, revealed, `${revealed.value}\n`);
 }
 
 /** Every secret of one vault, or of every vault; `--label k=v` filters (`?label=k:v`). */
@@ -116,11 +113,12 @@ export async function listSecrets(client: VaultgateClient, opts: { vault?: strin
   const ids = opts.vault !== undefined ? [await resolveVaultId(client, opts.vault)] : vaults.map((v) => v.id);
   const secrets: Secret[] = [];
   for (const id of ids) secrets.push(...(await client.secrets.all(id, filter)));
-  if (opts.json) return printJson(secrets);
-  printTable(
-    'secrets',
-    ['ID', 'ENV_KEY', 'VAULT', 'VERSION', 'ALLOWED_DOMAINS', 'UPDATED'],
-    secrets.map((s) => [s.id, s.env_key, names.get(s.vault_id) ?? s.vault_id, String(s.version), listText(s.allowed_domains, '(any)'), relativeTime(s.updated_at)]),
+  printResult(opts.json, secrets, () =>
+    printTable(
+      'secrets',
+      ['ID', 'ENV_KEY', 'VAULT', 'VERSION', 'ALLOWED_DOMAINS', 'UPDATED'],
+      secrets.map((s) => [s.id, s.env_key, names.get(s.vault_id) ?? s.vault_id, String(s.version), listText(s.allowed_domains, '(any)'), relativeTime(s.updated_at)]),
+    ),
   );
 }
 
@@ -167,39 +165,33 @@ export function registerSecretCommands(program: Command): void {
     'vaultgate secrets set sec_01KQ27AQH800XQTQPJZ0DH14SJ --allowed-domain api.stripe.com --metadata-only',
   ).action(async (id: string, opts: SetSecretOptions) => updateSecret(operatorClient(), id, opts));
 
-  const list = addJson(
+  jsonCommand(
     secrets
       .command('list')
       .alias('ls')
       .description('list secrets (metadata only, never values)')
       .option('--vault <vault>', 'only this vault (id or name); default every vault')
       .option('--label <key=value>', 'only secrets with this label (repeatable)', collect),
-  );
-  example(list, 'vaultgate secrets list --vault payments --label env=prod').action(async (opts: { vault?: string; label?: string[]; json?: boolean }) =>
-    listSecrets(operatorClient(), opts),
-  );
+    'vaultgate secrets list --vault payments --label env=prod',
+  ).action(async (opts: { vault?: string; label?: string[]; json?: boolean }) => listSecrets(operatorClient(), opts));
 
-  const get = addJson(secrets.command('get <secret_id>').description("show a secret's metadata (never its value)"));
-  example(get, 'vaultgate secrets get sec_01KQ27AQH800XQTQPJZ0DH14SJ').action(async (id: string, opts: { json?: boolean }) => {
+  jsonCommand(secrets.command('get <secret_id>').description("show a secret's metadata (never its value)"), 'vaultgate secrets get sec_01KQ27AQH800XQTQPJZ0DH14SJ').action(async (id: string, opts: { json?: boolean }) => {
     const secret = await operatorClient().secrets.get(id);
-    if (opts.json) printJson(secret);
-    else printDetails(secretDetails(secret));
+    printResult(opts.json, secret, () => printDetails(secretDetails(secret)));
   });
 
-  const versions = addJson(secrets.command('versions <secret_id>').description("a secret's versions, newest first (no values)"));
-  example(versions, 'vaultgate secrets versions sec_01KQ27AQH800XQTQPJZ0DH14SJ').action(async (id: string, opts: { json?: boolean }) => {
+  jsonCommand(secrets.command('versions <secret_id>').description("a secret's versions, newest first (no values)"), 'vaultgate secrets versions sec_01KQ27AQH800XQTQPJZ0DH14SJ').action(async (id: string, opts: { json?: boolean }) => {
     const all = await operatorClient().secrets.versions(id);
-    if (opts.json) return printJson(all);
-    printTable('versions', ['VERSION', 'CREATED', 'ACTOR', 'CHANGED', 'ALLOWED_DOMAINS'], all.map((v) => [String(v.version), relativeTime(v.created_at), v.actor, listText(v.changed), listText(v.allowed_domains, '(any)')]));
+    printResult(opts.json, all, () =>
+      printTable('versions', ['VERSION', 'CREATED', 'ACTOR', 'CHANGED', 'ALLOWED_DOMAINS'], all.map((v) => [String(v.version), relativeTime(v.created_at), v.actor, listText(v.changed), listText(v.allowed_domains, '(any)')])),
+    );
   });
 
-  const reveal = addJson(secrets.command('reveal <secret_id>').description('print the value of a revealable secret (audited as secret.revealed)'));
-  example(reveal, 'vaultgate secrets reveal sec_01KQ27AQH800XQTQPJZ0DH14SJ > value.txt').action(async (id: string, opts: { json?: boolean }) =>
+  jsonCommand(secrets.command('reveal <secret_id>').description('print the value of a revealable secret (audited as secret.revealed)'), 'vaultgate secrets reveal sec_01KQ27AQH800XQTQPJZ0DH14SJ > value.txt').action(async (id: string, opts: { json?: boolean }) =>
     revealSecret(operatorClient(), id, opts),
   );
 
-  const del = addJson(addIfVersion(secrets.command('delete <secret_id>').alias('rm').description('delete a secret and its grants (irreversible)')));
-  example(del, 'vaultgate secrets delete sec_01KQ27AQH800XQTQPJZ0DH14SJ --if-version-matches 2').action(async (id: string, opts: { ifVersionMatches?: number; json?: boolean }) =>
-    deleteSecret(operatorClient(), id, opts),
+  jsonCommand(addIfVersion(secrets.command('delete <secret_id>').alias('rm').description('delete a secret and its grants (irreversible)')), 'vaultgate secrets delete sec_01KQ27AQH800XQTQPJZ0DH14SJ --if-version-matches 2').action(
+    async (id: string, opts: { ifVersionMatches?: number; json?: boolean }) => deleteSecret(operatorClient(), id, opts),
   );
 }

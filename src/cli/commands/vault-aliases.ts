@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { defaultVault, operatorClient, resolveVaultId } from '../client.js';
-import { addIfVersion, addJson, collect, example } from '../options.js';
+import { addIfVersion, collect, example, jsonCommand } from '../options.js';
 import { addNewSecretOptions, addSetSecretOptions, createSecret, deleteSecret, listSecrets, revealSecret, updateSecret, type NewSecretOptions, type SetSecretOptions } from './secrets.js';
 
 interface ObjectIdOptions {
@@ -50,22 +50,16 @@ export function registerVaultAliases(program: Command): void {
     async (id: string | undefined, opts: SetSecretOptions & ObjectIdOptions) => updateSecret(operatorClient(), objectIdOf(id, opts), opts),
   );
 
-  const del = addJson(addIfVersion(addObjectId(vault.command('delete [secret_id]').description('delete a secret and its grants (irreversible)'))));
-  example(del, 'vaultgate vault delete --object_id sec_abcde12345').action(async (id: string | undefined, opts: ObjectIdOptions & { ifVersionMatches?: number; json?: boolean }) =>
-    deleteSecret(operatorClient(), objectIdOf(id, opts), opts),
+  jsonCommand(addIfVersion(addObjectId(vault.command('delete [secret_id]').description('delete a secret and its grants (irreversible)'))), 'vaultgate vault delete --object_id sec_abcde12345').action(
+    async (id: string | undefined, opts: ObjectIdOptions & { ifVersionMatches?: number; json?: boolean }) => deleteSecret(operatorClient(), objectIdOf(id, opts), opts),
   );
 
-  const list = addJson(
-    vault
-      .command('list')
-      .description('list secrets of every vault (metadata only)')
-      .option('--vault <vault>', 'only this vault (id or name)')
-      .option('--label <key=value>', 'only secrets with this label (repeatable)', collect),
-  );
-  example(list, 'vaultgate vault list --label team=payments').action(async (opts: { vault?: string; label?: string[]; json?: boolean }) => listSecrets(operatorClient(), opts));
+  jsonCommand(
+    vault.command('list').description('list secrets of every vault (metadata only)').option('--vault <vault>', 'only this vault (id or name)').option('--label <key=value>', 'only secrets with this label (repeatable)', collect),
+    'vaultgate vault list --label team=payments',
+  ).action(async (opts: { vault?: string; label?: string[]; json?: boolean }) => listSecrets(operatorClient(), opts));
 
-  const reveal = addJson(addObjectId(vault.command('reveal [secret_id]').description('print the value of a revealable secret')));
-  example(reveal, 'vaultgate vault reveal --object_id sec_abcde12345').action(async (id: string | undefined, opts: ObjectIdOptions & { json?: boolean }) =>
-    revealSecret(operatorClient(), objectIdOf(id, opts), opts),
+  jsonCommand(addObjectId(vault.command('reveal [secret_id]').description('print the value of a revealable secret')), 'vaultgate vault reveal --object_id sec_abcde12345').action(
+    async (id: string | undefined, opts: ObjectIdOptions & { json?: boolean }) => revealSecret(operatorClient(), objectIdOf(id, opts), opts),
   );
 }

@@ -2,8 +2,11 @@
 import type { FormEvent } from 'react';
 import { Badge } from '../components/Badge.js';
 import { ErrorNote } from '../components/ErrorNote.js';
+import { Listing } from '../components/Listing.js';
 import { PageHeader } from '../components/PageHeader.js';
 import { RelativeTime } from '../components/RelativeTime.js';
+import { SubmitButton } from '../components/SubmitButton.js';
+import { Table } from '../components/Table.js';
 import { useAction, useLoad } from '../hooks.js';
 import { href, navigate } from '../router.js';
 
@@ -27,9 +30,7 @@ function CreateAgent() {
           <input id="agent-name" name="name" required maxLength={128} placeholder="researcher" autoComplete="off" spellCheck={false} />
         </div>
         <div className="field-action">
-          <button type="submit" className="button primary" disabled={action.pending}>
-            Create agent
-          </button>
+          <SubmitButton pending={action.pending}>Create agent</SubmitButton>
         </div>
       </div>
       <p className="help">Next, on the agent's page: attach vaults, deploy it and mint a token for it.</p>
@@ -47,24 +48,10 @@ export function AgentsPage() {
       <section className="card" aria-labelledby="agent-list-title">
         <h2 id="agent-list-title">All agents</h2>
         <ErrorNote message={agents.error} />
-        {agents.data && agents.data.length === 0 && <p className="empty">No agents yet.</p>}
-        {agents.data && agents.data.length > 0 && (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">
-                  Vaults
-                </th>
-                <th scope="col" className="num">
-                  Variables
-                </th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {agents.data.map((a) => (
+        <Listing items={agents.data} empty="No agents yet.">
+          {(all) => (
+            <Table columns={['Name', 'Status', { label: 'Vaults', num: true }, { label: 'Variables', num: true }, 'Updated']}>
+              {all.map((a) => (
                 <tr key={a.id}>
                   <td data-label="Name">
                     <a className="strong-link" href={href.agent(a.id)}>
@@ -85,9 +72,9 @@ export function AgentsPage() {
                   </td>
                 </tr>
               ))}
-            </tbody>
-          </table>
-        )}
+            </Table>
+          )}
+        </Listing>
       </section>
     </>
   );

@@ -1,6 +1,7 @@
 // The new-secret form: the value goes from a password field straight to the API and is never shown.
 import { useState, type FormEvent } from 'react';
 import { DomainsField, InjectField, restrictionProblem, surfacesFrom, UnrestrictedField } from '../components/SecretFields.js';
+import { SubmitButton } from '../components/SubmitButton.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { parseLabels, parseList } from '../format.js';
 import { useAction } from '../hooks.js';
@@ -78,9 +79,7 @@ export function CreateSecret({ vaultId, onCreated }: { vaultId: string; onCreate
           <input type="checkbox" id="secret-revealable" name="revealable" />
           Revealable: operators may reveal the value later (audited). Cannot be changed afterwards.
         </label>
-        <button type="submit" className="button primary" disabled={action.pending}>
-          Create secret
-        </button>
+        <SubmitButton pending={action.pending}>Create secret</SubmitButton>
       </div>
       <ErrorNote message={invalid ?? action.error} />
     </form>

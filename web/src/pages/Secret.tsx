@@ -3,9 +3,11 @@ import type { Secret, SecretVersion } from '../../../src/sdk/index.js';
 import { Badge } from '../components/Badge.js';
 import { ConfirmButton } from '../components/ConfirmButton.js';
 import { ErrorNote } from '../components/ErrorNote.js';
+import { Fact } from '../components/Facts.js';
 import { PageHeader } from '../components/PageHeader.js';
 import { RelativeTime } from '../components/RelativeTime.js';
 import { Domains, Labels } from '../components/SecretMeta.js';
+import { Table } from '../components/Table.js';
 import { shortId } from '../format.js';
 import { useAction, useLoad } from '../hooks.js';
 import { href, navigate } from '../router.js';
@@ -15,80 +17,48 @@ import { RotateForm, SettingsForm } from './SecretForms.js';
 function Facts({ secret }: { secret: Secret }) {
   return (
     <dl className="facts">
-      <div>
-        <dt>Version</dt>
-        <dd data-testid="secret-version">v{secret.version}</dd>
-      </div>
-      <div>
-        <dt>Allowed domains</dt>
-        <dd>
-          <Domains domains={secret.allowed_domains} />
-        </dd>
-      </div>
-      <div>
-        <dt>Inject in</dt>
-        <dd>{secret.inject_in.join(', ')}</dd>
-      </div>
-      <div>
-        <dt>Labels</dt>
-        <dd>
-          <Labels labels={secret.labels} />
-        </dd>
-      </div>
-      <div>
-        <dt>Reveal</dt>
-        <dd>
-          {secret.revealable ? (
-            <Badge tone="info">revealable</Badge>
-          ) : (
-            <Badge title="The value never comes back to the dashboard">not revealable</Badge>
-          )}
-        </dd>
-      </div>
-      <div>
-        <dt>Updated</dt>
-        <dd>
-          <RelativeTime iso={secret.updated_at} />
-        </dd>
-      </div>
-      <div>
-        <dt>Id</dt>
-        <dd className="mono">{secret.id}</dd>
-      </div>
+      <Fact term="Version" testId="secret-version">
+        v{secret.version}
+      </Fact>
+      <Fact term="Allowed domains">
+        <Domains domains={secret.allowed_domains} />
+      </Fact>
+      <Fact term="Inject in">{secret.inject_in.join(', ')}</Fact>
+      <Fact term="Labels">
+        <Labels labels={secret.labels} />
+      </Fact>
+      <Fact term="Reveal">
+        {secret.revealable ? <Badge tone="info">revealable</Badge> : <Badge title="The value never comes back to the dashboard">not revealable</Badge>}
+      </Fact>
+      <Fact term="Updated">
+        <RelativeTime iso={secret.updated_at} />
+      </Fact>
+      <Fact term="Id" className="mono">
+        {secret.id}
+      </Fact>
     </dl>
   );
 }
 
 function Versions({ versions }: { versions: SecretVersion[] }) {
   return (
-    <table className="table compact">
-      <thead>
-        <tr>
-          <th scope="col">Version</th>
-          <th scope="col">Changed</th>
-          <th scope="col">Allowed domains</th>
-          <th scope="col">By</th>
-          <th scope="col">When</th>
+    <Table columns={['Version', 'Changed', 'Allowed domains', 'By', 'When']} className="table compact">
+      {versions.map((v) => (
+        <tr key={v.version}>
+          <td data-label="Version">v{v.version}</td>
+          <td data-label="Changed">{v.changed.length > 0 ? v.changed.join(', ') : 'created'}</td>
+          <td data-label="Allowed domains">
+            <Domains domains={v.allowed_domains} />
+          </td>
+          <td data-label="By" className="mono" title={v.actor}>
+            {shortId(v.actor)}
+          </td>
+          <td data-label="When">
+            <RelativeTime iso={v.created_at} />
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {versions.map((v) => (
-          <tr key={v.version}>
-            <td data-label="Version">v{v.version}</td>
-            <td data-label="Changed">{v.changed.length > 0 ? v.changed.join(', ') : 'created'}</td>
-            <td data-label="Allowed domains">
-              <Domains domains={v.allowed_domains} />
-            </td>
-            <td data-label="By" className="mono" title={v.actor}>
-              {shortId(v.actor)}
-            </td>
-            <td data-label="When">
-              <RelativeTime iso={v.created_at} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }
 

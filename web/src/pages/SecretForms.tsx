@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import type { Secret } from '../../../src/sdk/index.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { DomainsField, InjectField, restrictionProblem, surfacesFrom, UnrestrictedField } from '../components/SecretFields.js';
+import { SubmitButton } from '../components/SubmitButton.js';
 import { parseList } from '../format.js';
 import { useAction } from '../hooks.js';
 
@@ -27,9 +28,7 @@ export function RotateForm({ secret, onChanged }: { secret: Secret; onChanged():
           </p>
         </div>
         <div className="field-action">
-          <button type="submit" className="button primary" disabled={action.pending}>
-            Rotate
-          </button>
+          <SubmitButton pending={action.pending}>Rotate</SubmitButton>
         </div>
       </div>
       <ErrorNote message={action.error} />
@@ -71,9 +70,7 @@ export function SettingsForm({ secret, onChanged }: { secret: Secret; onChanged(
           <label htmlFor="edit-description">Description</label>
           <input id="edit-description" name="description" defaultValue={secret.description ?? ''} maxLength={1024} autoComplete="off" />
         </div>
-        <button type="submit" className="button primary" disabled={action.pending}>
-          Save changes
-        </button>
+        <SubmitButton pending={action.pending}>Save changes</SubmitButton>
       </div>
       <ErrorNote message={invalid ?? action.error} />
     </form>

@@ -2,59 +2,47 @@
 import type { Secret } from '../../../src/sdk/index.js';
 import { Badge } from '../components/Badge.js';
 import { ErrorNote } from '../components/ErrorNote.js';
+import { Listing } from '../components/Listing.js';
 import { PageHeader } from '../components/PageHeader.js';
 import { RelativeTime } from '../components/RelativeTime.js';
 import { Domains, Labels } from '../components/SecretMeta.js';
+import { Table } from '../components/Table.js';
 import { useLoad } from '../hooks.js';
 import { href } from '../router.js';
 import { CreateSecret } from './CreateSecret.js';
 
-function SecretsTable({ vaultId, secrets }: { vaultId: string; secrets: Secret[] }) {
+function SecretsTable({ vaultId, secrets }: { vaultId: string; secrets: readonly Secret[] }) {
   return (
-    <table className="table">
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Allowed domains</th>
-          <th scope="col">Inject in</th>
-          <th scope="col" className="num">
-            Version
-          </th>
-          <th scope="col">Labels</th>
-          <th scope="col">Updated</th>
+    <Table columns={['Name', 'Allowed domains', 'Inject in', { label: 'Version', num: true }, 'Labels', 'Updated']}>
+      {secrets.map((s) => (
+        <tr key={s.id} data-secret={s.env_key}>
+          <td data-label="Name">
+            <a className="strong-link mono" href={href.secret(vaultId, s.id)}>
+              {s.env_key}
+            </a>
+            {s.revealable && (
+              <>
+                {' '}
+                <Badge tone="info">revealable</Badge>
+              </>
+            )}
+          </td>
+          <td data-label="Allowed domains">
+            <Domains domains={s.allowed_domains} />
+          </td>
+          <td data-label="Inject in">{s.inject_in.join(', ')}</td>
+          <td data-label="Version" className="num">
+            v{s.version}
+          </td>
+          <td data-label="Labels">
+            <Labels labels={s.labels} />
+          </td>
+          <td data-label="Updated">
+            <RelativeTime iso={s.updated_at} />
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {secrets.map((s) => (
-          <tr key={s.id} data-secret={s.env_key}>
-            <td data-label="Name">
-              <a className="strong-link mono" href={href.secret(vaultId, s.id)}>
-                {s.env_key}
-              </a>
-              {s.revealable && (
-                <>
-                  {' '}
-                  <Badge tone="info">revealable</Badge>
-                </>
-              )}
-            </td>
-            <td data-label="Allowed domains">
-              <Domains domains={s.allowed_domains} />
-            </td>
-            <td data-label="Inject in">{s.inject_in.join(', ')}</td>
-            <td data-label="Version" className="num">
-              v{s.version}
-            </td>
-            <td data-label="Labels">
-              <Labels labels={s.labels} />
-            </td>
-            <td data-label="Updated">
-              <RelativeTime iso={s.updated_at} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }
 
@@ -76,8 +64,9 @@ export function VaultPage({ vaultId }: { vaultId: string }) {
               Secrets <span className="count">{vault.data.secret_count}</span>
             </h2>
             <ErrorNote message={secrets.error} />
-            {secrets.data && secrets.data.length === 0 && <p className="empty">No secrets in this vault yet.</p>}
-            {secrets.data && secrets.data.length > 0 && <SecretsTable vaultId={vaultId} secrets={secrets.data} />}
+            <Listing items={secrets.data} empty="No secrets in this vault yet.">
+              {(all) => <SecretsTable vaultId={vaultId} secrets={all} />}
+            </Listing>
           </section>
           <CreateSecret vaultId={vaultId} onCreated={reload} />
         </>

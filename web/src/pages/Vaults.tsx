@@ -3,8 +3,11 @@ import { useState, type FormEvent } from 'react';
 import type { Vault } from '../../../src/sdk/index.js';
 import { ConfirmButton } from '../components/ConfirmButton.js';
 import { ErrorNote } from '../components/ErrorNote.js';
+import { Listing } from '../components/Listing.js';
 import { PageHeader } from '../components/PageHeader.js';
 import { RelativeTime } from '../components/RelativeTime.js';
+import { SubmitButton } from '../components/SubmitButton.js';
+import { Table } from '../components/Table.js';
 import { useAction, useLoad } from '../hooks.js';
 import { href } from '../router.js';
 
@@ -35,9 +38,7 @@ function CreateVault({ onCreated }: { onCreated(): void }) {
           <input id="vault-description" name="description" maxLength={1024} placeholder="Payment provider keys" autoComplete="off" />
         </div>
         <div className="field-action">
-          <button type="submit" className="button primary" disabled={action.pending}>
-            Create vault
-          </button>
+          <SubmitButton pending={action.pending}>Create vault</SubmitButton>
         </div>
       </div>
       <ErrorNote message={action.error} />
@@ -58,9 +59,7 @@ function RenameForm({ vault, onDone }: { vault: Vault; onDone(changed: boolean):
         New name for vault {vault.name}
       </label>
       <input id={`rename-${vault.id}`} name="name" defaultValue={vault.name} required maxLength={128} autoFocus autoComplete="off" />
-      <button type="submit" className="button primary small" disabled={action.pending}>
-        Save
-      </button>
+      <SubmitButton pending={action.pending} small>Save</SubmitButton>
       <button type="button" className="button secondary small" onClick={() => onDone(false)}>
         Cancel
       </button>
@@ -132,29 +131,15 @@ export function VaultsPage() {
       <section className="card" aria-labelledby="vault-list-title">
         <h2 id="vault-list-title">All vaults</h2>
         <ErrorNote message={vaults.error} />
-        {vaults.data && vaults.data.length === 0 && <p className="empty">No vaults yet. Create the first one above.</p>}
-        {vaults.data && vaults.data.length > 0 && (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Description</th>
-                <th scope="col" className="num">
-                  Secrets
-                </th>
-                <th scope="col">Updated</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {vaults.data.map((v) => (
+        <Listing items={vaults.data} empty="No vaults yet. Create the first one above.">
+          {(all) => (
+            <Table columns={['Name', 'Description', { label: 'Secrets', num: true }, 'Updated', { label: 'Actions', hidden: true }]}>
+              {all.map((v) => (
                 <VaultRow key={v.id} vault={v} onChanged={vaults.reload} />
               ))}
-            </tbody>
-          </table>
-        )}
+            </Table>
+          )}
+        </Listing>
         {vaults.loading && !vaults.data && <p className="muted">Loading…</p>}
       </section>
     </>

@@ -2,6 +2,9 @@
 import { useState, type FormEvent } from 'react';
 import type { Agent } from '../../../../src/sdk/index.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
+import { ListItem } from '../../components/ItemList.js';
+import { Listing } from '../../components/Listing.js';
+import { SubmitButton } from '../../components/SubmitButton.js';
 import { formatEnv, parseEnv } from '../../format.js';
 import { useAction } from '../../hooks.js';
 import type { OrgSecrets } from '../../org-secrets.js';
@@ -44,32 +47,27 @@ export function AgentEnv({ agent, org, onChanged }: { agent: Agent; org: OrgSecr
           </p>
         </div>
         <div>
-          <button type="submit" className="button primary small" disabled={action.pending}>
+          <SubmitButton pending={action.pending} small>
             Save variables
-          </button>
+          </SubmitButton>
         </div>
       </form>
 
       <h3>Variables from secrets</h3>
-      {agent.env_vars.length === 0 ? (
-        <p className="empty">None: secrets reach this agent through attached vaults and grants.</p>
-      ) : (
-        <ul className="item-list">
-          {agent.env_vars.map((e) => {
-            const s = secrets.get(e.from_secret_id);
-            return (
-              <li key={e.name}>
-                <span>
+      <Listing items={agent.env_vars} empty="None: secrets reach this agent through attached vaults and grants.">
+        {(refs) => (
+          <ul className="item-list">
+            {refs.map((e) => {
+              const s = secrets.get(e.from_secret_id);
+              return (
+                <ListItem key={e.name} action="Remove" actionLabel={`Remove variable ${e.name}`} pending={action.pending} onAction={() => removeRef(e.name)}>
                   <span className="mono">{e.name}</span> ← <span className="mono">{s?.env_key ?? e.from_secret_id}</span> {s && <span className="muted">in {s.vault_name}</span>}
-                </span>
-                <button type="button" className="button secondary small" aria-label={`Remove variable ${e.name}`} disabled={action.pending} onClick={() => removeRef(e.name)}>
-                  Remove
-                </button>
-              </li>
-            );
-          })}
-        </ul>
-      )}
+                </ListItem>
+              );
+            })}
+          </ul>
+        )}
+      </Listing>
       <form className="inline-form" onSubmit={addRef}>
         <label htmlFor="ref-name">Variable</label>
         <input id="ref-name" name="name" required pattern="[A-Za-z_][A-Za-z0-9_]*" placeholder="GITHUB_TOKEN" spellCheck={false} autoComplete="off" />

@@ -2,6 +2,8 @@
 import type { EnvironmentEntry } from '../../../../src/sdk/index.js';
 import { Badge } from '../../components/Badge.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
+import { Listing } from '../../components/Listing.js';
+import { Table } from '../../components/Table.js';
 import type { Loaded } from '../../hooks.js';
 import type { OrgSecrets } from '../../org-secrets.js';
 
@@ -14,7 +16,7 @@ const sources: Record<EnvironmentEntry['source'], string> = {
 
 export function AgentEnvironment({ environment, org }: { environment: Loaded<EnvironmentEntry[]>; org: OrgSecrets | undefined }) {
   const vaults = new Map(org?.vaults.map((v) => [v.id, v.name]));
-  const entries = [...(environment.data ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  const entries = environment.data && [...environment.data].sort((a, b) => a.name.localeCompare(b.name));
   return (
     <section className="card" aria-labelledby="effective-title">
       <h2 id="effective-title">Effective environment</h2>
@@ -23,18 +25,10 @@ export function AgentEnvironment({ environment, org }: { environment: Loaded<Env
         the real thing, in the agent's environment.
       </p>
       <ErrorNote message={environment.error} />
-      {environment.data?.length === 0 && <p className="empty">Empty: attach a vault, grant a secret or add variables.</p>}
-      {entries.length > 0 && (
-        <table className="table compact" data-testid="effective-environment">
-          <thead>
-            <tr>
-              <th scope="col">Variable</th>
-              <th scope="col">Holds</th>
-              <th scope="col">Source</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map((e) => (
+      <Listing items={entries} empty="Empty: attach a vault, grant a secret or add variables.">
+        {(all) => (
+          <Table columns={['Variable', 'Holds', 'Source']} className="table compact" testId="effective-environment">
+            {all.map((e) => (
               <tr key={e.name}>
                 <td data-label="Variable" className="mono">
                   {e.name}
@@ -48,9 +42,9 @@ export function AgentEnvironment({ environment, org }: { environment: Loaded<Env
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      )}
+          </Table>
+        )}
+      </Listing>
     </section>
   );
 }

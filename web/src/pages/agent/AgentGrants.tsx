@@ -1,7 +1,8 @@
 // Explicit grants: one secret for one agent, without attaching its whole vault.
-import type { FormEvent } from 'react';
 import type { Agent } from '../../../../src/sdk/index.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
+import { ListItem, PickForm } from '../../components/ItemList.js';
+import { Listing } from '../../components/Listing.js';
 import { RelativeTime } from '../../components/RelativeTime.js';
 import { useAction, useLoad } from '../../hooks.js';
 import type { OrgSecrets } from '../../org-secrets.js';
@@ -18,49 +19,35 @@ export function AgentGrants({ agent, org, onChanged }: { agent: Agent; org: OrgS
     onChanged();
   };
 
-  async function add(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const secretId = String(new FormData(event.currentTarget).get('secret_id') ?? '');
-    if (secretId) done(await action.run((c) => c.grants.create(agent.id, secretId)));
-  }
-
   return (
     <section className="card" aria-labelledby="grants-title">
       <h2 id="grants-title">Grants</h2>
       <ErrorNote message={grants.error} />
-      {grants.data?.length === 0 && <p className="empty">No explicit grant.</p>}
-      {grants.data && grants.data.length > 0 && (
-        <ul className="item-list">
-          {grants.data.map((g) => {
-            const s = secrets.get(g.secret_id);
-            const name = s ? `${s.env_key} (${s.vault_name})` : g.secret_id;
-            return (
-              <li key={g.grant_id}>
-                <span>
+      <Listing items={grants.data} empty="No explicit grant.">
+        {(all) => (
+          <ul className="item-list">
+            {all.map((g) => {
+              const s = secrets.get(g.secret_id);
+              const name = s ? `${s.env_key} (${s.vault_name})` : g.secret_id;
+              return (
+                <ListItem key={g.grant_id} action="Revoke" actionLabel={`Revoke grant of ${name}`} pending={action.pending} onAction={() => void action.run((c) => c.grants.delete(g.grant_id)).then(done)}>
                   <span className="mono">{s?.env_key ?? g.secret_id}</span> {s && <span className="muted">in {s.vault_name}</span>} · <RelativeTime iso={g.created_at} />
-                </span>
-                <button type="button" className="button secondary small" aria-label={`Revoke grant of ${name}`} disabled={action.pending} onClick={() => void action.run((c) => c.grants.delete(g.grant_id)).then(done)}>
-                  Revoke
-                </button>
-              </li>
-            );
-          })}
-        </ul>
-      )}
-      <form className="inline-form" onSubmit={add}>
-        <label htmlFor="grant-secret">Grant a secret</label>
-        <select id="grant-secret" name="secret_id" disabled={choices.length === 0}>
-          {choices.length === 0 && <option value="">No secret to grant</option>}
-          {choices.map((s) => (
-            <option key={s.id} value={s.id}>
-              {s.env_key} — {s.vault_name}
-            </option>
-          ))}
-        </select>
-        <button type="submit" className="button primary small" disabled={action.pending || choices.length === 0}>
-          Grant
-        </button>
-      </form>
+                </ListItem>
+              );
+            })}
+          </ul>
+        )}
+      </Listing>
+      <PickForm
+        id="grant-secret"
+        name="secret_id"
+        label="Grant a secret"
+        none="No secret to grant"
+        choices={choices.map((s) => ({ value: s.id, label: `${s.env_key} — ${s.vault_name}` }))}
+        submit="Grant"
+        pending={action.pending}
+        onPick={async (secretId) => done(await action.run((c) => c.grants.create(agent.id, secretId)))}
+      />
       <ErrorNote message={action.error} />
     </section>
   );

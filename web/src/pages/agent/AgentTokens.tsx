@@ -4,6 +4,8 @@ import type { Agent } from '../../../../src/sdk/index.js';
 import { Badge } from '../../components/Badge.js';
 import { CopyButton } from '../../components/CopyButton.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
+import { ListItem } from '../../components/ItemList.js';
+import { Listing } from '../../components/Listing.js';
 import { RelativeTime } from '../../components/RelativeTime.js';
 import { shortId } from '../../format.js';
 import { useAction, useLoad } from '../../hooks.js';
@@ -48,37 +50,27 @@ export function AgentTokens({ agent }: { agent: Agent }) {
         </div>
       )}
       <ErrorNote message={tokens.error ?? action.error} />
-      {tokens.data?.length === 0 && <p className="empty">No token yet.</p>}
-      {tokens.data && tokens.data.length > 0 && (
-        <ul className="item-list">
-          {tokens.data.map((t) => (
-            <li key={t.id}>
-              <span>
+      <Listing items={tokens.data} empty="No token yet.">
+        {(all) => (
+          <ul className="item-list">
+            {all.map((t) => (
+              <ListItem
+                key={t.id}
+                action="Revoke"
+                actionLabel={`Revoke token ${t.id}`}
+                pending={action.pending}
+                onAction={t.revoked_at ? undefined : () => void action.run((c) => c.agents.revokeToken(agent.id, t.id)).then((ok) => ok && tokens.reload())}
+              >
                 <span className="mono" title={t.id}>
                   {shortId(t.id)}
                 </span>{' '}
                 · minted <RelativeTime iso={t.created_at} />{' '}
-                {t.revoked_at ? (
-                  <Badge tone="bad">revoked</Badge>
-                ) : (
-                  <Badge tone="good">active</Badge>
-                )}
-              </span>
-              {!t.revoked_at && (
-                <button
-                  type="button"
-                  className="button secondary small"
-                  aria-label={`Revoke token ${t.id}`}
-                  disabled={action.pending}
-                  onClick={() => void action.run((c) => c.agents.revokeToken(agent.id, t.id)).then((ok) => ok && tokens.reload())}
-                >
-                  Revoke
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+                {t.revoked_at ? <Badge tone="bad">revoked</Badge> : <Badge tone="good">active</Badge>}
+              </ListItem>
+            ))}
+          </ul>
+        )}
+      </Listing>
     </section>
   );
 }

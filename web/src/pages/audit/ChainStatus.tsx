@@ -2,6 +2,7 @@
 import type { AuditVerifyResult } from '../../../../src/sdk/index.js';
 import { Badge } from '../../components/Badge.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
+import { Fact } from '../../components/Facts.js';
 import type { Loaded } from '../../hooks.js';
 
 export function ChainStatus({ chain }: { chain: Loaded<AuditVerifyResult> }) {
@@ -17,29 +18,19 @@ export function ChainStatus({ chain }: { chain: Loaded<AuditVerifyResult> }) {
       <ErrorNote message={chain.error} />
       {c && (
         <dl className="facts" aria-live="polite">
-          <div>
-            <dt>Verified</dt>
-            <dd data-testid="chain-verified">{c.ok ? <Badge tone="good">intact</Badge> : <Badge tone="bad">broken at seq {c.broken_at}</Badge>}</dd>
-          </div>
-          <div>
-            <dt>Events</dt>
-            <dd data-testid="chain-count">{c.events}</dd>
-          </div>
-          <div>
-            <dt>Head</dt>
-            <dd>
-              seq {c.head_seq}{' '}
-              <code className="hash" title={c.head ?? ''}>
-                {c.head ? `${c.head.slice(0, 8)}…` : ''}
-              </code>
-            </dd>
-          </div>
-          {!c.ok && c.reason && (
-            <div>
-              <dt>Reason</dt>
-              <dd>{c.reason}</dd>
-            </div>
-          )}
+          <Fact term="Verified" testId="chain-verified">
+            {c.ok ? <Badge tone="good">intact</Badge> : <Badge tone="bad">broken at seq {c.broken_at}</Badge>}
+          </Fact>
+          <Fact term="Events" testId="chain-count">
+            {c.events}
+          </Fact>
+          <Fact term="Head">
+            seq {c.head_seq}{' '}
+            <code className="hash" title={c.head ?? ''}>
+              {c.head ? `${c.head.slice(0, 8)}…` : ''}
+            </code>
+          </Fact>
+          {!c.ok && c.reason && <Fact term="Reason">{c.reason}</Fact>}
         </dl>
       )}
     </section>

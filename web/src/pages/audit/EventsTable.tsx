@@ -2,6 +2,7 @@
 import type { Agent, AuditEvent } from '../../../../src/sdk/index.js';
 import { Badge } from '../../components/Badge.js';
 import { RelativeTime } from '../../components/RelativeTime.js';
+import { Table } from '../../components/Table.js';
 import { shortId } from '../../format.js';
 import type { OrgSecrets } from '../../org-secrets.js';
 
@@ -35,42 +36,28 @@ const tones = { success: 'good', denied: 'bad', failure: 'warn' } as const;
 
 export function EventsTable({ events, names }: { events: AuditEvent[]; names: Names }) {
   return (
-    <table className="table compact events" data-testid="audit-events">
-      <thead>
-        <tr>
-          <th scope="col" className="num">
-            Seq
-          </th>
-          <th scope="col">When</th>
-          <th scope="col">Event</th>
-          <th scope="col">Actor</th>
-          <th scope="col">Subject</th>
-          <th scope="col">Outcome</th>
+    <Table columns={[{ label: 'Seq', num: true }, 'When', 'Event', 'Actor', 'Subject', 'Outcome']} className="table compact events" testId="audit-events">
+      {events.map((e) => (
+        <tr key={e.seq} data-type={e.type}>
+          <td data-label="Seq" className="num">
+            {e.seq}
+          </td>
+          <td data-label="When">
+            <RelativeTime iso={e.time} />
+          </td>
+          <td data-label="Event" className="mono">
+            {e.type}
+          </td>
+          <td data-label="Actor" title={e.actor}>
+            {actorOf(e, names)}
+          </td>
+          <td data-label="Subject">{subjectOf(e, names)}</td>
+          <td data-label="Outcome">
+            <Badge tone={tones[e.outcome]}>{e.outcome}</Badge>
+            {e.reason && <span className="muted"> {e.reason}</span>}
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {events.map((e) => (
-          <tr key={e.seq} data-type={e.type}>
-            <td data-label="Seq" className="num">
-              {e.seq}
-            </td>
-            <td data-label="When">
-              <RelativeTime iso={e.time} />
-            </td>
-            <td data-label="Event" className="mono">
-              {e.type}
-            </td>
-            <td data-label="Actor" title={e.actor}>
-              {actorOf(e, names)}
-            </td>
-            <td data-label="Subject">{subjectOf(e, names)}</td>
-            <td data-label="Outcome">
-              <Badge tone={tones[e.outcome]}>{e.outcome}</Badge>
-              {e.reason && <span className="muted"> {e.reason}</span>}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }
