@@ -1,4 +1,5 @@
 // Composition root: config → master key → keyring → store → services → HTTP.
+import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, fsyncSync, closeSync, readFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +21,7 @@ import { createProxyService } from './services/proxy-service.js';
 import { createAgentsService } from './services/agents-service.js';
 import { createAuthFailureAudit, createAuthThrottle } from './services/auth-failures.js';
 import { createAuditService } from './services/audit-service.js';
+import { createCredentials } from './services/credentials.js';
 import { createCompatService } from './services/compat-service.js';
 import { createGrantsService } from './services/grants-service.js';
 import { createRuntimeService } from './services/runtime-service.js';
@@ -158,7 +160,7 @@ export async function openVaultgate(config: Config, options: OpenOptions = {}, a
     keyring,
     masterKey: master.key,
     masterKeySource: master.source,
-    deps: { ids: createIdFactory(), clock: systemClock },
+    deps: { ids: createIdFactory(), clock: systemClock, random: randomBytes },
     close: () => store.close(),
   };
 }
@@ -192,10 +194,11 @@ export function createServices(vg: Vaultgate, config: Config) {
     keyring,
     proxyBaseUrl: () => config.proxyPublicUrl ?? `http://${proxyHost}:${proxyPort}`,
     caCertificate,
-    authFailures,
   });
+  const credentials = createCredentials({ ...deps, store, authFailures });
   return {
-    orgs: createOrgsService({ ...deps, store, authFailures }),
+    credentials,
+    orgs: createOrgsService({ ...deps, store }),
     authThrottle: createAuthThrottle({ clock: deps.clock, limit: config.limits.authFailuresPerMinute }),
     vaults,
     secrets,
@@ -203,7 +206,7 @@ export function createServices(vg: Vaultgate, config: Config) {
     audit: createAuditService({ store, auditKey: keyring.auditKey }),
     agents: createAgentsService({ ...deps, store }),
     runtime,
-    proxy: createProxyService({ ...deps, store, keyring, runtime }),
+    proxy: createProxyService({ ...deps, store, keyring, credentials }),
     caCertificate,
     compat: createCompatService({ store, vaults, secrets, grants }),
     /** Records the port the proxy really listens on (config may say 0). */

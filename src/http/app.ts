@@ -11,6 +11,7 @@ import type { AuditService } from '../services/audit-service.js';
 import type { CompatService } from '../services/compat-service.js';
 import type { GrantsService } from '../services/grants-service.js';
 import type { RuntimeService } from '../services/runtime-service.js';
+import type { Credentials } from '../services/credentials.js';
 import type { OrgsService } from '../services/orgs-service.js';
 import type { SecretsService } from '../services/secrets-service.js';
 import type { VaultsService } from '../services/vaults-service.js';
@@ -33,6 +34,7 @@ export const compatApiPrefix = '/v1/vault';
 export const bodyLimitBytes = 1024 * 1024;
 
 export interface AppServices {
+  credentials: Credentials;
   orgs: OrgsService;
   vaults: VaultsService;
   secrets: SecretsService;
@@ -116,7 +118,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
 
   await app.register(
     async (scope) => {
-      requireApiKey(scope, services.orgs, services.authThrottle);
+      requireApiKey(scope, services.credentials, services.authThrottle);
       registerVaultRoutes(scope, services.vaults);
       registerSecretRoutes(scope, services.secrets);
       registerAuditRoutes(scope, services.audit, { heartbeatMs: options.sseHeartbeatMs ?? 15_000, stallMs: options.limits.idleTimeoutMs, openStreams });
@@ -127,14 +129,14 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   );
   await app.register(
     async (scope) => {
-      requireAgentToken(scope, services.runtime, services.authThrottle);
+      requireAgentToken(scope, services.credentials, services.authThrottle);
       registerRuntimeRoutes(scope, services.runtime);
     },
     { prefix: agentApiPrefix },
   );
   await app.register(
     async (scope) => {
-      requireApiKey(scope, services.orgs, services.authThrottle);
+      requireApiKey(scope, services.credentials, services.authThrottle);
       registerCompatRoutes(scope, services.compat);
     },
     { prefix: compatApiPrefix },

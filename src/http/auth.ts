@@ -2,9 +2,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VaultError } from '../contract/errors.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
-import type { Caller } from '../services/context.js';
-import type { OrgsService } from '../services/orgs-service.js';
-import type { AgentCaller, RuntimeService } from '../services/runtime-service.js';
+import type { AgentCaller, Caller } from '../services/context.js';
+import type { Credentials } from '../services/credentials.js';
 import { sendError } from './errors.js';
 
 declare module 'fastify' {
@@ -49,16 +48,13 @@ function requireBearer(scope: FastifyInstance, kind: string, throttle: AuthThrot
 }
 
 /** Operator API: API keys only (agent tokens are not accepted here). */
-export function requireApiKey(scope: FastifyInstance, orgs: OrgsService, throttle: AuthThrottle): void {
-  requireBearer(scope, 'api key', throttle, async (token, origin) => {
-    const auth = await orgs.authenticate(token, origin);
-    return auth && { orgId: auth.orgId, actor: auth.keyId, requestId: origin.requestId, sourceIp: origin.sourceIp };
-  });
+export function requireApiKey(scope: FastifyInstance, credentials: Credentials, throttle: AuthThrottle): void {
+  requireBearer(scope, 'api key', throttle, (token, origin) => credentials.authenticateBearer('api_key', token, origin));
 }
 
 /** Agent runtime API: agent tokens only (operator keys are not accepted here). */
-export function requireAgentToken(scope: FastifyInstance, runtime: RuntimeService, throttle: AuthThrottle): void {
-  requireBearer(scope, 'agent token', throttle, (token, origin) => runtime.authenticate(token, origin));
+export function requireAgentToken(scope: FastifyInstance, credentials: Credentials, throttle: AuthThrottle): void {
+  requireBearer(scope, 'agent token', throttle, (token, origin) => credentials.authenticateBearer('agent_token', token, origin));
 }
 
 export function agentCallerOf(request: FastifyRequest): AgentCaller {

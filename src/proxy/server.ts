@@ -15,7 +15,7 @@ import { createIdFactory } from '../core/ids.js';
 import type { CompiledScrub } from '../core/scrub.js';
 import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } from '../net/connections.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
-import type { AgentCaller } from '../services/runtime-service.js';
+import type { AgentCaller } from '../services/context.js';
 import type { ProxyAccess, ProxySecret, ProxyService } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
 import { forwardH2 } from './forward-h2.js';

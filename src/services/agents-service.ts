@@ -1,5 +1,4 @@
 // Agents: their config, vault attachments (two wire shapes), status and tokens; all audited.
-import { createHash, randomBytes } from 'node:crypto';
 import { VaultError } from '../contract/errors.js';
 import type { Agent, AgentToken, AgentTokenInfo, CreateAgentBody, EnvironmentEntry, Resource, UpdateAgentBody } from '../contract/agent-schemas.js';
 import { deliveredSecrets } from '../core/access.js';
@@ -7,13 +6,8 @@ import type { AgentPatch, AgentView, AgentWrite, AttachmentRow } from '../storag
 import type { Store } from '../storage/store.js';
 import { checkAgentName, checkEnv, checkEnvVars, checkVaultIds } from './agent-fields.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
+import { agentTokenPrefix, hashToken, mintToken } from './credentials.js';
 import { paginate, type PageRequest, type PageResult } from './pagination.js';
-
-export const agentTokenPrefix = 'vgat_';
-
-export function hashAgentToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
 
 export function toAgent(view: AgentView): Agent {
   return {
@@ -43,7 +37,9 @@ function check(result: AgentWrite): void {
   if (!result.ok) throw new VaultError(writeErrors[result.reason]);
 }
 
-export function createAgentsService(deps: ServiceDeps & { store: Store }) {
+export type AgentsStore = Pick<Store, 'createAgent' | 'listAgents' | 'getAgent' | 'findAgentByName' | 'updateAgent' | 'deleteAgent' | 'attachVault' | 'detachVault' | 'listAttachments' | 'agentAccessFacts' | 'createAgentToken' | 'listAgentTokens' | 'revokeAgentToken'>;
+
+export function createAgentsService(deps: ServiceDeps & { store: AgentsStore }) {
   const { store } = deps;
   const now = () => deps.clock.now().toISOString();
 
@@ -155,8 +151,8 @@ export function createAgentsService(deps: ServiceDeps & { store: Store }) {
 
     /** The token is returned once; only its hash is stored. */
     async mintToken(caller: Caller, agentId: string): Promise<AgentToken> {
-      const token = agentTokenPrefix + randomBytes(32).toString('base64url');
-      const row = { id: deps.ids('agentToken'), org_id: caller.orgId, agent_id: agentId, hash: hashAgentToken(token), created_at: now(), revoked_at: null };
+      const token = mintToken(agentTokenPrefix, deps.random);
+      const row = { id: deps.ids('agentToken'), org_id: caller.orgId, agent_id: agentId, hash: hashToken(token), created_at: now(), revoked_at: null };
       const audit = [draftEvent(deps, caller, 'agent.token_created', { agent_id: agentId, target_id: row.id })];
       if (!(await store.createAgentToken(row, audit))) throw new VaultError('agent_not_found');
       return { id: row.id, token, agent_id: agentId, created_at: row.created_at };

@@ -6,7 +6,7 @@ import type { AuditQuery, Store } from '../storage/store.js';
 
 const verifyBatch = 1000;
 
-export function createAuditService(deps: { store: Store; auditKey: Buffer }) {
+export function createAuditService(deps: { store: Pick<Store, 'listAudit' | 'onAudit'>; auditKey: Buffer }) {
   const { store } = deps;
   return {
     async list(orgId: string, query: AuditQuery): Promise<AuditEvent[]> {

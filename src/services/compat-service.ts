@@ -12,7 +12,7 @@ import type { VaultsService } from './vaults-service.js';
 /** The vault that `/v1/vault` acts on; created on first use. */
 export const defaultVaultName = 'default';
 
-export function createCompatService(deps: { store: Store; vaults: VaultsService; secrets: SecretsService; grants: GrantsService }) {
+export function createCompatService(deps: { store: Pick<Store, 'findVaultByName' | 'findAgentByName'>; vaults: VaultsService; secrets: SecretsService; grants: GrantsService }) {
   const { store, vaults, secrets, grants } = deps;
 
   async function defaultVaultId(caller: Caller): Promise<string> {

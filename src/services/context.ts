@@ -11,6 +11,12 @@ export interface Caller {
   sourceIp: string | null;
 }
 
+/** An agent on the agent API or the proxy: the token it presented, and whose it is. */
+export interface AgentCaller extends Caller {
+  agentId: string;
+  tokenId: string;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -18,6 +24,8 @@ export interface Clock {
 export interface ServiceDeps {
   ids: IdFactory;
   clock: Clock;
+  /** Cryptographic randomness, for minted credentials. */
+  random: (bytes: number) => Buffer;
 }
 
 export const systemClock: Clock = { now: () => new Date() };

@@ -11,7 +11,7 @@ export function toGrant(row: GrantRow): Grant {
   return { grant_id: row.id, agent_id: row.agent_id, secret_id: row.secret_id, created_at: row.created_at };
 }
 
-export function createGrantsService(deps: ServiceDeps & { store: Store }) {
+export function createGrantsService(deps: ServiceDeps & { store: Pick<Store, 'createGrant' | 'listGrants' | 'deleteGrant'> }) {
   const { store } = deps;
   return {
     /** Granting an existing pair returns the existing grant with `created: false`. */

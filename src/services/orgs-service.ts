@@ -1,34 +1,22 @@
-// Orgs and operator API keys: bootstrap of the default org, key minting, authentication.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+// Orgs and operator API keys: bootstrap of the default org, and minting and revoking keys.
 import { VaultError } from '../contract/errors.js';
 import type { ApiKeyRow, OrgRow, Store } from '../storage/store.js';
-import type { AuthFailureAudit } from './auth-failures.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
+import { apiKeyPrefix, hashToken, mintToken } from './credentials.js';
 
-export const apiKeyPrefix = 'vgk_';
 const minAdminKeyLength = 16;
-
-export interface Authenticated {
-  orgId: string;
-  keyId: string;
-}
-
-export function hashApiKey(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-function mintApiKey(): string {
-  return apiKeyPrefix + randomBytes(32).toString('base64url');
-}
 
 const adminCaller = (orgId: string): Caller => ({ orgId, actor: 'admin', requestId: null, sourceIp: null });
 
-export function createOrgsService(deps: ServiceDeps & { store: Store; authFailures: AuthFailureAudit }) {
+export type OrgsStore = Pick<Store, 'createOrg' | 'getDefaultOrg' | 'findOrgByName' | 'findApiKeyByHash' | 'createApiKey' | 'revokeApiKey'>;
+
+export function createOrgsService(deps: ServiceDeps & { store: OrgsStore }) {
   const { store } = deps;
+  const mintApiKey = () => mintToken(apiKeyPrefix, deps.random);
   const now = () => deps.clock.now().toISOString();
 
   function keyRow(orgId: string, token: string, name: string | null): ApiKeyRow {
-    return { id: deps.ids('apiKey'), org_id: orgId, name, hash: hashApiKey(token), created_at: now(), revoked_at: null };
+    return { id: deps.ids('apiKey'), org_id: orgId, name, hash: hashToken(token), created_at: now(), revoked_at: null };
   }
 
   async function createOrgWithKey(name: string, isDefault: boolean, token: string) {
@@ -67,13 +55,13 @@ export function createOrgsService(deps: ServiceDeps & { store: Store; authFailur
           if (!existing) throw err;
         }
       }
-      if (adminKey !== undefined && !(await store.findApiKeyByHash(hashApiKey(adminKey)))) {
+      if (adminKey !== undefined && !(await store.findApiKeyByHash(hashToken(adminKey)))) {
         const key = keyRow(existing.id, adminKey, 'bootstrap');
         try {
           await store.createApiKey(key, [draftEvent(deps, adminCaller(existing.id), 'api_key.created', { target_id: key.id })]);
         } catch (err) {
           // Another node added the same key at the same moment.
-          if (!(await store.findApiKeyByHash(hashApiKey(adminKey)))) throw err;
+          if (!(await store.findApiKeyByHash(hashToken(adminKey)))) throw err;
         }
       }
       return { org: existing, printedKey: null };
@@ -99,21 +87,6 @@ export function createOrgsService(deps: ServiceDeps & { store: Store; authFailur
       const revoked = await store.revokeApiKey(keyId, now(), (key) => [draftEvent(deps, adminCaller(key.org_id), 'api_key.revoked', { target_id: key.id })]);
       if (!revoked || !revoked.revoked_at) throw new VaultError('not_found', 'api key not found');
       return { id: revoked.id, org_id: revoked.org_id, revoked_at: revoked.revoked_at };
-    },
-
-    /** Looks a bearer token up by its hash and confirms it in constant time; revoked keys fail. */
-    async authenticate(token: string, origin: { requestId: string; sourceIp: string }): Promise<Authenticated | null> {
-      const hash = hashApiKey(token);
-      const row = await store.findApiKeyByHash(hash);
-      if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return null;
-      if (row.revoked_at !== null) {
-        // A revoked key names its org, so the attempt belongs in that org's chain; unknown
-        // tokens name no org and are only logged by the HTTP layer.
-        const caller: Caller = { orgId: row.org_id, actor: row.id, requestId: origin.requestId, sourceIp: origin.sourceIp };
-        await deps.authFailures.record(draftEvent(deps, caller, 'auth.failed', { target_id: row.id, outcome: 'denied', reason: 'api key revoked' }));
-        return null;
-      }
-      return { orgId: row.org_id, keyId: row.id };
     },
   };
 }

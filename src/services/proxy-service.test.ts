@@ -4,7 +4,7 @@ import { createIdFactory } from '../core/ids.js';
 import { placeholderFor } from '../core/placeholders.js';
 import { createKeyringRecord, openKeyring } from '../crypto/keyring.js';
 import type { AgentAccessFacts } from '../storage/agent-store.js';
-import type { AuditDraft, SecretRow, Store } from '../storage/store.js';
+import type { AuditDraft, SecretRow } from '../storage/store.js';
 import { systemClock } from './context.js';
 import { createProxyService } from './proxy-service.js';
 
@@ -33,7 +33,7 @@ function serviceOver(status: 'deployed' | 'stopped', env: Record<string, string>
     getSecretVersion: vi.fn(async () => null),
     appendAudit: vi.fn(async (drafts: AuditDraft[]) => void appended.push(...drafts)),
   };
-  const service = createProxyService({ ids: createIdFactory(), clock: systemClock, store: store as unknown as Store, keyring, runtime: {} as never });
+  const service = createProxyService({ ids: createIdFactory(), clock: systemClock, random: randomBytes, store, keyring, credentials: {} as never });
   return { service, store, appended };
 }
 

@@ -6,10 +6,10 @@ import { formatAuthority, type Destination } from '../core/host-match.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { SecretRow, Store } from '../storage/store.js';
-import { draftEvent, type ServiceDeps } from './context.js';
+import { draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
+import type { Credentials } from './credentials.js';
 import { createEchoScrubs, type EchoScrub } from './echo-scrub.js';
 import { openVersion } from './secret-values.js';
-import type { AgentCaller, RuntimeService } from './runtime-service.js';
 
 export type Surface = InjectSurface;
 export type ProxySecret = SecretRow;
@@ -43,8 +43,10 @@ export interface Blocked {
   secret: SecretRow | null;
 }
 
-export function createProxyService(deps: ServiceDeps & { store: Store; keyring: Keyring; runtime: RuntimeService }) {
-  const { store, keyring, runtime } = deps;
+export type ProxyStore = Pick<Store, 'agentAccessFacts' | 'getSecretVersion' | 'appendAudit'>;
+
+export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyring: Keyring; credentials: Credentials }) {
+  const { store, keyring, credentials } = deps;
   const placeholderKey = keyring.placeholderKey;
   const echoScrubs = createEchoScrubs({ store, keyring, clock: deps.clock });
   // Placeholders never change for an (agent, secret) pair, so remembering them needs no invalidation.
@@ -63,7 +65,7 @@ export function createProxyService(deps: ServiceDeps & { store: Store; keyring: 
   return {
     /** Proxy-Authorization carries `agent_id:token`; the token must belong to that agent. */
     async authenticate(agentId: string, token: string, origin: { requestId: string; sourceIp: string }): Promise<AgentCaller | null> {
-      const caller = await runtime.authenticate(token, origin);
+      const caller = await credentials.authenticateBearer('agent_token', token, origin);
       return caller && caller.agentId === agentId ? caller : null;
     },
 

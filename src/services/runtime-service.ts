@@ -1,5 +1,5 @@
-// The agent runtime: token authentication, the agent's environment, and `vault.read`.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// The agent runtime: the agent's environment, its fingerprint, and `vault.read`.
+import { createHash } from 'node:crypto';
 import { VaultError } from '../contract/errors.js';
 import type { AgentEnvironment } from '../contract/agent-schemas.js';
 import { decideRead, deliveredSecrets, receivesValues, secretEnvironment, type AccessVia } from '../core/access.js';
@@ -7,25 +7,16 @@ import { isValidEnvKey } from '../core/env-key.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store, SecretRow } from '../storage/store.js';
-import { hashAgentToken } from './agents-service.js';
-import type { AuthFailureAudit } from './auth-failures.js';
-import { draftEvent, type Caller, type ServiceDeps } from './context.js';
+import { draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
 import { currentValue } from './secret-values.js';
 
-export interface AgentCaller extends Caller {
-  agentId: string;
-  tokenId: string;
-}
-
 export interface RuntimeDeps extends ServiceDeps {
-  store: Store;
+  store: Pick<Store, 'agentAccessFacts' | 'findSecretsByEnvKey' | 'getSecretVersion' | 'appendAudit'>;
   keyring: Keyring;
   /** Where agents reach the proxy, e.g. `http://127.0.0.1:7401` (known once it listens). */
   proxyBaseUrl: () => string;
   /** PEM of the deployment CA (loaded or generated at boot). */
   caCertificate: () => Promise<string>;
-  /** auth.failed events, coalesced per org, source address and minute. */
-  authFailures: AuthFailureAudit;
 }
 
 export function createRuntimeService(deps: RuntimeDeps) {
@@ -63,19 +54,6 @@ export function createRuntimeService(deps: RuntimeDeps) {
   }
 
   return {
-    /** Agent tokens work only here (and on the proxy); a revoked token fails on its next request. */
-    async authenticate(token: string, origin: { requestId: string; sourceIp: string }): Promise<AgentCaller | null> {
-      const hash = hashAgentToken(token);
-      const row = await store.findAgentTokenByHash(hash);
-      if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return null;
-      const caller: AgentCaller = { orgId: row.org_id, actor: row.agent_id, agentId: row.agent_id, tokenId: row.id, requestId: origin.requestId, sourceIp: origin.sourceIp };
-      if (row.revoked_at !== null) {
-        await deps.authFailures.record(draftEvent(deps, caller, 'auth.failed', { agent_id: row.agent_id, target_id: row.id, outcome: 'denied', reason: 'agent token revoked' }));
-        return null;
-      }
-      return caller;
-    },
-
     /**
      * Plaintext env, unrestricted secrets as values, restricted secrets as placeholders. Plain env
      * wins over a secret of the same name from an attached vault or grant; env_vars names cannot

@@ -18,7 +18,7 @@ export function openVersion(keyring: Keyring, row: SecretRow, version: Pick<Secr
 }
 
 /** Reads the current version of `row` from the store and opens it. */
-export async function currentValue(store: Store, keyring: Keyring, row: SecretRow): Promise<string> {
+export async function currentValue(store: Pick<Store, 'getSecretVersion'>, keyring: Keyring, row: SecretRow): Promise<string> {
   const version = await store.getSecretVersion(row.org_id, row.id, row.version);
   if (!version) throw new VaultError('internal', 'current secret version is missing');
   return openVersion(keyring, row, version);

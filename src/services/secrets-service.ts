@@ -19,7 +19,7 @@ import {
 } from './secret-fields.js';
 
 export interface SecretsServiceDeps extends ServiceDeps {
-  store: Store;
+  store: Pick<Store, 'getSecret' | 'getSecretVersion' | 'listSecrets' | 'listSecretVersions' | 'createSecret' | 'putSecretVersion' | 'deleteSecret' | 'vaultExists' | 'appendAudit'>;
   keyring: Keyring;
 }
 

@@ -27,7 +27,9 @@ export function toVault(row: VaultWithCount): Vault {
   };
 }
 
-export function createVaultsService(deps: ServiceDeps & { store: Store }) {
+export type VaultsStore = Pick<Store, 'createVault' | 'listVaults' | 'getVault' | 'updateVault' | 'deleteVault'>;
+
+export function createVaultsService(deps: ServiceDeps & { store: VaultsStore }) {
   const { store } = deps;
   return {
     async create(caller: Caller, body: CreateVaultBody): Promise<Vault> {
