@@ -30,8 +30,7 @@ import { createSecretsService } from './services/secrets-service.js';
 import { createVaultsService } from './services/vaults-service.js';
 import { inspectSqliteStore, openSqliteStore } from './storage/sqlite/sqlite-store.js';
 import type { Store } from './storage/store.js';
-
-export const version = '0.1.0';
+import { version } from './version.js';
 
 export class BootError extends Error {
   override name = 'BootError';
