@@ -5,13 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createIdFactory } from './core/ids.js';
 import type { Keyring } from './crypto/keyring.js';
 import { createLeafMinter } from './crypto/leaf-certs.js';
 import { loadX509 } from './crypto/x509.js';
 import { buildApp } from './http/app.js';
+import { createLogger } from './logger.js';
 import { createProxyServer } from './proxy/server.js';
 import { createUpstreams, parseConnectTo } from './proxy/upstream.js';
 import { createProxyService } from './services/proxy-service.js';
@@ -33,23 +34,6 @@ import { version } from './version.js';
 
 export class BootError extends Error {
   override name = 'BootError';
-}
-
-/** Log redaction: credentials and anything that could carry a value never reach a log line. */
-export const redactPaths = [
-  'req.headers.authorization',
-  'req.headers["proxy-authorization"]',
-  'req.headers.cookie',
-  'headers.authorization',
-  'body',
-  'value',
-  '*.value',
-  'token',
-  'api_key',
-];
-
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' } }, destination ?? pino.destination(1));
 }
 
 export interface Vaultgate {
