@@ -1,20 +1,19 @@
-// Composition root: config → master key → keyring → store → services → HTTP.
+// Composition root: config → master key → keyring → store → services → HTTP + proxy.
 import { randomBytes } from 'node:crypto';
-import { existsSync, openSync, fsyncSync, closeSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createIdFactory } from './core/ids.js';
-import { createKeyringRecord, kekIdOf, openKeyring, type Keyring, type KeyringRecord } from './crypto/keyring.js';
-import { loadMasterKey, MasterKeyError, masterKeyPath, parseMasterKey, pendingMasterKeyPath } from './crypto/master-key.js';
-import { buildApp } from './http/app.js';
+import type { Keyring } from './crypto/keyring.js';
 import { createLeafMinter } from './crypto/leaf-certs.js';
-import { generateProxyCa, openProxyCa } from './crypto/proxy-ca.js';
 import { loadX509 } from './crypto/x509.js';
+import { buildApp } from './http/app.js';
+import { createLogger } from './logger.js';
 import { createProxyServer } from './proxy/server.js';
 import { createUpstreams, parseConnectTo } from './proxy/upstream.js';
 import { createProxyService } from './services/proxy-service.js';
@@ -24,71 +23,19 @@ import { createAuditService } from './services/audit-service.js';
 import { createCredentials } from './services/credentials.js';
 import { createCompatService } from './services/compat-service.js';
 import { createGrantsService } from './services/grants-service.js';
+import { createKeyringService, holdsKeyring, openStoreKeyring, servingKeyring } from './services/keyring-service.js';
 import { createRuntimeService } from './services/runtime-service.js';
 import { systemClock, type ServiceDeps } from './services/context.js';
 import { startNodePresence } from './services/node-presence.js';
 import { createOrgsService } from './services/orgs-service.js';
 import { createSecretsService } from './services/secrets-service.js';
 import { createVaultsService } from './services/vaults-service.js';
-import { inspectSqliteStore, openSqliteStore } from './storage/sqlite/sqlite-store.js';
+import { describeStoreAt, inspectStore, isMissingDatabase, openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
-
-export const version = '0.1.0';
+import { version } from './version.js';
 
 export class BootError extends Error {
   override name = 'BootError';
-}
-
-/** Log redaction: credentials and anything that could carry a value never reach a log line. */
-export const redactPaths = [
-  'req.headers.authorization',
-  'req.headers["proxy-authorization"]',
-  'req.headers.cookie',
-  'headers.authorization',
-  'body',
-  'value',
-  '*.value',
-  'token',
-  'api_key',
-];
-
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' } }, destination ?? pino.destination(1));
-}
-
-export function sqlitePath(config: Config): string {
-  return join(config.dataDir, 'vaultgate.db');
-}
-
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Finds the master key for this store without changing anything, except finishing a master-key
- * rotation that committed but stopped before swapping key files.
- */
-function resolveMasterKey(config: Config, stored: KeyringRecord | null, initialized: boolean): { key: Buffer; source: 'env' | 'file' } {
-  const loaded = loadMasterKey({ envValue: config.masterKey, dataDir: config.dataDir, storeInitialized: initialized });
-  if (!stored || kekIdOf(loaded.key) === stored.kekId) return loaded;
-  const pending = pendingMasterKeyPath(config.dataDir);
-  if (existsSync(pending)) {
-    const next = parseMasterKey(readFileSync(pending, 'utf8'), pending);
-    if (kekIdOf(next) === stored.kekId) {
-      if (loaded.source === 'env') {
-        throw new MasterKeyError(`the store was re-keyed by rotate-master-key: set VAULTGATE_MASTER_KEY to the key in ${pending}, then delete that file`);
-      }
-      renameSync(pending, masterKeyPath(config.dataDir));
-      fsyncDir(config.dataDir);
-      return { key: next, source: 'file' };
-    }
-  }
-  return loaded;
 }
 
 export interface Vaultgate {
@@ -105,51 +52,23 @@ export interface OpenOptions {
   mustExist?: boolean;
 }
 
-/** Where the store would be, for messages: the data dir, or the database URL without its credentials. */
-function storeLocation(config: Config): string {
-  if (config.databaseUrl === null) return config.dataDir;
-  try {
-    const u = new URL(config.databaseUrl);
-    return `the database ${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return 'the database VAULTGATE_DATABASE_URL names';
-  }
-}
-
 const noStore = (config: Config) =>
-  new BootError(`no Vaultgate store in ${storeLocation(config)} (only "vaultgate serve" creates one; set VAULTGATE_DATA_DIR or VAULTGATE_DATABASE_URL)`);
+  new BootError(`no Vaultgate store in ${describeStoreAt(config)} (only "vaultgate serve" creates one; set VAULTGATE_DATA_DIR or VAULTGATE_DATABASE_URL)`);
 
 export async function openVaultgate(config: Config, options: OpenOptions = {}, attempt = 0): Promise<Vaultgate> {
-  const url = config.databaseUrl;
-  const path = sqlitePath(config);
-  // The PostgreSQL driver is loaded only when it is used (it adds ≈ 70 ms to every SQLite boot).
-  const pg = url !== null ? await import('./storage/postgres/pg-store.js') : null;
-  const inspected =
-    pg && url !== null
-      ? await pg.inspectPostgresStore(url).catch((err: unknown) => {
-          // 3D000: the database itself does not exist, so it holds no store either.
-          throw options.mustExist && (err as { code?: unknown }).code === '3D000' ? noStore(config) : err;
-        })
-      : inspectSqliteStore(path);
+  const at = { databaseUrl: config.databaseUrl, dataDir: config.dataDir };
+  const inspected = await inspectStore(at).catch((err: unknown) => {
+    throw options.mustExist && isMissingDatabase(err) ? noStore(config) : err;
+  });
   if (options.mustExist && !inspected.initialized) throw noStore(config);
-  const stored = inspected.keyring ? { kekId: inspected.keyring.kek_id, wrappedRoot: inspected.keyring.wrapped_root } : null;
-  const master = resolveMasterKey(config, stored, inspected.initialized);
-  const record = stored ?? createKeyringRecord(master.key);
-  const keyring = openKeyring(master.key, record);
-  const keyringRow = { kek_id: record.kekId, wrapped_root: record.wrappedRoot };
-  const store =
-    pg && url !== null
-      ? await pg.openPostgresStore({ url, auditKey: keyring.auditKey, keyring: keyringRow })
-      : openSqliteStore({ path, auditKey: keyring.auditKey, keyring: keyringRow });
-  if (!stored && url !== null) {
-    // Nodes starting at once on one empty database each generate a root; the first to store its
-    // keyring wins. A node that lost the race reopens with the stored one, or it would seal and
-    // chain under a root no other node has.
-    const winner = await store.getKeyring().catch(async (err: unknown) => {
+  const { master, keyring, row, created } = openStoreKeyring({ envValue: config.masterKey, dataDir: config.dataDir }, inspected);
+  const store = await openStore(at, { auditKey: keyring.auditKey, keyring: row });
+  if (created && config.databaseUrl !== null) {
+    const held = await holdsKeyring(store, row).catch(async (err: unknown) => {
       await store.close();
       throw err;
     });
-    if (!winner || winner.kek_id !== keyringRow.kek_id || !winner.wrapped_root.equals(keyringRow.wrapped_root)) {
+    if (!held) {
       await store.close();
       if (attempt > 0) throw new BootError('the store keyring changed while opening; start again');
       return openVaultgate(config, options, attempt + 1);
@@ -165,35 +84,21 @@ export async function openVaultgate(config: Config, options: OpenOptions = {}, a
   };
 }
 
-/** The deployment CA: generated on first start and kept sealed in the store, so every node shares it. */
-async function ensureProxyCa(vg: Vaultgate): Promise<string> {
-  const existing = await vg.store.getProxyCa();
-  if (existing) return existing.cert_pem;
-  const sealed = await generateProxyCa(vg.keyring, vg.deps.clock.now());
-  const stored = await vg.store.initProxyCa({ cert_pem: sealed.certPem, sealed_key: sealed.sealedKey, created_at: vg.deps.clock.now().toISOString() });
-  return stored.cert_pem;
-}
-
 export function createServices(vg: Vaultgate, config: Config) {
-  const { store, keyring, deps } = vg;
+  const { store, deps } = vg;
+  const keyringService = createKeyringService({ ...deps, store, keyring: vg.keyring, master: { key: vg.masterKey, source: vg.masterKeySource }, dataDir: config.dataDir });
+  const keyring = servingKeyring(vg.keyring);
   const vaults = createVaultsService({ ...deps, store });
   const secrets = createSecretsService({ ...deps, store, keyring });
   const grants = createGrantsService({ ...deps, store });
-  let caPem: Promise<string> | null = null;
   let proxyPort = config.proxyAddr.port;
-  const caCertificate = () =>
-    (caPem ??= ensureProxyCa(vg).catch((err: unknown) => {
-      caPem = null;
-      throw err;
-    }));
-  const proxyHost = config.proxyAddr.host.includes(':') ? `[${config.proxyAddr.host}]` : config.proxyAddr.host;
   const authFailures = createAuthFailureAudit({ clock: deps.clock, append: (drafts) => store.appendAudit(drafts), onError: () => undefined });
   const runtime = createRuntimeService({
     ...deps,
     store,
     keyring,
-    proxyBaseUrl: () => config.proxyPublicUrl ?? `http://${proxyHost}:${proxyPort}`,
-    caCertificate,
+    proxyBaseUrl: () => config.proxyPublicUrl ?? `http://${bracketed(config.proxyAddr.host)}:${proxyPort}`,
+    caCertificate: keyringService.caCertificate,
   });
   const credentials = createCredentials({ ...deps, store, authFailures });
   return {
@@ -207,7 +112,7 @@ export function createServices(vg: Vaultgate, config: Config) {
     agents: createAgentsService({ ...deps, store }),
     runtime,
     proxy: createProxyService({ ...deps, store, keyring, credentials }),
-    caCertificate,
+    keyring: keyringService,
     compat: createCompatService({ store, vaults, secrets, grants }),
     /** Records the port the proxy really listens on (config may say 0). */
     setProxyPort(port: number) {
@@ -223,9 +128,7 @@ export function createServices(vg: Vaultgate, config: Config) {
 export const shutdownGraceMs = 3000;
 
 async function startProxy(vg: Vaultgate, config: Config, services: ReturnType<typeof createServices>, logger: Logger) {
-  const stored = await vg.store.getProxyCa();
-  if (!stored) throw new BootError('the deployment CA is missing');
-  const ca = openProxyCa(vg.keyring, { certPem: stored.cert_pem, sealedKey: stored.sealed_key });
+  const ca = await services.keyring.openProxyCa();
   const upstreams = createUpstreams({
     connectTo: parseConnectTo(config.proxyConnectTo),
     allowPrivate: config.proxyAllowPrivate,
@@ -239,9 +142,8 @@ async function startProxy(vg: Vaultgate, config: Config, services: ReturnType<ty
   });
   const port = (server.address() as AddressInfo).port;
   services.setProxyPort(port);
-  const host = config.proxyAddr.host.includes(':') ? `[${config.proxyAddr.host}]` : config.proxyAddr.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${bracketed(config.proxyAddr.host)}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -276,20 +178,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let listening: FastifyInstance | null = null;
   try {
     const services = createServices(vg, config);
-    await services.caCertificate();
+    await services.keyring.caCertificate();
     const boot = await services.orgs.bootstrap(config.adminKey);
     if (boot.printedKey) {
       const print = options.print ?? ((text: string) => process.stdout.write(text));
       print(`\nVaultgate created the default org ${boot.org.id}.\nAdmin API key (shown once, store it now):\n\n  ${boot.printedKey}\n\n`);
     }
-    const wantedUi = options.uiDir === undefined ? defaultUiDir : options.uiDir;
-    // Run from source without a build, there is no dashboard; the API works all the same.
-    const uiDir = wantedUi !== null && existsSync(join(wantedUi, 'index.html')) ? wantedUi : null;
-    if (wantedUi !== null && uiDir === null) logger.warn({ dir: wantedUi }, 'no built dashboard there (npm run build makes it): / answers 404');
     const app = await buildApp(services, {
       logger,
       version,
-      uiDir,
+      uiDir: dashboardDir(options.uiDir === undefined ? defaultUiDir : options.uiDir, logger),
       limits: config.limits,
       ...(options.sseHeartbeatMs ? { sseHeartbeatMs: options.sseHeartbeatMs } : {}),
     });
@@ -335,6 +233,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }
 }
 
+/** Run from source without a build, there is no dashboard; the API works all the same. */
+function dashboardDir(wanted: string | null, logger: Logger): string | null {
+  if (wanted === null || existsSync(join(wanted, 'index.html'))) return wanted;
+  logger.warn({ dir: wanted }, 'no built dashboard there (npm run build makes it): / answers 404');
+  return null;
+}
+
 /**
  * Records this node in the store's serving_nodes until it closes, so that `admin
  * rotate-master-key` refuses while it serves (services/node-presence.ts).
@@ -349,6 +254,9 @@ function startPresence(vg: Vaultgate, logger: Logger) {
   });
 }
 
+/** An IPv6 host as it goes before `:port`. */
+const bracketed = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
 const listenProblems: Record<string, string> = {
   EADDRINUSE: 'address already in use',
   EACCES: 'permission denied',
@@ -359,6 +267,5 @@ const listenProblems: Record<string, string> = {
 function listenError(err: unknown, setting: string, addr: { host: string; port: number }): unknown {
   const e = err as NodeJS.ErrnoException | null;
   if (e?.syscall !== 'listen' || typeof e.code !== 'string') return err;
-  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  return new BootError(`cannot listen on ${host}:${addr.port} (${setting}): ${listenProblems[e.code] ?? e.code}`, { cause: err });
+  return new BootError(`cannot listen on ${bracketed(addr.host)}:${addr.port} (${setting}): ${listenProblems[e.code] ?? e.code}`, { cause: err });
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `vaultgate` command: the command tree, argv checks, and one error → exit code mapping.
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { version } from '../version.js';
 import { registerAdminCommands, registerServeCommand } from './commands/admin.js';
 import { registerAgentCommands } from './commands/agents.js';
 import { registerAuditCommands } from './commands/audit.js';
@@ -15,8 +15,6 @@ import { registerVaultCommands } from './commands/vaults.js';
 import { reportError } from './errors.js';
 import { writeErr } from './output.js';
 import { refuseArgvValues } from './values.js';
-
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** Commander's own messages, as `vaultgate: …`, with anything after `=` in an echoed flag cut (it could be a value). */
 function usageMessage(text: string): string {

@@ -1,15 +1,20 @@
-// Tests of master-key loading: env parsing, key-file creation and permissions, refusal to re-key a store.
+// Tests of master-key loading: env parsing, key-file creation and permissions, refusal to re-key a store,
+// and the staged next key of a rotation.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  discardPendingMasterKey,
   loadMasterKey,
   MasterKeyError,
   masterKeyPath,
   parseMasterKey,
   pendingMasterKeyPath,
+  promotePendingMasterKey,
+  readPendingMasterKey,
+  stagePendingMasterKey,
   writeKeyFileAtomically,
 } from './master-key.js';
 
@@ -198,5 +203,33 @@ describe('writeKeyFileAtomically', () => {
     const dataDir = tempDir();
     expect(() => writeKeyFileAtomically(masterKeyPath(dataDir), randomBytes(n))).toThrow(TypeError);
     expect(fs.readdirSync(dataDir)).toEqual([]);
+  });
+});
+
+describe('the staged next key', () => {
+  it('is written 0600 beside master.key, read back, and promoted in its place', () => {
+    const dataDir = tempDir();
+    expect(readPendingMasterKey(dataDir)).toBeUndefined();
+    writeKeyFileAtomically(masterKeyPath(dataDir), randomBytes(32));
+    expect(stagePendingMasterKey(dataDir, key)).toBe(pendingMasterKeyPath(dataDir));
+    expect(modeOf(pendingMasterKeyPath(dataDir))).toBe(0o600);
+    expect(readPendingMasterKey(dataDir)?.equals(key)).toBe(true);
+    promotePendingMasterKey(dataDir);
+    expect(fs.readdirSync(dataDir)).toEqual(['master.key']);
+    expect(loadMasterKey({ envValue: undefined, dataDir, storeInitialized: true }).key.equals(key)).toBe(true);
+  });
+
+  it('is discarded without a trace, and discarding none is no error', () => {
+    const dataDir = tempDir();
+    stagePendingMasterKey(dataDir, key);
+    discardPendingMasterKey(dataDir);
+    discardPendingMasterKey(dataDir);
+    expect(fs.readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('refuses a malformed staged file, naming it', () => {
+    const dataDir = tempDir();
+    fs.writeFileSync(pendingMasterKeyPath(dataDir), 'not a key\n', { mode: 0o600 });
+    expect(() => readPendingMasterKey(dataDir)).toThrow(`${pendingMasterKeyPath(dataDir)} must be base64 of exactly 32 bytes`);
   });
 });

@@ -1,4 +1,5 @@
-// Where the master key comes from: the environment, or a 0600 key file in the data dir created on first start.
+// Where the master key comes from: the environment, or a 0600 key file in the data dir created on first
+// start; and the next key a rotation stages beside it.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -95,6 +96,31 @@ export function writeKeyFileAtomically(file: string, key: Buffer): void {
     throw err;
   }
   fsyncDirectory(dir);
+}
+
+/** Stages the next master key in `master.key.next`, before the store commits to it; returns that file. */
+export function stagePendingMasterKey(dataDir: string, key: Buffer): string {
+  const file = pendingMasterKeyPath(dataDir);
+  writeKeyFileAtomically(file, key);
+  return file;
+}
+
+/** The staged next master key, or undefined if none is staged. */
+export function readPendingMasterKey(dataDir: string): Buffer | undefined {
+  const file = pendingMasterKeyPath(dataDir);
+  if (!fs.existsSync(file)) return undefined;
+  return parseMasterKey(fs.readFileSync(file, 'utf8'), file);
+}
+
+/** The staged key becomes `master.key`: the rename is the commit point, the directory fsync makes it last. */
+export function promotePendingMasterKey(dataDir: string): void {
+  fs.renameSync(pendingMasterKeyPath(dataDir), masterKeyPath(dataDir));
+  fsyncDirectory(dataDir);
+}
+
+/** Removes a staged key the store never committed to, so it cannot pass for the store's next key. */
+export function discardPendingMasterKey(dataDir: string): void {
+  fs.rmSync(pendingMasterKeyPath(dataDir), { force: true });
 }
 
 /** Reads the key file, or returns undefined if there is none. */

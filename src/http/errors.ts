@@ -22,8 +22,6 @@ export function toVaultError(err: unknown): VaultError {
   if (fe?.statusCode === 413) return new VaultError('body_too_large');
   // The client reset or closed the connection mid-body: its fault, and nobody is left to answer.
   if (fe?.code === 'ECONNRESET' || fe?.code === 'ECONNABORTED') return new VaultError('invalid_request', 'the request ended before its body was complete', { cause: err });
-  // This node's master key is no longer the store's (rotated while it ran): a restart fixes it.
-  if ((err as Error)?.name === 'WrongMasterKeyError') return new VaultError('unavailable', 'the master key was rotated: restart this node with the new key', { cause: err });
   return new VaultError('internal', undefined, { cause: err });
 }
 

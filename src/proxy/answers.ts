@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2Constants, Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
 import { VaultError, type ErrorCode } from '../contract/errors.js';
 import { closeAfter } from './connection-turns.js';
+import { ForbiddenDestinationError } from './upstream.js';
 
 /** An answer to the agent, on an HTTP/1.1 connection or an HTTP/2 stream. */
 export type AgentResponse = ServerResponse | Http2ServerResponse;
@@ -37,7 +38,7 @@ export function sendError(res: AgentResponse, code: ErrorCode, message?: string,
 
 /** The answer for an upstream that failed before it answered: its TLS, its address, or anything else. */
 export function upstreamFailure(err: NodeJS.ErrnoException): ErrorCode {
-  if (err.code === 'EVAULTGATE_FORBIDDEN') return 'destination_forbidden';
+  if (err instanceof ForbiddenDestinationError) return 'destination_forbidden';
   const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/i.test(err.code ?? '') || /certificate/i.test(err.message);
   return tls ? 'upstream_tls_failed' : 'upstream_failed';
 }

@@ -1,6 +1,10 @@
-// Black-box tests of /healthz, /readyz, /openapi.json and the generic 404 for unknown routes.
+// Black-box tests of /healthz, /readyz, /openapi.json (and its version) and the generic 404 for unknown routes.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { cliPath, repoRoot, startTestServer, type TestServer } from '../helpers/server.js';
 import { err, expectJson } from './helpers.js';
 
 let s: TestServer;
@@ -54,6 +58,14 @@ describe('/openapi.json', () => {
       expect(res.json.paths[path]?.[method], `${method.toUpperCase()} ${path}`).toBeDefined();
     }
     expect(res.json.components.securitySchemes).toEqual({ apiKey: { type: 'http', scheme: 'bearer' } });
+  });
+
+  it("carries package.json's version, which `vaultgate --version` prints too", async () => {
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    const spec = (await s.call('GET', `${s.url}/openapi.json`, { key: null })).json;
+    const cli = await promisify(execFile)(process.execPath, [cliPath, '--version']);
+    expect([spec.info.version, cli.stdout, cli.stderr]).toEqual([version, `${version}\n`, '']);
   });
 
   it('documents the create-secret body with every seed field', async () => {

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
-import { createLogger, startServer, type RunningServer } from '../../src/main.js';
+import { createLogger } from '../../src/logger.js';
+import { startServer, type RunningServer } from '../../src/main.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const cliPath = join(repoRoot, 'dist/cli/main.js');

@@ -4,7 +4,7 @@
 // exists), and a restart recovers everything.
 import { afterEach, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { rotateMasterKey } from '../../src/rotate-master-key.js';
+import { createServices, openVaultgate } from '../../src/main.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireBuiltCli, runCli } from './helpers.js';
 
@@ -26,7 +26,9 @@ it('a node left on the old key answers 503 and writes nothing; after a restart e
 
   // Seen from a minute later, the node's heartbeat is stale: the rotation goes ahead under it.
   const minuteLater = { now: () => new Date(Date.now() + 60_000) };
-  const rotated = await rotateMasterKey(loadConfig(s.storeEnv), undefined, { clock: minuteLater });
+  const config = loadConfig(s.storeEnv);
+  const vg = await openVaultgate(config, { mustExist: true });
+  const rotated = await createServices(vg, config).keyring.rotateMasterKey(undefined, { clock: minuteLater }).finally(() => vg.close());
   expect(rotated.rewrapped).toBe(1);
 
   const stale = { error: 'the master key was rotated: restart this node with the new key', code: 'unavailable' };

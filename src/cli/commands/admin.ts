@@ -89,9 +89,8 @@ export function registerAdminCommands(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  vaultgate admin rotate-master-key')
     .action(async (opts: { newKeyFile?: string; json?: boolean }) => {
-      const { rotateMasterKey } = await import('../../rotate-master-key.js');
       const text = opts.newKeyFile === undefined ? undefined : await readInputFile(opts.newKeyFile);
-      const result = await rotateMasterKey(loadConfig(), text);
+      const result = await withServices((s) => s.keyring.rotateMasterKey(text));
       if (opts.json) printJson(result);
       else {
         writeOut(`master key rotated: ${result.from} -> ${result.to} (${result.rewrapped} data keys re-wrapped)\n`);
