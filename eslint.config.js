@@ -31,6 +31,11 @@ function banned(layers) {
   return layers.flatMap((f) => (fileLayers.has(f) ? [`**/src/${f}.js`, `../${f}.js`, `../../${f}.js`] : [`**/${f}/**`, `../${f}/*`, `./${f}/*`]));
 }
 
+const layerPattern = (layer) => ({ group: banned(layers[layer]), message: `${layer}/ must not import this layer (shared/DESIGN.md).` });
+
+/** Each storage backend and the one it must not import: what both need lives in src/storage itself. */
+const backends = { postgres: 'sqlite', sqlite: 'postgres' };
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/.work/**', 'web/dist/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
@@ -44,13 +49,24 @@ export default tseslint.config(
       ],
     },
   },
-  ...Object.entries(layers).map(([layer, forbidden]) => ({
+  ...Object.keys(layers).map((layer) => ({
     files: [`src/${layer}/**/*.ts`],
+    ignores: ['src/**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [layerPattern(layer)] }] },
+  })),
+  // Replaces the storage layer's rule for the backend folders, so it repeats that rule's patterns.
+  ...Object.entries(backends).map(([backend, other]) => ({
+    files: [`src/storage/${backend}/**/*.ts`],
     ignores: ['src/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: banned(forbidden), message: `${layer}/ must not import this layer (shared/DESIGN.md).` }] },
+        {
+          patterns: [
+            layerPattern('storage'),
+            { group: [`**/storage/${other}/**`, `../${other}/*`], message: `storage/${backend}/ must not import storage/${other}/: what both use lives in src/storage.` },
+          ],
+        },
       ],
     },
   })),

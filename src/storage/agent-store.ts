@@ -1,75 +1,20 @@
 // The agent half of the Store: agents, vault attachments, agent tokens, grants, access facts.
-import type { AuditDraft, Page, SecretRow } from './store.js';
+import type {
+  AgentAccessFacts,
+  AgentPatch,
+  AgentRow,
+  AgentTokenRow,
+  AgentView,
+  AgentWrite,
+  AttachmentRow,
+  AuditDraft,
+  EnvVarRef,
+  GrantRow,
+  Page,
+  SecretRow,
+} from './types.js';
 
-export type AgentStatus = 'stopped' | 'deployed';
-
-export interface EnvVarRef {
-  name: string;
-  from_secret_id: string;
-}
-
-export interface AgentRow {
-  id: string;
-  org_id: string;
-  name: string;
-  env: Record<string, string>;
-  status: AgentStatus;
-  created_at: string;
-  updated_at: string;
-}
-
-/** An agent as the API shows it: with its env_vars and attached vault ids (attachment order). */
-export interface AgentView extends AgentRow {
-  env_vars: EnvVarRef[];
-  vault_ids: string[];
-}
-
-export interface AttachmentRow {
-  id: string;
-  org_id: string;
-  agent_id: string;
-  vault_id: string;
-  created_at: string;
-}
-
-export interface AgentTokenRow {
-  id: string;
-  org_id: string;
-  agent_id: string;
-  hash: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-export interface GrantRow {
-  id: string;
-  org_id: string;
-  agent_id: string;
-  secret_id: string;
-  created_at: string;
-}
-
-/** Everything that decides what one agent may use, read in one snapshot. */
-export interface AgentAccessFacts {
-  agent: AgentView;
-  /** Secrets of attached vaults, in attachment order then secret creation order. */
-  attached: SecretRow[];
-  granted: SecretRow[];
-  /** Secrets named by env_vars, keyed by the env var name. */
-  envVars: { name: string; secret: SecretRow }[];
-}
-
-export type AgentWrite =
-  | { ok: true }
-  | { ok: false; reason: 'agent_not_found' | 'agent_name_exists' | 'vault_not_found' | 'secret_not_found' };
-
-export interface AgentPatch {
-  name?: string;
-  env?: Record<string, string>;
-  env_vars?: EnvVarRef[];
-  status?: AgentStatus;
-  updated_at: string;
-}
+export type { AgentPatch, AgentView, AgentWrite, AttachmentRow, GrantRow } from './types.js';
 
 export interface AgentStore {
   createAgent(row: AgentRow, envVars: EnvVarRef[], attachments: AttachmentRow[], audit: AuditDraft[]): Promise<AgentWrite>;
@@ -100,14 +45,4 @@ export interface AgentStore {
   findSecretsByEnvKey(orgId: string, envKey: string): Promise<SecretRow[]>;
   /** Deployed agents that have this vault attached (a vault in use cannot be deleted). */
   countDeployedAgentsWithVault(orgId: string, vaultId: string): Promise<number>;
-
-  /** The deployment CA: inserted once; every node reads the same one. */
-  getProxyCa(): Promise<ProxyCaRow | null>;
-  initProxyCa(row: ProxyCaRow): Promise<ProxyCaRow>;
-}
-
-export interface ProxyCaRow {
-  cert_pem: string;
-  sealed_key: Buffer;
-  created_at: string;
 }

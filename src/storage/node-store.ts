@@ -1,13 +1,7 @@
 // The serving-node half of the Store: which `vaultgate serve` processes use it, by heartbeat.
+import type { ServingNodeRow } from './types.js';
 
-/** A running node: its row is refreshed while it serves and removed when it stops cleanly. */
-export interface ServingNodeRow {
-  id: string;
-  pid: number;
-  hostname: string;
-  started_at: string;
-  heartbeat_at: string;
-}
+export type { ServingNodeRow } from './types.js';
 
 export interface NodeStore {
   /**

@@ -55,6 +55,27 @@ describe('import boundaries', () => {
     });
   });
 
+  describe('the storage backends share only src/storage, never each other', () => {
+    it.each([
+      ['src/storage/postgres/x.ts', "import { liveServingNode } from '../sqlite/sqlite-nodes.js';\nexport const x = liveServingNode;\n"],
+      ['src/storage/postgres/x.ts', "import { openSqliteStore } from '../../storage/sqlite/sqlite-store.js';\nexport const x = openSqliteStore;\n"],
+      ['src/storage/sqlite/x.ts', "import { rowsOf } from '../postgres/pg-tx.js';\nexport const x = rowsOf;\n"],
+      ['src/storage/postgres/x.ts', "import { sealValue } from '../../crypto/envelope.js';\nexport const x = sealValue;\n"],
+      ['src/storage/sqlite/x.ts', "import { sealValue } from '../../crypto/envelope.js';\nexport const x = sealValue;\n"],
+    ])('%s may not import %#', async (file, code) => {
+      expect(await ruleIds(file, code)).toContain('no-restricted-imports');
+    });
+
+    it.each([
+      ['src/storage/postgres/x.ts', "import { toSecret } from '../rows.js';\nexport const x = toSecret;\n"],
+      ['src/storage/sqlite/x.ts', "import { toSecret } from '../rows.js';\nexport const x = toSecret;\n"],
+      ['src/storage/sqlite/x.ts', "import { createReadCache } from './read-cache.js';\nexport const x = createReadCache;\n"],
+      ['src/storage/x.ts', "import { openSqliteStore } from './sqlite/sqlite-store.js';\nexport const x = openSqliteStore;\n"],
+    ])('%s may import src/storage and its own folder (%#)', async (file, code) => {
+      expect(await ruleIds(file, code)).not.toContain('no-restricted-imports');
+    });
+  });
+
   it('only src/config.ts reads process.env', async () => {
     expect(await ruleIds('src/services/x.ts', 'export const x = process.env.HOME;\n')).toContain('no-restricted-properties');
     expect(await ruleIds('src/config.ts', 'export const x = process.env.HOME;\n')).not.toContain('no-restricted-properties');

@@ -10,7 +10,7 @@ import type { AuditEvent } from '../../src/contract/schemas.js';
 import { chainHash } from '../../src/core/audit-chain.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { openVaultgate } from '../../src/main.js';
-import { toAuditEvent } from '../../src/storage/sqlite/rows.js';
+import { toAuditEvent } from '../../src/storage/rows.js';
 import { newAdminKey, startTestServer, tempDir } from '../helpers/server.js';
 import { ephemeralAddrs } from './helpers.js';
 

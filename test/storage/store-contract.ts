@@ -2,7 +2,7 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { createChainVerifier } from '../../src/core/audit-chain.js';
 import { createIdFactory } from '../../src/core/ids.js';
-import type { AgentRow } from '../../src/storage/agent-store.js';
+import type { AgentRow } from '../../src/storage/types.js';
 import type { AuditDraft, SecretRow, SecretVersionRow, Store } from '../../src/storage/store.js';
 
 export interface StoreFactory {

@@ -1,19 +1,19 @@
-// The agent half of the PostgreSQL store: agents, attachments, tokens, grants, access facts, CA.
+// The agent half of the PostgreSQL store: agents, attachments, tokens, grants, access facts.
 import type pg from 'pg';
-import type { AgentStore, AgentTokenRow, AgentView, AgentWrite, AttachmentRow, EnvVarRef, GrantRow } from '../agent-store.js';
-import { toSecret } from '../sqlite/rows.js';
-import { caMetaKey, decodeCa, encodeCa } from './pg-meta.js';
-import { firstOf, rowsOf, type Row, type TxWork, type Write } from './pg-tx.js';
+import type { AgentStore } from '../agent-store.js';
+import { int, json, maybe, rowDecoder, text, toAgentToken, toAgentView, toAttachment, toGrant, toSecret } from '../rows.js';
+import type { AgentWrite, AttachmentRow, EnvVarRef, GrantRow } from '../types.js';
+import { firstOf, rowsOf, type TxWork, type Write } from './pg-tx.js';
 
 type Db = pg.Pool | pg.PoolClient;
 
 export async function countDeployed(c: Db, orgId: string, vaultId: string): Promise<number> {
-  const row = await firstOf<{ n: number }>(
+  const row = await firstOf(
     c,
     "SELECT COUNT(*)::int AS n FROM agent_vaults av JOIN agents a ON a.id = av.agent_id WHERE av.org_id = $1 AND av.vault_id = $2 AND a.status = 'deployed'",
     [orgId, vaultId],
   );
-  return row?.n ?? 0;
+  return row ? int(row.n, 'n') : 0;
 }
 
 /**
@@ -39,27 +39,20 @@ const accessFactsSql = `
        FROM agent_env_vars e JOIN secrets s ON s.id = e.secret_id WHERE e.agent_id = a.id) AS env_secrets
   FROM agents a WHERE a.org_id = $1 AND a.id = $2`;
 
-function toView(r: Row): AgentView {
-  return {
-    id: r.id as string,
-    org_id: r.org_id as string,
-    name: r.name as string,
-    env: JSON.parse(r.env as string) as Record<string, string>,
-    status: r.status as AgentView['status'],
-    created_at: r.created_at as string,
-    updated_at: r.updated_at as string,
-    env_vars: r.env_vars as EnvVarRef[],
-    vault_ids: r.vault_ids as string[],
-  };
-}
+/** The secret lists of an access-facts row, as json_agg built them. */
+const toFactLists = rowDecoder<{ attached: unknown[]; granted: unknown[]; env_secrets: unknown[] }>({ attached: json(), granted: json(), env_secrets: json() });
+const toEnvSecret = rowDecoder<{ name: string; secret: unknown }>({ name: text, secret: (v) => v });
+
+/** What an update keeps when the patch leaves it out, as stored (env stays JSON text). */
+const toAgentColumns = rowDecoder<{ name: string; env: string; status: string }>({ name: text, env: text, status: text });
 
 const fail = (reason: Exclude<AgentWrite, { ok: true }>['reason']): TxWork<AgentWrite> => ({ result: { ok: false, reason }, audit: [] });
 
 /** True when every id names a row of `table` in the org; KEY SHARE keeps them from deletion until COMMIT. */
 async function allExist(c: pg.PoolClient, table: 'vaults' | 'secrets', orgId: string, ids: string[]): Promise<boolean> {
   if (ids.length === 0) return true;
-  const found = await rowsOf<{ id: string }>(c, `SELECT id FROM ${table} WHERE org_id = $1 AND id = ANY($2::text[]) FOR KEY SHARE`, [orgId, ids]);
-  return new Set(found.map((r) => r.id)).size === new Set(ids).size;
+  const found = await rowsOf(c, `SELECT id FROM ${table} WHERE org_id = $1 AND id = ANY($2::text[]) FOR KEY SHARE`, [orgId, ids]);
+  return new Set(found.map((r) => text(r.id, 'id'))).size === new Set(ids).size;
 }
 
 async function agentExists(c: pg.PoolClient, orgId: string, agentId: string): Promise<boolean> {
@@ -84,7 +77,7 @@ export function createPgAgentMethods(pool: pg.Pool, write: Write): AgentStore {
       'INSERT INTO agent_vaults (id, org_id, agent_id, vault_id, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agent_id, vault_id) DO NOTHING RETURNING id',
       [a.id, a.org_id, a.agent_id, a.vault_id, a.created_at],
     );
-  const nameConflict = { agents_org_name_key: { ok: false, reason: 'agent_name_exists' } as AgentWrite };
+  const nameConflict: Record<string, AgentWrite> = { agents_org_name_key: { ok: false, reason: 'agent_name_exists' } };
 
   return {
     async createAgent(row, envVars, attachments, audit) {
@@ -104,21 +97,19 @@ export function createPgAgentMethods(pool: pg.Pool, write: Write): AgentStore {
       }, nameConflict);
     },
     async listAgents(orgId, page) {
-      return (await rowsOf(pool, agentViewSql('a.org_id = $1 AND a.id > $2', 'ORDER BY a.id LIMIT $3'), [orgId, page.after ?? '', page.limit])).map(toView);
+      return (await rowsOf(pool, agentViewSql('a.org_id = $1 AND a.id > $2', 'ORDER BY a.id LIMIT $3'), [orgId, page.after ?? '', page.limit])).map(toAgentView);
     },
     async getAgent(orgId, agentId) {
-      const row = await firstOf(pool, agentViewSql('a.org_id = $1 AND a.id = $2'), [orgId, agentId]);
-      return row ? toView(row) : null;
+      return maybe(toAgentView, await firstOf(pool, agentViewSql('a.org_id = $1 AND a.id = $2'), [orgId, agentId]));
     },
     async findAgentByName(orgId, name) {
-      const row = await firstOf(pool, agentViewSql('a.org_id = $1 AND a.name = $2'), [orgId, name]);
-      return row ? toView(row) : null;
+      return maybe(toAgentView, await firstOf(pool, agentViewSql('a.org_id = $1 AND a.name = $2'), [orgId, name]));
     },
     async updateAgent(orgId, agentId, patch, audit) {
       return write(async (c): Promise<TxWork<AgentWrite>> => {
-        const current = await firstOf(c, 'SELECT name, env, status FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE', [orgId, agentId]);
+        const current = maybe(toAgentColumns, await firstOf(c, 'SELECT name, env, status FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE', [orgId, agentId]));
         if (!current) return fail('agent_not_found');
-        const name = patch.name ?? (current.name as string);
+        const name = patch.name ?? current.name;
         if (name !== current.name && (await nameTaken(c, orgId, name))) return fail('agent_name_exists');
         if (patch.env_vars) {
           if (!(await allExist(c, 'secrets', orgId, patch.env_vars.map((e) => e.from_secret_id)))) return fail('secret_not_found');
@@ -145,20 +136,20 @@ export function createPgAgentMethods(pool: pg.Pool, write: Write): AgentStore {
         // ON CONFLICT rather than a pre-check: a concurrent attach of the same vault waits
         // for the other to commit and then finds its row, instead of failing.
         if ((await attachIfAbsent(c, row)).length > 0) return { result: { ok: true, attachment: row, created: true }, audit };
-        const existing = await firstOf<AttachmentRow>(c, 'SELECT * FROM agent_vaults WHERE agent_id = $1 AND vault_id = $2', [row.agent_id, row.vault_id]);
+        const existing = maybe(toAttachment, await firstOf(c, 'SELECT * FROM agent_vaults WHERE agent_id = $1 AND vault_id = $2', [row.agent_id, row.vault_id]));
         return { result: { ok: true, attachment: existing!, created: false }, audit: [] };
       });
     },
     async detachVault(orgId, agentId, by, audit) {
       return write(async (c): Promise<TxWork<AttachmentRow | null>> => {
         const [column, value] = 'vaultId' in by ? ['vault_id', by.vaultId] : ['id', by.attachmentId];
-        const row = await firstOf<AttachmentRow>(c, `DELETE FROM agent_vaults WHERE org_id = $1 AND agent_id = $2 AND ${column} = $3 RETURNING *`, [orgId, agentId, value]);
+        const row = maybe(toAttachment, await firstOf(c, `DELETE FROM agent_vaults WHERE org_id = $1 AND agent_id = $2 AND ${column} = $3 RETURNING *`, [orgId, agentId, value]));
         return row ? { result: row, audit: audit(row) } : { result: null, audit: [] };
       });
     },
     async listAttachments(orgId, agentId) {
       if (!(await firstOf(pool, 'SELECT 1 FROM agents WHERE org_id = $1 AND id = $2', [orgId, agentId]))) return null;
-      return rowsOf<AttachmentRow>(pool, 'SELECT * FROM agent_vaults WHERE agent_id = $1 ORDER BY created_at, id', [agentId]);
+      return (await rowsOf(pool, 'SELECT * FROM agent_vaults WHERE agent_id = $1 ORDER BY created_at, id', [agentId])).map(toAttachment);
     },
 
     async createAgentToken(row, audit) {
@@ -182,10 +173,10 @@ export function createPgAgentMethods(pool: pg.Pool, write: Write): AgentStore {
     },
     async listAgentTokens(orgId, agentId) {
       if (!(await firstOf(pool, 'SELECT 1 FROM agents WHERE org_id = $1 AND id = $2', [orgId, agentId]))) return null;
-      return rowsOf<AgentTokenRow>(pool, 'SELECT * FROM agent_tokens WHERE agent_id = $1 ORDER BY id', [agentId]);
+      return (await rowsOf(pool, 'SELECT * FROM agent_tokens WHERE agent_id = $1 ORDER BY id', [agentId])).map(toAgentToken);
     },
     async findAgentTokenByHash(hash) {
-      return firstOf<AgentTokenRow>(pool, 'SELECT * FROM agent_tokens WHERE hash = $1', [hash]);
+      return maybe(toAgentToken, await firstOf(pool, 'SELECT * FROM agent_tokens WHERE hash = $1', [hash]));
     },
 
     async createGrant(row, audit) {
@@ -198,7 +189,7 @@ export function createPgAgentMethods(pool: pg.Pool, write: Write): AgentStore {
           [row.id, row.org_id, row.agent_id, row.secret_id, row.created_at],
         );
         if (inserted.length > 0) return { result: { ok: true, grant: row, created: true }, audit };
-        const existing = await firstOf<GrantRow>(c, 'SELECT * FROM grants WHERE agent_id = $1 AND secret_id = $2', [row.agent_id, row.secret_id]);
+        const existing = maybe(toGrant, await firstOf(c, 'SELECT * FROM grants WHERE agent_id = $1 AND secret_id = $2', [row.agent_id, row.secret_id]));
         return { result: { ok: true, grant: existing!, created: false }, audit: [] };
       });
     },
@@ -207,23 +198,24 @@ export function createPgAgentMethods(pool: pg.Pool, write: Write): AgentStore {
       const param = (v: unknown) => `$${params.push(v)}`;
       const byAgent = filter.agentId !== undefined ? `AND agent_id = ${param(filter.agentId)}` : '';
       const sql = `SELECT * FROM grants WHERE org_id = $1 ${byAgent} AND id > ${param(filter.page.after ?? '')} ORDER BY id LIMIT ${param(filter.page.limit)}`;
-      return rowsOf<GrantRow>(pool, sql, params);
+      return (await rowsOf(pool, sql, params)).map(toGrant);
     },
     async deleteGrant(orgId, grantId, audit) {
       return write(async (c): Promise<TxWork<GrantRow | null>> => {
-        const row = await firstOf<GrantRow>(c, 'DELETE FROM grants WHERE org_id = $1 AND id = $2 RETURNING *', [orgId, grantId]);
+        const row = maybe(toGrant, await firstOf(c, 'DELETE FROM grants WHERE org_id = $1 AND id = $2 RETURNING *', [orgId, grantId]));
         return row ? { result: row, audit: audit(row) } : { result: null, audit: [] };
       });
     },
 
     async agentAccessFacts(orgId, agentId) {
-      const row = await firstOf<Row & { attached: Row[]; granted: Row[]; env_secrets: { name: string; secret: Row }[] }>(pool, accessFactsSql, [orgId, agentId]);
+      const row = await firstOf(pool, accessFactsSql, [orgId, agentId]);
       if (!row) return null;
+      const lists = toFactLists(row);
       return {
-        agent: toView(row),
-        attached: row.attached.map(toSecret),
-        granted: row.granted.map(toSecret),
-        envVars: row.env_secrets.map((e) => ({ name: e.name, secret: toSecret(e.secret) })),
+        agent: toAgentView(row),
+        attached: lists.attached.map(toSecret),
+        granted: lists.granted.map(toSecret),
+        envVars: lists.env_secrets.map(toEnvSecret).map((e) => ({ name: e.name, secret: toSecret(e.secret) })),
       };
     },
     async findSecretsByEnvKey(orgId, envKey) {
@@ -231,19 +223,6 @@ export function createPgAgentMethods(pool: pg.Pool, write: Write): AgentStore {
     },
     async countDeployedAgentsWithVault(orgId, vaultId) {
       return countDeployed(pool, orgId, vaultId);
-    },
-
-    async getProxyCa() {
-      const row = await firstOf<{ value: Buffer }>(pool, 'SELECT value FROM meta WHERE key = $1', [caMetaKey]);
-      return row ? decodeCa(row.value) : null;
-    },
-    async initProxyCa(row) {
-      // The first node to get here wins; every other node reads back the same CA.
-      return write(async (c) => {
-        await rowsOf(c, 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [caMetaKey, encodeCa(row)]);
-        const stored = await firstOf<{ value: Buffer }>(c, 'SELECT value FROM meta WHERE key = $1', [caMetaKey]);
-        return { result: decodeCa(stored!.value), audit: [] };
-      });
     },
   };
 }

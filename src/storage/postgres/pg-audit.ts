@@ -2,13 +2,15 @@
 import type pg from 'pg';
 import type { AuditEvent } from '../../contract/schemas.js';
 import { genesisHash, sealEvent } from '../../core/audit-chain.js';
-import { toAuditEvent } from '../sqlite/rows.js';
-import type { AuditDraft, AuditQuery } from '../store.js';
+import { int, rowDecoder, text, toAuditEvent } from '../rows.js';
+import type { AuditDraft, AuditQuery } from '../types.js';
 import { rowsOf } from './pg-tx.js';
 
 export const auditChannel = 'vaultgate_audit';
 
 const columns = ['org_id', 'seq', 'id', 'type', 'time', 'actor', 'vault_id', 'secret_id', 'agent_id', 'target_id', 'request_id', 'source_ip', 'outcome', 'reason', 'details', 'prev_hash', 'hash'] as const;
+
+const toHead = rowDecoder<{ org_id: string; seq: number; hash: string }>({ org_id: text, seq: int, hash: text });
 
 /** Rows per INSERT: 17 parameters each stays well under the protocol's 65,535. */
 const insertChunk = 500;
@@ -25,12 +27,8 @@ export async function appendInTx(c: pg.PoolClient, auditKey: Buffer, drafts: Aud
   if (drafts.length === 0) return [];
   const orgs = [...new Set(drafts.map((d) => d.org_id))];
   await rowsOf(c, 'INSERT INTO audit_heads (org_id, seq, hash) SELECT o, 0, $2::text FROM unnest($1::text[]) AS o ON CONFLICT (org_id) DO NOTHING', [orgs, genesisHash]);
-  const locked = await rowsOf<{ org_id: string; seq: string; hash: string }>(
-    c,
-    'SELECT org_id, seq, hash FROM audit_heads WHERE org_id = ANY($1::text[]) ORDER BY org_id FOR UPDATE',
-    [orgs],
-  );
-  const heads = new Map(locked.map((h) => [h.org_id, { seq: Number(h.seq), hash: h.hash }]));
+  const locked = await rowsOf(c, 'SELECT org_id, seq, hash FROM audit_heads WHERE org_id = ANY($1::text[]) ORDER BY org_id FOR UPDATE', [orgs]);
+  const heads = new Map(locked.map(toHead).map((h) => [h.org_id, { seq: h.seq, hash: h.hash }]));
 
   const events: AuditEvent[] = drafts.map((draft) => {
     const head = heads.get(draft.org_id) ?? { seq: 0, hash: genesisHash };

@@ -1,8 +1,11 @@
 // Live audit wake-ups across nodes: LISTEN on a dedicated connection that reconnects by itself.
 import pg from 'pg';
-import type { AuditListener } from '../store.js';
+import { int, rowDecoder, text } from '../rows.js';
+import type { AuditListener } from '../types.js';
 import { auditChannel } from './pg-audit.js';
 import { rowsOf } from './pg-tx.js';
+
+const toHead = rowDecoder<{ org_id: string; seq: number }>({ org_id: text, seq: int });
 
 export interface AuditHub {
   add(listener: AuditListener): () => void;
@@ -82,8 +85,8 @@ export async function startAuditHub(opts: AuditHubOptions): Promise<AuditHub> {
 
   async function catchUp(): Promise<void> {
     try {
-      const heads = await rowsOf<{ org_id: string; seq: string }>(opts.pool, 'SELECT org_id, seq FROM audit_heads');
-      for (const h of heads) deliver(h.org_id, Number(h.seq));
+      const heads = (await rowsOf(opts.pool, 'SELECT org_id, seq FROM audit_heads')).map(toHead);
+      for (const h of heads) deliver(h.org_id, h.seq);
     } catch {
       // Could not read the heads: a spurious wake-up is harmless, a missed one is not.
       for (const [org, seq] of delivered) deliver(org, seq, true);

@@ -1,12 +1,14 @@
 // Serving-node heartbeats on PostgreSQL, and the check that master-key rotation makes of them.
 import type pg from 'pg';
-import type { NodeStore, ServingNodeRow } from '../node-store.js';
-import { decodeKeyring, keyringMetaKey } from './pg-meta.js';
+import type { NodeStore } from '../node-store.js';
+import { maybe, toServingNode } from '../rows.js';
+import type { ServingNodeRow } from '../types.js';
+import { readKeyring } from './pg-meta.js';
 import { firstOf, rowsOf, transaction } from './pg-tx.js';
 
 /** The freshest node whose heartbeat is later than `liveSince`; rotation calls it holding the keyring row lock. */
-export function liveServingNode(c: pg.PoolClient, liveSince: string): Promise<ServingNodeRow | null> {
-  return firstOf<ServingNodeRow>(c, 'SELECT * FROM serving_nodes WHERE heartbeat_at > $1 ORDER BY heartbeat_at DESC, id LIMIT 1', [liveSince]);
+export async function liveServingNode(c: pg.PoolClient, liveSince: string): Promise<ServingNodeRow | null> {
+  return maybe(toServingNode, await firstOf(c, 'SELECT * FROM serving_nodes WHERE heartbeat_at > $1 ORDER BY heartbeat_at DESC, id LIMIT 1', [liveSince]));
 }
 
 export function createPgNodeMethods(pool: pg.Pool): NodeStore {
@@ -15,8 +17,7 @@ export function createPgNodeMethods(pool: pg.Pool): NodeStore {
       return transaction(pool, async (c) => {
         // The share lock orders this against rotation, which locks the keyring row before it looks
         // at this table: either rotation sees this row, or this sees the rotated keyring.
-        const keyring = await firstOf<{ value: Buffer }>(c, 'SELECT value FROM meta WHERE key = $1 FOR SHARE', [keyringMetaKey]);
-        if (!keyring || decodeKeyring(keyring.value).kek_id !== kekId) return false;
+        if ((await readKeyring(c, 'FOR SHARE'))?.kek_id !== kekId) return false;
         await rowsOf(
           c,
           `INSERT INTO serving_nodes (id, pid, hostname, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5)
@@ -30,7 +31,7 @@ export function createPgNodeMethods(pool: pg.Pool): NodeStore {
       await rowsOf(pool, 'DELETE FROM serving_nodes WHERE id = $1', [id]);
     },
     async listServingNodes() {
-      return rowsOf<ServingNodeRow>(pool, 'SELECT * FROM serving_nodes ORDER BY heartbeat_at DESC, id');
+      return (await rowsOf(pool, 'SELECT * FROM serving_nodes ORDER BY heartbeat_at DESC, id')).map(toServingNode);
     },
   };
 }

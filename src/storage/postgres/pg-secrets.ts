@@ -1,16 +1,18 @@
-// Secrets and their sealed versions on PostgreSQL, and master-key rotation (the wrapped keys).
+// Orgs, API keys, vaults, secrets and their sealed versions on PostgreSQL, and master-key rotation.
 import type pg from 'pg';
 import { VaultError } from '../../contract/errors.js';
-import { toSecret, toVersion, toVersionMeta } from '../sqlite/rows.js';
-import type { RewrapResult, SecretRow, SecretUpdate, SecretVersionRow, SecretWrite, Store, WrappedKeyRef } from '../store.js';
-import { decodeKeyring, encodeKeyring, keyringMetaKey } from './pg-meta.js';
+import { encodeKeyring, keyringMetaKey } from '../meta-codec.js';
+import { maybe, rowDecoder, text, toApiKey, toOrg, toSecret, toVault, toVersion, toVersionMeta, toWrappedKeyRef } from '../rows.js';
+import type { SecretStore } from '../secret-store.js';
+import type { ApiKeyRow, OrgRow, RewrapResult, SecretRow, SecretUpdate, SecretVersionRow, SecretWrite, VaultDelete } from '../types.js';
+import { countDeployed } from './pg-agents.js';
+import { readKeyring } from './pg-meta.js';
 import { liveServingNode } from './pg-nodes.js';
 import { firstOf, rowsOf, type TxWork, type Write } from './pg-tx.js';
 
-type SecretMethods = Pick<
-  Store,
-  'createSecret' | 'listSecrets' | 'getSecret' | 'getSecretVersion' | 'putSecretVersion' | 'deleteSecret' | 'listSecretVersions' | 'rewrapAll'
->;
+const vaultColumns = 'v.*, (SELECT COUNT(*)::int FROM secrets s WHERE s.vault_id = v.id) AS secret_count';
+
+const toSecretRef = rowDecoder<{ id: string; env_key: string }>({ id: text, env_key: text });
 
 /**
  * A node still holding the previous master key must not write data keys wrapped by it after a
@@ -19,8 +21,7 @@ type SecretMethods = Pick<
  * and then sees the new kek_id.
  */
 async function requireCurrentKek(c: pg.PoolClient, kekId: string): Promise<void> {
-  const row = await firstOf<{ value: Buffer }>(c, 'SELECT value FROM meta WHERE key = $1 FOR SHARE', [keyringMetaKey]);
-  if (!row || decodeKeyring(row.value).kek_id !== kekId) {
+  if ((await readKeyring(c, 'FOR SHARE'))?.kek_id !== kekId) {
     throw new VaultError('unavailable', 'the master key was rotated: restart this node with the new key');
   }
 }
@@ -36,11 +37,106 @@ function versionParams(v: SecretVersionRow): unknown[] {
   return [v.secret_id, v.version, v.created_at, v.actor, json(v.changed), json(v.allowed_domains), json(v.inject_in), v.description, v.kek_id, v.wrapped_key, v.ciphertext, v.fingerprint];
 }
 
-export function createPgSecretMethods(pool: pg.Pool, write: Write): SecretMethods {
+export function createPgSecretMethods(pool: pg.Pool, write: Write): SecretStore {
+  const vaultWithCount = async (c: pg.Pool | pg.PoolClient, orgId: string, vaultId: string, lock = '') =>
+    maybe(toVault, await firstOf(c, `SELECT ${vaultColumns} FROM vaults v WHERE v.org_id = $1 AND v.id = $2 ${lock}`, [orgId, vaultId]));
+  const vaultNameTaken = (c: pg.PoolClient, orgId: string, name: string) => firstOf(c, 'SELECT 1 FROM vaults WHERE org_id = $1 AND name = $2', [orgId, name]);
+  const insertKey = (c: pg.PoolClient, key: ApiKeyRow) =>
+    rowsOf(c, 'INSERT INTO api_keys (id, org_id, name, hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)', [key.id, key.org_id, key.name, key.hash, key.created_at, key.revoked_at]);
   const getSecret = (c: pg.PoolClient | pg.Pool, orgId: string, secretId: string, lock = '') =>
     firstOf(c, `SELECT * FROM secrets WHERE org_id = $1 AND id = $2 ${lock}`, [orgId, secretId]);
 
   return {
+    async getDefaultOrg() {
+      return maybe(toOrg, await firstOf(pool, 'SELECT * FROM orgs WHERE is_default'));
+    },
+    async findOrgByName(name) {
+      return maybe(toOrg, await firstOf(pool, 'SELECT * FROM orgs WHERE name = $1', [name]));
+    },
+    async createOrg(org: OrgRow, key: ApiKeyRow, audit) {
+      type R = Awaited<ReturnType<SecretStore['createOrg']>>;
+      return write(
+        async (c): Promise<TxWork<R>> => {
+          if (await firstOf(c, 'SELECT 1 FROM orgs WHERE name = $1', [org.name])) return { result: { ok: false, reason: 'org_name_exists' }, audit: [] };
+          await rowsOf(c, 'INSERT INTO orgs (id, name, is_default, created_at) VALUES ($1, $2, $3, $4)', [org.id, org.name, org.is_default, org.created_at]);
+          await insertKey(c, key);
+          return { result: { ok: true }, audit };
+        },
+        { orgs_name_key: { ok: false, reason: 'org_name_exists' } },
+      );
+    },
+    async findApiKeyByHash(hash) {
+      return maybe(toApiKey, await firstOf(pool, 'SELECT * FROM api_keys WHERE hash = $1', [hash]));
+    },
+    async createApiKey(key, audit) {
+      await write(async (c) => {
+        await insertKey(c, key);
+        return { result: undefined, audit };
+      });
+    },
+    async revokeApiKey(keyId, revokedAt, audit) {
+      return write(async (c): Promise<TxWork<ApiKeyRow | null>> => {
+        const key = maybe(toApiKey, await firstOf(c, 'SELECT * FROM api_keys WHERE id = $1 FOR UPDATE', [keyId]));
+        if (!key) return { result: null, audit: [] };
+        if (key.revoked_at) return { result: key, audit: [] };
+        await rowsOf(c, 'UPDATE api_keys SET revoked_at = $1 WHERE id = $2', [revokedAt, keyId]);
+        return { result: { ...key, revoked_at: revokedAt }, audit: audit(key) };
+      });
+    },
+
+    async createVault(row, audit) {
+      type R = Awaited<ReturnType<SecretStore['createVault']>>;
+      return write(
+        async (c): Promise<TxWork<R>> => {
+          if (await vaultNameTaken(c, row.org_id, row.name)) return { result: { ok: false, reason: 'vault_name_exists' }, audit: [] };
+          await rowsOf(c, 'INSERT INTO vaults (id, org_id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+            row.id, row.org_id, row.name, row.description, row.created_at, row.updated_at,
+          ]);
+          return { result: { ok: true }, audit };
+        },
+        { vaults_org_name_key: { ok: false, reason: 'vault_name_exists' } },
+      );
+    },
+    async listVaults(orgId, page) {
+      return (await rowsOf(pool, `SELECT ${vaultColumns} FROM vaults v WHERE v.org_id = $1 AND v.id > $2 ORDER BY v.id LIMIT $3`, [orgId, page.after ?? '', page.limit])).map(toVault);
+    },
+    async getVault(orgId, vaultId) {
+      return vaultWithCount(pool, orgId, vaultId);
+    },
+    async vaultExists(orgId, vaultId) {
+      return (await firstOf(pool, 'SELECT 1 FROM vaults WHERE org_id = $1 AND id = $2', [orgId, vaultId])) !== null;
+    },
+    async findVaultByName(orgId, name) {
+      return maybe(toVault, await firstOf(pool, `SELECT ${vaultColumns} FROM vaults v WHERE v.org_id = $1 AND v.name = $2`, [orgId, name]));
+    },
+    async updateVault(orgId, vaultId, patch, audit) {
+      type R = Awaited<ReturnType<SecretStore['updateVault']>>;
+      return write(
+        async (c): Promise<TxWork<R>> => {
+          const current = await vaultWithCount(c, orgId, vaultId, 'FOR UPDATE OF v');
+          if (!current) return { result: { ok: false, reason: 'not_found' }, audit: [] };
+          const name = patch.name ?? current.name;
+          if (name !== current.name && (await vaultNameTaken(c, orgId, name))) return { result: { ok: false, reason: 'vault_name_exists' }, audit: [] };
+          const description = patch.description === undefined ? current.description : patch.description;
+          await rowsOf(c, 'UPDATE vaults SET name = $1, description = $2, updated_at = $3 WHERE id = $4', [name, description, patch.updated_at, vaultId]);
+          return { result: { ok: true, vault: { ...current, name, description, updated_at: patch.updated_at } }, audit };
+        },
+        { vaults_org_name_key: { ok: false, reason: 'vault_name_exists' } },
+      );
+    },
+    async deleteVault(orgId, vaultId, audit) {
+      return write(async (c): Promise<TxWork<VaultDelete>> => {
+        // The row lock waits out attaches and secret creations (they hold KEY SHARE on it).
+        const vault = await vaultWithCount(c, orgId, vaultId, 'FOR UPDATE OF v');
+        if (!vault) return { result: { ok: false, reason: 'not_found' }, audit: [] };
+        const deployedAgents = await countDeployed(c, orgId, vaultId);
+        if (deployedAgents > 0) return { result: { ok: false, reason: 'in_use', deployedAgents }, audit: [] };
+        const secrets = (await rowsOf(c, 'SELECT id, env_key FROM secrets WHERE vault_id = $1 ORDER BY id', [vaultId])).map(toSecretRef);
+        await rowsOf(c, 'DELETE FROM vaults WHERE id = $1 AND org_id = $2', [vaultId, orgId]);
+        return { result: { ok: true }, audit: audit(vault, secrets) };
+      });
+    },
+
     async createSecret(row, version, audit) {
       return write(
         async (c): Promise<TxWork<SecretWrite>> => {
@@ -74,8 +170,7 @@ export function createPgSecretMethods(pool: pg.Pool, write: Write): SecretMethod
       return (await rowsOf(pool, sql, params)).map(toSecret);
     },
     async getSecret(orgId, secretId) {
-      const row = await getSecret(pool, orgId, secretId);
-      return row ? toSecret(row) : null;
+      return maybe(toSecret, await getSecret(pool, orgId, secretId));
     },
     async getSecretVersion(orgId, secretId, version) {
       const row = await firstOf(
@@ -83,7 +178,7 @@ export function createPgSecretMethods(pool: pg.Pool, write: Write): SecretMethod
         'SELECT v.* FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE s.org_id = $1 AND v.secret_id = $2 AND v.version = $3',
         [orgId, secretId, version],
       );
-      return row ? toVersion(row) : null;
+      return maybe(toVersion, row);
     },
     async putSecretVersion(orgId, secretId, baseVersion, next, audit) {
       return write(
@@ -133,10 +228,9 @@ export function createPgSecretMethods(pool: pg.Pool, write: Write): SecretMethod
         await rowsOf(c, 'SELECT 1 FROM meta WHERE key = $1 FOR UPDATE', [keyringMetaKey]);
         const live = await liveServingNode(c, liveSince);
         if (live) return { result: { ok: false, reason: 'node_serving', node: live }, audit: [] };
-        const refs = await rowsOf<WrappedKeyRef>(
-          c,
-          'SELECT s.org_id, s.vault_id, v.secret_id, v.version, v.kek_id, v.wrapped_key FROM secret_versions v JOIN secrets s ON s.id = v.secret_id',
-        );
+        const refs = (
+          await rowsOf(c, 'SELECT s.org_id, s.vault_id, v.secret_id, v.version, v.kek_id, v.wrapped_key FROM secret_versions v JOIN secrets s ON s.id = v.secret_id')
+        ).map(toWrappedKeyRef);
         const rewrapped = refs.map((ref) => rewrap(ref));
         await rowsOf(
           c,

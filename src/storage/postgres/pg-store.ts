@@ -1,15 +1,15 @@
 // The shared Store on PostgreSQL (pg pool): one transaction per method, for any number of nodes.
 import pg from 'pg';
-import { toApiKey, toOrg } from '../sqlite/rows.js';
-import type { ApiKeyRow, AuditDraft, KeyringRow, OrgRow, Store, VaultDelete, VaultWithCount } from '../store.js';
+import type { Store } from '../store.js';
+import type { AuditDraft, KeyringRow } from '../types.js';
 import { migrate } from './migrations.js';
-import { countDeployed, createPgAgentMethods } from './pg-agents.js';
+import { createPgAgentMethods } from './pg-agents.js';
 import { appendInTx, listAudit } from './pg-audit.js';
 import { startAuditHub, type AuditHub } from './pg-listen.js';
-import { decodeKeyring, ensureKeyring, keyringMetaKey } from './pg-meta.js';
+import { createPgMetaMethods, ensureKeyring } from './pg-meta.js';
 import { createPgNodeMethods } from './pg-nodes.js';
 import { createPgSecretMethods } from './pg-secrets.js';
-import { firstOf, isUniqueViolation, rowsOf, transaction, type TxWork, type Write } from './pg-tx.js';
+import { isUniqueViolation, rowsOf, transaction, type Write } from './pg-tx.js';
 
 export { inspectPostgresStore } from './pg-meta.js';
 
@@ -20,8 +20,6 @@ export interface PostgresStoreOptions {
   keyring: KeyringRow;
   poolSize?: number;
 }
-
-const vaultColumns = 'v.*, (SELECT COUNT(*)::int FROM secrets s WHERE s.vault_id = v.id) AS secret_count';
 
 export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Store> {
   const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, connectionTimeoutMillis: 10_000, application_name: 'vaultgate' });
@@ -80,17 +78,12 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     draining = null;
   }
 
-  const vaultWithCount = (c: pg.Pool | pg.PoolClient, orgId: string, vaultId: string, lock = '') =>
-    firstOf<VaultWithCount>(c, `SELECT ${vaultColumns} FROM vaults v WHERE v.org_id = $1 AND v.id = $2 ${lock}`, [orgId, vaultId]);
-  const vaultNameTaken = (c: pg.PoolClient, orgId: string, name: string) => firstOf(c, 'SELECT 1 FROM vaults WHERE org_id = $1 AND name = $2', [orgId, name]);
-  const insertKey = (c: pg.PoolClient, key: ApiKeyRow) =>
-    rowsOf(c, 'INSERT INTO api_keys (id, org_id, name, hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)', [key.id, key.org_id, key.name, key.hash, key.created_at, key.revoked_at]);
-
   let closing: Promise<void> | null = null;
 
   const store: Store = {
-    ...createPgAgentMethods(pool, write),
     ...createPgSecretMethods(pool, write),
+    ...createPgAgentMethods(pool, write),
+    ...createPgMetaMethods(pool, write),
     ...createPgNodeMethods(pool),
     backend: 'postgres',
     close() {
@@ -103,104 +96,6 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     },
     async ping() {
       await rowsOf(pool, 'SELECT 1');
-    },
-    async getKeyring() {
-      const row = await firstOf<{ value: Buffer }>(pool, 'SELECT value FROM meta WHERE key = $1', [keyringMetaKey]);
-      return row ? decodeKeyring(row.value) : null;
-    },
-
-    async getDefaultOrg() {
-      const row = await firstOf(pool, 'SELECT * FROM orgs WHERE is_default');
-      return row ? toOrg(row) : null;
-    },
-    async findOrgByName(name) {
-      const row = await firstOf(pool, 'SELECT * FROM orgs WHERE name = $1', [name]);
-      return row ? toOrg(row) : null;
-    },
-    async createOrg(org: OrgRow, key: ApiKeyRow, audit) {
-      type R = Awaited<ReturnType<Store['createOrg']>>;
-      return write(
-        async (c): Promise<TxWork<R>> => {
-          if (await firstOf(c, 'SELECT 1 FROM orgs WHERE name = $1', [org.name])) return { result: { ok: false, reason: 'org_name_exists' }, audit: [] };
-          await rowsOf(c, 'INSERT INTO orgs (id, name, is_default, created_at) VALUES ($1, $2, $3, $4)', [org.id, org.name, org.is_default, org.created_at]);
-          await insertKey(c, key);
-          return { result: { ok: true }, audit };
-        },
-        { orgs_name_key: { ok: false, reason: 'org_name_exists' } },
-      );
-    },
-    async findApiKeyByHash(hash) {
-      const row = await firstOf(pool, 'SELECT * FROM api_keys WHERE hash = $1', [hash]);
-      return row ? toApiKey(row) : null;
-    },
-    async createApiKey(key, audit) {
-      await write(async (c) => {
-        await insertKey(c, key);
-        return { result: undefined, audit };
-      });
-    },
-    async revokeApiKey(keyId, revokedAt, audit) {
-      return write(async (c): Promise<TxWork<ApiKeyRow | null>> => {
-        const row = await firstOf(c, 'SELECT * FROM api_keys WHERE id = $1 FOR UPDATE', [keyId]);
-        if (!row) return { result: null, audit: [] };
-        const key = toApiKey(row);
-        if (key.revoked_at) return { result: key, audit: [] };
-        await rowsOf(c, 'UPDATE api_keys SET revoked_at = $1 WHERE id = $2', [revokedAt, keyId]);
-        return { result: { ...key, revoked_at: revokedAt }, audit: audit(key) };
-      });
-    },
-
-    async createVault(row, audit) {
-      type R = Awaited<ReturnType<Store['createVault']>>;
-      return write(
-        async (c): Promise<TxWork<R>> => {
-          if (await vaultNameTaken(c, row.org_id, row.name)) return { result: { ok: false, reason: 'vault_name_exists' }, audit: [] };
-          await rowsOf(c, 'INSERT INTO vaults (id, org_id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-            row.id, row.org_id, row.name, row.description, row.created_at, row.updated_at,
-          ]);
-          return { result: { ok: true }, audit };
-        },
-        { vaults_org_name_key: { ok: false, reason: 'vault_name_exists' } },
-      );
-    },
-    async listVaults(orgId, page) {
-      return rowsOf<VaultWithCount>(pool, `SELECT ${vaultColumns} FROM vaults v WHERE v.org_id = $1 AND v.id > $2 ORDER BY v.id LIMIT $3`, [orgId, page.after ?? '', page.limit]);
-    },
-    async getVault(orgId, vaultId) {
-      return vaultWithCount(pool, orgId, vaultId);
-    },
-    async vaultExists(orgId, vaultId) {
-      return (await firstOf(pool, 'SELECT 1 FROM vaults WHERE org_id = $1 AND id = $2', [orgId, vaultId])) !== null;
-    },
-    async findVaultByName(orgId, name) {
-      return firstOf<VaultWithCount>(pool, `SELECT ${vaultColumns} FROM vaults v WHERE v.org_id = $1 AND v.name = $2`, [orgId, name]);
-    },
-    async updateVault(orgId, vaultId, patch, audit) {
-      type R = Awaited<ReturnType<Store['updateVault']>>;
-      return write(
-        async (c): Promise<TxWork<R>> => {
-          const current = await vaultWithCount(c, orgId, vaultId, 'FOR UPDATE OF v');
-          if (!current) return { result: { ok: false, reason: 'not_found' }, audit: [] };
-          const name = patch.name ?? current.name;
-          if (name !== current.name && (await vaultNameTaken(c, orgId, name))) return { result: { ok: false, reason: 'vault_name_exists' }, audit: [] };
-          const description = patch.description === undefined ? current.description : patch.description;
-          await rowsOf(c, 'UPDATE vaults SET name = $1, description = $2, updated_at = $3 WHERE id = $4', [name, description, patch.updated_at, vaultId]);
-          return { result: { ok: true, vault: { ...current, name, description, updated_at: patch.updated_at } }, audit };
-        },
-        { vaults_org_name_key: { ok: false, reason: 'vault_name_exists' } },
-      );
-    },
-    async deleteVault(orgId, vaultId, audit) {
-      return write(async (c): Promise<TxWork<VaultDelete>> => {
-        // The row lock waits out attaches and secret creations (they hold KEY SHARE on it).
-        const vault = await vaultWithCount(c, orgId, vaultId, 'FOR UPDATE OF v');
-        if (!vault) return { result: { ok: false, reason: 'not_found' }, audit: [] };
-        const deployedAgents = await countDeployed(c, orgId, vaultId);
-        if (deployedAgents > 0) return { result: { ok: false, reason: 'in_use', deployedAgents }, audit: [] };
-        const secrets = await rowsOf<{ id: string; env_key: string }>(c, 'SELECT id, env_key FROM secrets WHERE vault_id = $1 ORDER BY id', [vaultId]);
-        await rowsOf(c, 'DELETE FROM vaults WHERE id = $1 AND org_id = $2', [vaultId, orgId]);
-        return { result: { ok: true }, audit: audit(vault, secrets) };
-      });
     },
 
     appendAudit(audit) {

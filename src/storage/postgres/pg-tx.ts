@@ -1,7 +1,8 @@
 // Transactions on pooled PostgreSQL clients, and driver errors turned into the ones callers expect.
 import type pg from 'pg';
 import { VaultError } from '../../contract/errors.js';
-import type { AuditDraft } from '../store.js';
+import type { Row } from '../rows.js';
+import type { AuditDraft } from '../types.js';
 
 /** The unit of work of a write: a result plus the audit drafts committed with it. */
 export type TxWork<T> = { result: T; audit: AuditDraft[] };
@@ -12,18 +13,17 @@ export type TxWork<T> = { result: T; audit: AuditDraft[] };
  */
 export type Write = <T>(fn: (c: pg.PoolClient) => Promise<TxWork<T>>, conflicts?: Record<string, T>) => Promise<T>;
 
-export type Row = Record<string, unknown>;
-
-export async function rowsOf<R extends pg.QueryResultRow = Row>(c: pg.PoolClient | pg.Pool, sql: string, params: unknown[] = []): Promise<R[]> {
+/** The rows as the driver returns them: decode them with storage/rows.ts. */
+export async function rowsOf(c: pg.PoolClient | pg.Pool, sql: string, params: unknown[] = []): Promise<Row[]> {
   try {
-    return (await c.query<R>(sql, params)).rows;
+    return (await c.query<Row>(sql, params)).rows;
   } catch (err) {
     throw storeError(err);
   }
 }
 
-export async function firstOf<R extends pg.QueryResultRow = Row>(c: pg.PoolClient | pg.Pool, sql: string, params: unknown[] = []): Promise<R | null> {
-  return (await rowsOf<R>(c, sql, params))[0] ?? null;
+export async function firstOf(c: pg.PoolClient | pg.Pool, sql: string, params: unknown[] = []): Promise<Row | null> {
+  return (await rowsOf(c, sql, params))[0] ?? null;
 }
 
 const ignore = () => undefined;

@@ -1,4 +1,6 @@
-// Numbered SQLite migrations; each runs once, in order, inside its own transaction.
+// Numbered SQLite migrations and their runner; each runs once, in order, inside its own transaction.
+import type Database from 'better-sqlite3';
+import { int } from '../rows.js';
 
 export interface Migration {
   version: number;
@@ -172,3 +174,17 @@ sqliteMigrations.push({
     );
   `,
 });
+
+/** Applies the pending migrations in order, each in its own IMMEDIATE transaction. */
+export function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const versions = db.prepare('SELECT version FROM schema_migrations').pluck().all();
+  const applied = new Set(versions.map((v) => int(v, 'version')));
+  for (const m of sqliteMigrations) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+    }).immediate();
+  }
+}

@@ -1,28 +1,30 @@
-// The agent half of the SQLite store: agents, attachments, tokens, grants, access facts, CA.
+// The agent half of the SQLite store: agents, attachments, tokens, grants, access facts.
 import type Database from 'better-sqlite3';
-import type { AgentAccessFacts, AgentStore, AgentTokenRow, AgentView, AgentWrite, AttachmentRow, EnvVarRef, GrantRow } from '../agent-store.js';
-import { caMetaKey, decodeCa, encodeCa } from '../meta-codec.js';
-import { toSecret, type Row } from './rows.js';
+import type { AgentStore } from '../agent-store.js';
+import { int, maybe, rowDecoder, text, toAgent, toAgentToken, toAttachment, toEnvVarRef, toGrant, toSecret } from '../rows.js';
+import type { AgentAccessFacts, AgentView, AgentWrite, AttachmentRow, EnvVarRef, GrantRow } from '../types.js';
 import type { ReadCache } from './read-cache.js';
 import type { Tx, Write } from './tx.js';
-
 
 /** Access facts are memoized only for agents holding at most this many secrets. */
 const memoizedFactsMaxSecrets = 32;
 
+const toEnvVarName = rowDecoder<{ env_name: string }>({ env_name: text });
+
 export function countDeployed(db: Database.Database, orgId: string, vaultId: string): number {
-  const row = db
+  const n = db
     .prepare("SELECT COUNT(*) AS n FROM agent_vaults av JOIN agents a ON a.id = av.agent_id WHERE av.org_id = ? AND av.vault_id = ? AND a.status = 'deployed'")
-    .get(orgId, vaultId) as { n: number };
-  return row.n;
+    .pluck()
+    .get(orgId, vaultId);
+  return int(n, 'n');
 }
 
 export function createSqliteAgentMethods(db: Database.Database, write: Write, cache: ReadCache): AgentStore {
   const q = {
     agent: db.prepare('SELECT * FROM agents WHERE org_id = ? AND id = ?'),
     agentByName: db.prepare('SELECT * FROM agents WHERE org_id = ? AND name = ?'),
-    envVars: db.prepare('SELECT name, secret_id FROM agent_env_vars WHERE agent_id = ? ORDER BY position'),
-    vaultIds: db.prepare('SELECT vault_id FROM agent_vaults WHERE agent_id = ? ORDER BY created_at, id'),
+    envVars: db.prepare('SELECT name, secret_id AS from_secret_id FROM agent_env_vars WHERE agent_id = ? ORDER BY position'),
+    vaultIds: db.prepare('SELECT vault_id FROM agent_vaults WHERE agent_id = ? ORDER BY created_at, id').pluck(),
     vaultExists: db.prepare('SELECT 1 FROM vaults WHERE org_id = ? AND id = ?'),
     secretExists: db.prepare('SELECT 1 FROM secrets WHERE org_id = ? AND id = ?'),
     insertEnvVar: db.prepare('INSERT INTO agent_env_vars (agent_id, position, name, secret_id) VALUES (?, ?, ?, ?)'),
@@ -39,33 +41,24 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write, ca
     ),
   };
 
-  function view(row: Row | undefined): AgentView | null {
+  function view(row: unknown): AgentView | null {
     if (!row) return null;
-    const id = row.id as string;
+    const agent = toAgent(row);
     return {
-      id,
-      org_id: row.org_id as string,
-      name: row.name as string,
-      env: JSON.parse(row.env as string) as Record<string, string>,
-      status: row.status as AgentView['status'],
-      created_at: row.created_at as string,
-      updated_at: row.updated_at as string,
-      env_vars: (q.envVars.all(id) as { name: string; secret_id: string }[]).map((e) => ({ name: e.name, from_secret_id: e.secret_id })),
-      vault_ids: (q.vaultIds.all(id) as { vault_id: string }[]).map((v) => v.vault_id),
+      ...agent,
+      env_vars: q.envVars.all(agent.id).map(toEnvVarRef),
+      vault_ids: q.vaultIds.all(agent.id).map((v) => text(v, 'vault_id')),
     };
   }
 
   const accessFacts = db.transaction((orgId: string, agentId: string): AgentAccessFacts | null => {
-      const agent = view(q.agent.get(orgId, agentId) as Row | undefined);
+      const agent = view(q.agent.get(orgId, agentId));
       if (!agent) return null;
-      const attached = q.attachedSecrets.all(agentId) as Row[];
-      const granted = q.grantedSecrets.all(agentId) as Row[];
-      const envVars = q.envVarSecrets.all(agentId) as Row[];
       return {
         agent,
-        attached: attached.map(toSecret),
-        granted: granted.map(toSecret),
-        envVars: envVars.map((r) => ({ name: r.env_name as string, secret: toSecret(r) })),
+        attached: q.attachedSecrets.all(agentId).map(toSecret),
+        granted: q.grantedSecrets.all(agentId).map(toSecret),
+        envVars: q.envVarSecrets.all(agentId).map((r) => ({ name: toEnvVarName(r).env_name, secret: toSecret(r) })),
       };
     });
 
@@ -93,18 +86,18 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write, ca
       });
     },
     async listAgents(orgId, page) {
-      const rows = db.prepare('SELECT * FROM agents WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?').all(orgId, page.after ?? '', page.limit) as Row[];
+      const rows = db.prepare('SELECT * FROM agents WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?').all(orgId, page.after ?? '', page.limit);
       return rows.map((r) => view(r)!);
     },
     async getAgent(orgId, agentId) {
-      return view(q.agent.get(orgId, agentId) as Row | undefined);
+      return view(q.agent.get(orgId, agentId));
     },
     async findAgentByName(orgId, name) {
-      return view(q.agentByName.get(orgId, name) as Row | undefined);
+      return view(q.agentByName.get(orgId, name));
     },
     async updateAgent(orgId, agentId, patch, audit) {
       return write((): Tx<AgentWrite> => {
-        const current = view(q.agent.get(orgId, agentId) as Row | undefined);
+        const current = view(q.agent.get(orgId, agentId));
         if (!current) return fail('agent_not_found');
         const name = patch.name ?? current.name;
         if (name !== current.name && q.agentByName.get(orgId, name)) return fail('agent_name_exists');
@@ -129,7 +122,7 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write, ca
       return write((): Tx<Awaited<ReturnType<AgentStore['attachVault']>>> => {
         if (!q.agent.get(row.org_id, row.agent_id)) return { result: { ok: false, reason: 'agent_not_found' }, audit: [] };
         if (!q.vaultExists.get(row.org_id, row.vault_id)) return { result: { ok: false, reason: 'vault_not_found' }, audit: [] };
-        const existing = q.attachment.get(row.agent_id, row.vault_id) as AttachmentRow | undefined;
+        const existing = maybe(toAttachment, q.attachment.get(row.agent_id, row.vault_id));
         if (existing) return { result: { ok: true, attachment: existing, created: false }, audit: [] };
         q.insertAttachment.run(row);
         return { result: { ok: true, attachment: row, created: true }, audit };
@@ -137,11 +130,12 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write, ca
     },
     async detachVault(orgId, agentId, by, audit) {
       return write((): Tx<AttachmentRow | null> => {
-        const row = (
+        const row = maybe(
+          toAttachment,
           'vaultId' in by
             ? db.prepare('SELECT * FROM agent_vaults WHERE org_id = ? AND agent_id = ? AND vault_id = ?').get(orgId, agentId, by.vaultId)
-            : db.prepare('SELECT * FROM agent_vaults WHERE org_id = ? AND agent_id = ? AND id = ?').get(orgId, agentId, by.attachmentId)
-        ) as AttachmentRow | undefined;
+            : db.prepare('SELECT * FROM agent_vaults WHERE org_id = ? AND agent_id = ? AND id = ?').get(orgId, agentId, by.attachmentId),
+        );
         if (!row) return { result: null, audit: [] };
         db.prepare('DELETE FROM agent_vaults WHERE id = ?').run(row.id);
         return { result: row, audit: audit(row) };
@@ -149,7 +143,7 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write, ca
     },
     async listAttachments(orgId, agentId) {
       if (!q.agent.get(orgId, agentId)) return null;
-      return db.prepare('SELECT * FROM agent_vaults WHERE agent_id = ? ORDER BY created_at, id').all(agentId) as AttachmentRow[];
+      return db.prepare('SELECT * FROM agent_vaults WHERE agent_id = ? ORDER BY created_at, id').all(agentId).map(toAttachment);
     },
 
     async createAgentToken(row, audit) {
@@ -169,17 +163,17 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write, ca
     },
     async listAgentTokens(orgId, agentId) {
       if (!q.agent.get(orgId, agentId)) return null;
-      return db.prepare('SELECT * FROM agent_tokens WHERE agent_id = ? ORDER BY id').all(agentId) as AgentTokenRow[];
+      return db.prepare('SELECT * FROM agent_tokens WHERE agent_id = ? ORDER BY id').all(agentId).map(toAgentToken);
     },
     async findAgentTokenByHash(hash) {
-      return cache.memo('token', hash, () => (q.tokenByHash.get(hash) as AgentTokenRow | undefined) ?? null);
+      return cache.memo('token', hash, () => maybe(toAgentToken, q.tokenByHash.get(hash)));
     },
 
     async createGrant(row, audit) {
       return write((): Tx<Awaited<ReturnType<AgentStore['createGrant']>>> => {
         if (!q.agent.get(row.org_id, row.agent_id)) return { result: { ok: false, reason: 'agent_not_found' }, audit: [] };
         if (!q.secretExists.get(row.org_id, row.secret_id)) return { result: { ok: false, reason: 'secret_not_found' }, audit: [] };
-        const existing = db.prepare('SELECT * FROM grants WHERE agent_id = ? AND secret_id = ?').get(row.agent_id, row.secret_id) as GrantRow | undefined;
+        const existing = maybe(toGrant, db.prepare('SELECT * FROM grants WHERE agent_id = ? AND secret_id = ?').get(row.agent_id, row.secret_id));
         if (existing) return { result: { ok: true, grant: existing, created: false }, audit: [] };
         db.prepare('INSERT INTO grants (id, org_id, agent_id, secret_id, created_at) VALUES (@id, @org_id, @agent_id, @secret_id, @created_at)').run(row);
         return { result: { ok: true, grant: row, created: true }, audit };
@@ -189,11 +183,11 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write, ca
       const byAgent = filter.agentId !== undefined;
       const sql = `SELECT * FROM grants WHERE org_id = ? ${byAgent ? 'AND agent_id = ?' : ''} AND id > ? ORDER BY id LIMIT ?`;
       const params = [orgId, ...(byAgent ? [filter.agentId] : []), filter.page.after ?? '', filter.page.limit];
-      return db.prepare(sql).all(...params) as GrantRow[];
+      return db.prepare(sql).all(...params).map(toGrant);
     },
     async deleteGrant(orgId, grantId, audit) {
       return write((): Tx<GrantRow | null> => {
-        const row = db.prepare('SELECT * FROM grants WHERE org_id = ? AND id = ?').get(orgId, grantId) as GrantRow | undefined;
+        const row = maybe(toGrant, db.prepare('SELECT * FROM grants WHERE org_id = ? AND id = ?').get(orgId, grantId));
         if (!row) return { result: null, audit: [] };
         db.prepare('DELETE FROM grants WHERE id = ?').run(grantId);
         return { result: row, audit: audit(row) };
@@ -212,23 +206,10 @@ export function createSqliteAgentMethods(db: Database.Database, write: Write, ca
       return facts;
     },
     async findSecretsByEnvKey(orgId, envKey) {
-      return cache.memo('by-env-key', `${orgId}/${envKey}`, () => (q.secretsByEnvKey.all(orgId, envKey) as Row[]).map(toSecret)) ?? [];
+      return cache.memo('by-env-key', `${orgId}/${envKey}`, () => q.secretsByEnvKey.all(orgId, envKey).map(toSecret)) ?? [];
     },
     async countDeployedAgentsWithVault(orgId, vaultId) {
       return countDeployed(db, orgId, vaultId);
     },
-
-    async getProxyCa() {
-      const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(caMetaKey) as { value: Buffer } | undefined;
-      return row ? decodeCa(row.value) : null;
-    },
-    async initProxyCa(row) {
-      return write(() => {
-        db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(caMetaKey, encodeCa(row));
-        const stored = db.prepare('SELECT value FROM meta WHERE key = ?').get(caMetaKey) as { value: Buffer };
-        return { result: decodeCa(stored.value), audit: [] };
-      });
-    },
   };
 }
-
