@@ -2,7 +2,8 @@
 import { VaultError } from '../contract/errors.js';
 import type { AuditEvent, AuditVerifyResult } from '../contract/schemas.js';
 import { createChainVerifier } from '../core/audit-chain.js';
-import type { AuditQuery, Store } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import type { AuditQuery } from '../storage/types.js';;
 
 const verifyBatch = 1000;
 

@@ -2,7 +2,7 @@
 import { VaultError } from '../contract/errors.js';
 import type { CompatSecret, Grant } from '../contract/agent-schemas.js';
 import { isId } from '../core/ids.js';
-import type { Store } from '../storage/store.js';
+import type { Store } from '../storage/store.js';;
 import type { Caller } from './context.js';
 import type { GrantsService } from './grants-service.js';
 import type { PageRequest, PageResult } from './pagination.js';

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { createIdFactory } from '../core/ids.js';
-import type { AgentTokenRow } from '../storage/agent-store.js';
-import type { ApiKeyRow, AuditDraft } from '../storage/store.js';
+import type { AgentTokenRow } from '../storage/types.js';;
+import type { ApiKeyRow, AuditDraft } from '../storage/types.js';;
 import { systemClock } from './context.js';
 import { agentTokenPrefix, apiKeyPrefix, createCredentials, hashToken, mintToken } from './credentials.js';
 

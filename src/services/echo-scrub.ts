@@ -4,7 +4,8 @@ import { scrubForms } from '../core/echo-forms.js';
 import { compileScrub, type CompiledScrub, type ScrubValue } from '../core/scrub.js';
 import { openValue } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { SecretRow, Store } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import type { SecretRow } from '../storage/types.js';;
 import type { Clock } from './context.js';
 import { bindingOf, sealedOf } from './secret-values.js';
 

@@ -2,8 +2,8 @@
 import { VaultError } from '../contract/errors.js';
 import type { CreateGrantBody, Grant } from '../contract/agent-schemas.js';
 import { isId } from '../core/ids.js';
-import type { GrantRow } from '../storage/agent-store.js';
-import type { Store } from '../storage/store.js';
+import type { GrantRow } from '../storage/types.js';;
+import type { Store } from '../storage/store.js';;
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
 import { paginate, type PageRequest, type PageResult } from './pagination.js';
 

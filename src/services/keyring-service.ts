@@ -13,8 +13,9 @@ import {
   stagePendingMasterKey,
 } from '../crypto/master-key.js';
 import { generateProxyCa, openProxyCa, type OpenedCa } from '../crypto/proxy-ca.js';
-import type { ProxyCaRow } from '../storage/agent-store.js';
-import type { KeyringRow, Store } from '../storage/store.js';
+import type { ProxyCaRow } from '../storage/types.js';;
+import type { Store } from '../storage/store.js';
+import type { KeyringRow } from '../storage/types.js';;
 import { draftEvent, type Clock, type ServiceDeps } from './context.js';
 import { liveSince, servingNodeMessage } from './node-presence.js';
 

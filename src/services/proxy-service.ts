@@ -5,7 +5,8 @@ import { destinationMayReceive, placeholderSecrets, receivesValues, type HeldPla
 import { formatAuthority, type Destination } from '../core/host-match.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { SecretRow, Store } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import type { SecretRow } from '../storage/types.js';;
 import { draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
 import type { Credentials } from './credentials.js';
 import { createEchoScrubs, type EchoScrub } from './echo-scrub.js';

@@ -6,7 +6,8 @@ import { decideRead, deliveredSecrets, receivesValues, secretEnvironment, type A
 import { isValidEnvKey } from '../core/env-key.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { Store, SecretRow } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import type { SecretRow } from '../storage/types.js';;
 import { draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
 import { currentValue } from './secret-values.js';
 

@@ -2,7 +2,8 @@
 import { VaultError } from '../contract/errors.js';
 import { openValue, type SealedValue, type SecretBinding } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { SecretRow, SecretVersionRow, Store } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import type { SecretRow, SecretVersionRow } from '../storage/types.js';;
 
 export function bindingOf(row: SecretRow, version: number = row.version): SecretBinding {
   return { orgId: row.org_id, vaultId: row.vault_id, secretId: row.id, version };

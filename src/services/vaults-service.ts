@@ -1,7 +1,8 @@
 // Vaults: named groups of secrets inside an org.
 import { VaultError } from '../contract/errors.js';
 import type { CreateVaultBody, UpdateVaultBody, Vault } from '../contract/schemas.js';
-import type { Store, VaultWithCount } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import type { VaultWithCount } from '../storage/types.js';;
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
 import { paginate, type PageRequest, type PageResult } from './pagination.js';
 import { checkDescription } from './secret-fields.js';

@@ -14,8 +14,6 @@ import type {
   SecretRow,
 } from './types.js';
 
-export type { AgentPatch, AgentView, AgentWrite, AttachmentRow, GrantRow } from './types.js';
-
 export interface AgentStore {
   createAgent(row: AgentRow, envVars: EnvVarRef[], attachments: AttachmentRow[], audit: AuditDraft[]): Promise<AgentWrite>;
   listAgents(orgId: string, page: Page): Promise<AgentView[]>;

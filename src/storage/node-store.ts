@@ -1,8 +1,6 @@
 // The serving-node half of the Store: which `vaultgate serve` processes use it, by heartbeat.
 import type { ServingNodeRow } from './types.js';
 
-export type { ServingNodeRow } from './types.js';
-
 export interface NodeStore {
   /**
    * Inserts or refreshes the node's row, but only while the store's keyring is still `kekId`:

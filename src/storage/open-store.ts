@@ -1,7 +1,8 @@
 // Which backend holds the store: SQLite in the data dir, or PostgreSQL when a database URL is set.
 import { join } from 'node:path';
 import { inspectSqliteStore, openSqliteStore } from './sqlite/sqlite-store.js';
-import type { KeyringRow, Store } from './store.js';
+import type { Store } from './store.js';
+import type { KeyringRow } from './types.js';
 
 export interface StoreAt {
   /** PostgreSQL when set; else SQLite in `dataDir`. */

@@ -5,8 +5,6 @@ import type { MetaStore } from './meta-store.js';
 import type { NodeStore } from './node-store.js';
 import type { SecretStore } from './secret-store.js';
 
-export type { ApiKeyRow, AuditDraft, AuditQuery, OrgRow, SecretRow, SecretVersionRow, VaultWithCount } from './types.js';
-
 export interface Store extends SecretStore, AuditStore, MetaStore, AgentStore, NodeStore {
   readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
