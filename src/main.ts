@@ -20,7 +20,7 @@ import { createProxyService } from './services/proxy-service.js';
 import { createAgentsService } from './services/agents-service.js';
 import { createAuthFailureAudit, createAuthThrottle } from './services/auth-failures.js';
 import { createAuditService } from './services/audit-service.js';
-import { createCompatService } from './services/compat-service.js';
+import { createDefaultVaultService } from './services/default-vault-service.js';
 import { createGrantsService } from './services/grants-service.js';
 import { createRuntimeService } from './services/runtime-service.js';
 import { systemClock, type ServiceDeps } from './services/context.js';
@@ -205,7 +205,7 @@ export function createServices(vg: Vaultgate, config: Config) {
     runtime,
     proxy: createProxyService({ ...deps, store, keyring, runtime }),
     caCertificate,
-    compat: createCompatService({ store, vaults, secrets, grants }),
+    defaultVault: createDefaultVaultService({ store, vaults, secrets, grants }),
     /** Records the port the proxy really listens on (config may say 0). */
     setProxyPort(port: number) {
       proxyPort = port;

@@ -1,4 +1,4 @@
-// Seed 003 on the SSE stream: vault.denied / vault.accessed delivered live, and Last-Event-ID resume
+// vault.read (SPEC §2, §4) on the SSE stream: vault.denied / vault.accessed delivered live, and Last-Event-ID resume
 // losing and repeating nothing while denials continue.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -38,7 +38,7 @@ describe('vault.denied and vault.accessed on the audit stream', () => {
     expect(c.raw).not.toContain('sk-live');
   });
 
-  it('seed 003 step by step: denied, then granted, then read; both events arrive on an unfiltered stream', async () => {
+  it('the /v1/vault grant walk-through step by step (SPEC §5): denied, then granted, then read; both events arrive on an unfiltered stream', async () => {
     const v = await createVault(s, 'v');
     const sec = await createSecret(s, v.id, 'OPENAI_API_KEY', 'sk-xxxxxxxxxxxx');
     const { agent, token } = await agentWithToken(s, { name: 'researcher' });

@@ -52,7 +52,7 @@ describe('the prompt (stdin is a terminal)', () => {
     const [secret] = await secretsOf();
     expect((await s.call('POST', `/secrets/${secret.id}/reveal`)).json).toEqual({ value, version: 1 });
 
-    // Backspace edits the hidden input; `vault set --object_id` prompts as seed 004 says.
+    // Backspace edits the hidden input; `vault set --object_id` prompts as Namespace's CLI does.
     const next = `next-${Math.random().toString(36).slice(2)}`;
     const set = await runInPty(['vault', 'set', '--object_id', secret.id], env, [{ waitFor: /New value for sec_\w+ \(input hidden\): $/, send: `${next}X\u007f\r` }]);
     expect(set.code, set.output).toBe(0);
