@@ -1,11 +1,12 @@
 // vault.read (SPEC §2, §4) on the SSE stream: vault.denied / vault.accessed delivered live, and Last-Event-ID resume
 // losing and repeating nothing while denials continue.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sleep, SseClient } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { agentWithToken, createSecret, createVault, eventsOf, grant, readSecret, sleep, Sse } from './helpers.js';
+import { agentWithToken, createSecret, createVault, eventsOf, grant, readSecret } from './helpers.js';
 
 let s: TestServer;
-const open: Sse[] = [];
+const open: SseClient[] = [];
 beforeEach(async () => {
   s = await startTestServer({ sseHeartbeatMs: 200 });
 });
@@ -14,8 +15,8 @@ afterEach(async () => {
   await s.close();
 });
 
-async function stream(query = '', headers: Record<string, string> = {}): Promise<Sse> {
-  const c = await Sse.open(s, `/audit/stream${query}`, headers);
+async function stream(query = '', headers: Record<string, string> = {}): Promise<SseClient> {
+  const c = await SseClient.open(s, `/audit/stream${query}`, headers);
   open.push(c);
   expect(c.status).toBe(200);
   return c;

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { cliFor, expectFailure, okJson, requireBuiltCli } from './helpers.js';
+import { cliFor, expectFailure, okJson } from './helpers.js';
 
 let s: TestServer;
 let vg: ReturnType<typeof cliFor>;

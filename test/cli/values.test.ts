@@ -1,7 +1,8 @@
 // Values never travel in argv and never show on the terminal: refusal (exit 2), and a hidden prompt in a real pty.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { cliEnv, cliFor, expectFailure, requireBuiltCli, runInPty } from './helpers.js';
+import { cliEnv, cliFor, expectFailure, runInPty } from './helpers.js';
 
 let s: TestServer;
 let vg: ReturnType<typeof cliFor>;
