@@ -21,7 +21,7 @@ import { createAgentsService } from './services/agents-service.js';
 import { createAuthFailureAudit, createAuthThrottle } from './services/auth-failures.js';
 import { createAuditService } from './services/audit-service.js';
 import { createCredentials } from './services/credentials.js';
-import { createCompatService } from './services/compat-service.js';
+import { createDefaultVaultService } from './services/default-vault-service.js';
 import { createGrantsService } from './services/grants-service.js';
 import { createKeyringService, holdsKeyring, openStoreKeyring, servingKeyring } from './services/keyring-service.js';
 import { createRuntimeService } from './services/runtime-service.js';
@@ -113,7 +113,7 @@ export function createServices(vg: Vaultgate, config: Config) {
     runtime,
     proxy: createProxyService({ ...deps, store, keyring, credentials }),
     keyring: keyringService,
-    compat: createCompatService({ store, vaults, secrets, grants }),
+    defaultVault: createDefaultVaultService({ store, vaults, secrets, grants }),
     /** Records the port the proxy really listens on (config may say 0). */
     setProxyPort(port: number) {
       proxyPort = port;

@@ -1,4 +1,4 @@
-// Shared option parsing for the commands: repeatable flags, k=v pairs, integers, examples.
+// Shared option parsing for the commands: repeatable flags, k=v pairs, integers, durations, examples.
 import { Option, type Command } from 'commander';
 import { UsageError } from './errors.js';
 
@@ -36,7 +36,19 @@ export function parseCount(flag: string) {
   };
 }
 
-/** `--from-file F`, and seed 004's spelling `--from_file F`. */
+const durationUnits = { ms: 1, s: 1000, m: 60_000 } as const;
+
+/** `500ms`, `2s`, `1m`: a whole number with its unit, from `minMs` to `maxMs` (as milliseconds). */
+export function parseDuration(flag: string, minMs: number, maxMs: number) {
+  return (value: string): number => {
+    const m = /^(\d{1,9})(ms|s|m)$/.exec(value);
+    const ms = m ? Number(m[1]) * durationUnits[m[2] as keyof typeof durationUnits] : NaN;
+    if (!(ms >= minMs && ms <= maxMs)) throw new UsageError(`${flag} must be a duration such as 500ms, 2s or 1m, from ${minMs}ms to ${maxMs / 60_000}m`);
+    return ms;
+  };
+}
+
+/** `--from-file F`, and the Namespace-style spelling `--from_file F` (SPEC §7). */
 export function addFromFile(cmd: Command, what = 'read the value from this file (exactly one trailing newline is removed; - is stdin)'): Command {
   return cmd.option('--from-file <file>', what).addOption(new Option('--from_file <file>', 'same as --from-file').hideHelp());
 }

@@ -1,7 +1,7 @@
 // The CLI's rule for unrestricted secrets (no allowed domain: the real value goes into agents' environments): only when said, and said out loud.
 import { UsageError } from './errors.js';
 
-/** `null`: the secret stays restricted; `meant`: `--unrestricted` was given; `unsaid`: unrestricted without it (the seed 004 alias). */
+/** `null`: the secret stays restricted; `meant`: `--unrestricted` was given; `unsaid`: unrestricted without it (the Namespace-style `vault add` alias). */
 export type Unrestricted = null | 'meant' | 'unsaid';
 
 export const unrestrictedRefusal =
@@ -17,7 +17,7 @@ function checkDomainsGiven(domains: readonly string[] | undefined): void {
 
 /**
  * For a new secret, before its value is read: `secrets add` refuses an unrestricted secret unless
- * `--unrestricted` says so; seed 004's `vault add` (Namespace has no domains) creates it with a warning.
+ * `--unrestricted` says so; the Namespace-style `vault add` (Namespace has no domains) creates it with a warning.
  */
 export function newSecretRestriction(opts: { allowedDomain?: readonly string[]; unrestricted?: boolean }, whenUnsaid: 'refuse' | 'warn'): Unrestricted {
   checkDomainsGiven(opts.allowedDomain);

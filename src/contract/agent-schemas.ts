@@ -1,4 +1,4 @@
-// Wire schemas for agents, attachments, tokens, grants, the agent runtime API and the seed-003 API.
+// Wire schemas for agents, attachments, tokens, grants, the agent runtime API and the default-vault API (/v1/vault).
 import { Type, type Static } from '@sinclair/typebox';
 
 const Timestamp = Type.String({ format: 'date-time', examples: ['2026-04-25T11:45:19.000Z'] });
@@ -89,7 +89,7 @@ export type EnvironmentEntry = Static<typeof EnvironmentEntry>;
 
 export const SecretValue = Type.Object({ value: Type.String() });
 
-export const CompatSecret = Type.Object({ id: Type.String(), name: Type.String(), created_at: Timestamp });
-export type CompatSecret = Static<typeof CompatSecret>;
+export const DefaultVaultSecret = Type.Object({ id: Type.String(), name: Type.String(), created_at: Timestamp });
+export type DefaultVaultSecret = Static<typeof DefaultVaultSecret>;
 
-export const CompatCreateSecretBody = Type.Object({ name: Type.String(), value: Type.Optional(Type.String()) }, { additionalProperties: false });
+export const DefaultVaultCreateSecretBody = Type.Object({ name: Type.String(), value: Type.Optional(Type.String()) }, { additionalProperties: false });

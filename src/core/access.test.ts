@@ -62,7 +62,7 @@ describe('agent environment', () => {
     ]);
   });
 
-  it('injects nothing by default (seed 004)', () => {
+  it('injects nothing by default (SPEC §7: secrets are named explicitly)', () => {
     expect(secretEnvironment(none)).toEqual([]);
   });
 

@@ -8,7 +8,7 @@ import { guardListener, httpServerOptions, type ConnectionLimits } from '../net/
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentsService } from '../services/agents-service.js';
 import type { AuditService } from '../services/audit-service.js';
-import type { CompatService } from '../services/compat-service.js';
+import type { DefaultVaultService } from '../services/default-vault-service.js';
 import type { GrantsService } from '../services/grants-service.js';
 import type { RuntimeService } from '../services/runtime-service.js';
 import type { Credentials } from '../services/credentials.js';
@@ -20,7 +20,7 @@ import { registerErrorHandling, sendError } from './errors.js';
 import { registerJsonParser } from './json-body.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerAuditRoutes } from './routes/audit.js';
-import { registerCompatRoutes } from './routes/compat.js';
+import { registerDefaultVaultRoutes } from './routes/default-vault.js';
 import { registerGrantRoutes } from './routes/grants.js';
 import { registerRuntimeRoutes } from './routes/runtime.js';
 import { registerSecretRoutes } from './routes/secrets.js';
@@ -30,7 +30,7 @@ import { validatorCompiler } from './validation.js';
 
 export const publicApiPrefix = '/api/public/v1';
 export const agentApiPrefix = '/api/agent/v1';
-export const compatApiPrefix = '/v1/vault';
+export const defaultVaultApiPrefix = '/v1/vault';
 export const bodyLimitBytes = 1024 * 1024;
 
 export interface AppServices {
@@ -42,7 +42,7 @@ export interface AppServices {
   agents: AgentsService;
   grants: GrantsService;
   runtime: RuntimeService;
-  compat: CompatService;
+  defaultVault: DefaultVaultService;
   /** Readiness: resolves when the store answers. */
   ready(): Promise<void>;
   /** Failed authentication per source address (shared with the proxy). */
@@ -137,9 +137,9 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   await app.register(
     async (scope) => {
       requireApiKey(scope, services.credentials, services.authThrottle);
-      registerCompatRoutes(scope, services.compat);
+      registerDefaultVaultRoutes(scope, services.defaultVault);
     },
-    { prefix: compatApiPrefix },
+    { prefix: defaultVaultApiPrefix },
   );
   if (options.uiDir) await registerUi(app, options.uiDir);
   return app;

@@ -1,12 +1,12 @@
 // The Vaultgate SDK: typed clients for the operator API and the agent runtime API.
-import type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, CreateAgentBody, EnvironmentEntry, Grant, Resource, UpdateAgentBody, CompatSecret } from '../contract/agent-schemas.js';
+import type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, CreateAgentBody, EnvironmentEntry, Grant, Resource, UpdateAgentBody, DefaultVaultSecret } from '../contract/agent-schemas.js';
 import type { AuditEvent, AuditVerifyResult, CreateSecretBody, CreateVaultBody, RevealResponse, Secret, SecretVersion, UpdateSecretBody, UpdateVaultBody, Vault } from '../contract/schemas.js';
 import { followAudit, type AuditFilter, type FollowOptions } from './audit-stream.js';
 import { nextCursor, request, type RequestOptions, type Transport } from './http.js';
 
 export { VaultgateError } from './http.js';
 export type { AuditFilter, FollowOptions } from './audit-stream.js';
-export type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, EnvironmentEntry, AuditEvent, AuditVerifyResult, CompatSecret, Grant, Resource, RevealResponse, Secret, SecretVersion, Vault };
+export type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, EnvironmentEntry, AuditEvent, AuditVerifyResult, DefaultVaultSecret, Grant, Resource, RevealResponse, Secret, SecretVersion, Vault };
 
 export interface ClientOptions {
   url: string;

@@ -88,7 +88,7 @@ export function createRuntimeService(deps: RuntimeDeps) {
       return { fingerprint: digest };
     },
 
-    /** The `vault.read` primitive (seed 003): the kill switch, access, then the domain restriction, each audited. */
+    /** The `vault.read` primitive (SPEC §2 and §4): the kill switch, access, then the domain restriction, each audited. */
     async read(caller: AgentCaller, name: string): Promise<{ value: string }> {
       const facts = await servedFactsOf(caller, 'vault.read', name);
       const decision = decideRead(facts, name, await store.findSecretsByEnvKey(caller.orgId, name));

@@ -155,7 +155,7 @@ describe('access taken away takes effect on the next request', () => {
   });
 });
 
-describe('seed 004: nothing is injected by default', () => {
+describe('nothing is injected by default (SPEC §7: secrets are named explicitly)', () => {
   it('an agent with no vaults, grants or env_vars has only its plaintext env, though the org has secrets', async () => {
     const v = await createVault(s, 'v');
     await createSecret(s, v.id, 'DATABASE_URL', 'postgres://secret');

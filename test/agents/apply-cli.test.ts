@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { allEvents, createSecret, createVault, envOf, expectJson, idOf, mintToken, ok, runCli } from './helpers.js';
+import { allEvents, createSecret, createVault, envOf, expectJson, idOf, mintToken, ok } from './helpers.js';
 
 let s: TestServer;
 let dir: string;
@@ -52,7 +53,7 @@ describe('agents apply -f', () => {
         '',
       ].join('\n'),
     );
-    const created = await runCli(s, ['agents', 'apply', '-f', first]);
+    const created = await runCli(['agents', 'apply', '-f', first], { server: s });
     expect(created.code, created.stderr).toBe(0);
     const [agent] = await agents();
     expect(created.stdout).toBe(`agent my-devbox (${agent.id}) created\n`);
@@ -62,7 +63,7 @@ describe('agents apply -f', () => {
     expect(await envOf(s, token)).toEqual({ TOOLS_KEY: 'tools-value', GITHUB_TOKEN: 'ghp_value', ZED: 'last-but-first', MODE: 'dev', WORKERS: '3' });
 
     const before = await allEvents(s);
-    const [again, asJson] = await Promise.all([runCli(s, ['agents', 'apply', '-f', first]), runCli(s, ['agents', 'apply', '-f', first, '--json'])]);
+    const [again, asJson] = await Promise.all([runCli(['agents', 'apply', '-f', first], { server: s }), runCli(['agents', 'apply', '-f', first, '--json'], { server: s })]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toBe(`agent my-devbox (${agent.id}) unchanged\n`);
     expect(asJson.code, asJson.stderr).toBe(0);
@@ -72,13 +73,13 @@ describe('agents apply -f', () => {
 
     // A changed file: new env value, a vault by name replacing the old one.
     const changed = spec(['name: my-devbox', 'vaults: [extra]', 'env:', '  - name: GITHUB_TOKEN', `    from_secret_id: ${gh.id}`, '  - name: MODE', '    value: prod', ''].join('\n'));
-    const updated = await runCli(s, ['agents', 'apply', '-f', changed]);
+    const updated = await runCli(['agents', 'apply', '-f', changed], { server: s });
     expect(updated.code, updated.stderr).toBe(0);
     expect(updated.stdout).toBe(`agent my-devbox (${agent.id}) updated\n`);
     expect(await envOf(s, token)).toEqual({ EXTRA_KEY: 'extra-value', GITHUB_TOKEN: 'ghp_value', MODE: 'prod' });
     const after = await ok(s.call('GET', `/agents/${agent.id}`), 200);
     expect(after).toMatchObject({ env: { MODE: 'prod' }, vault_ids: [extra.id] });
-    expect((await runCli(s, ['agents', 'apply', '-f', changed])).stdout).toBe(`agent my-devbox (${agent.id}) unchanged\n`);
+    expect((await runCli(['agents', 'apply', '-f', changed], { server: s })).stdout).toBe(`agent my-devbox (${agent.id}) unchanged\n`);
     expect((await agents()).length).toBe(1);
   });
 
@@ -86,13 +87,13 @@ describe('agents apply -f', () => {
     const v = await createVault(s, 'redeploy');
     await createSecret(s, v.id, 'REDEPLOY_KEY', 'redeploy-value');
     const file = spec(`name: redeploy\nvaults: [redeploy]\n`);
-    expect((await runCli(s, ['agents', 'apply', '-f', file])).code).toBe(0);
+    expect((await runCli(['agents', 'apply', '-f', file], { server: s })).code).toBe(0);
     const agent = (await agents()).find((a: any) => a.name === 'redeploy');
     const { token } = await mintToken(s, agent.id);
     await ok(s.call('POST', `/agents/${agent.id}/stop`), 200);
     expectJson(await s.call('GET', `${s.url}/api/agent/v1/environment`, { key: token }), 403, { error: 'agent is stopped', code: 'agent_stopped' });
 
-    const res = await runCli(s, ['agents', 'apply', '-f', file]);
+    const res = await runCli(['agents', 'apply', '-f', file], { server: s });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toBe(`agent redeploy (${agent.id}) updated\n`);
     expect((await ok(s.call('GET', `/agents/${agent.id}`), 200)).status).toBe('deployed');
@@ -103,7 +104,7 @@ describe('agents apply -f', () => {
   it('creates with vault names, mixing names and ids', async () => {
     const a = await createVault(s, 'by-name-a');
     const b = await createVault(s, 'by-name-b');
-    const res = await runCli(s, ['agents', 'apply', '-f', spec(`name: named\nvaults:\n  - by-name-a\n  - ${b.id}\n`), '--json']);
+    const res = await runCli(['agents', 'apply', '-f', spec(`name: named\nvaults:\n  - by-name-a\n  - ${b.id}\n`), '--json'], { server: s });
     expect(res.code, res.stderr).toBe(0);
     const agent = JSON.parse(res.stdout);
     expect(agent).toMatchObject({ name: 'named', status: 'deployed', vault_ids: [a.id, b.id], env: {}, env_vars: [] });
@@ -114,7 +115,7 @@ describe('agents apply -f', () => {
     const v = await createVault(s, 'bad-spec-vault');
     const sec = await createSecret(s, v.id, 'K', 'x');
     const before = await agents();
-    const res = await runCli(s, ['agents', 'apply', '-f', spec(`name: both\nenv:\n  - name: MODE\n    value: dev\n  - name: K\n    value: x\n    from_secret_id: ${sec.id}\n`)]);
+    const res = await runCli(['agents', 'apply', '-f', spec(`name: both\nenv:\n  - name: MODE\n    value: dev\n  - name: K\n    value: x\n    from_secret_id: ${sec.id}\n`)], { server: s });
     expect(res.code).not.toBe(0);
     expect(res.stderr).toBe('vaultgate: spec.env[1] needs exactly one of value or from_secret_id\n');
     expect(res.stdout).toBe('');
@@ -124,10 +125,10 @@ describe('agents apply -f', () => {
   it('reports the server error for an unknown vault or secret, and refuses malformed specs', async () => {
     const before = await agents();
     const [unknownVault, unknownSecret, noName, noKey] = await Promise.all([
-      runCli(s, ['agents', 'apply', '-f', spec('name: x1\nvaults: [no-such-vault]\n')]),
-      runCli(s, ['agents', 'apply', '-f', spec('name: x2\nenv:\n  - name: G\n    from_secret_id: sec_01KQ27AQH800XQTQPJZ0DH14SJ\n')]),
-      runCli(s, ['agents', 'apply', '-f', spec('vaults: []\n')]),
-      runCli(s, ['agents', 'apply', '-f', spec('name: x3\n')], { VAULTGATE_API_KEY: '' }),
+      runCli(['agents', 'apply', '-f', spec('name: x1\nvaults: [no-such-vault]\n')], { server: s }),
+      runCli(['agents', 'apply', '-f', spec('name: x2\nenv:\n  - name: G\n    from_secret_id: sec_01KQ27AQH800XQTQPJZ0DH14SJ\n')], { server: s }),
+      runCli(['agents', 'apply', '-f', spec('vaults: []\n')], { server: s }),
+      runCli(['agents', 'apply', '-f', spec('name: x3\n')], { server: s, env: { VAULTGATE_API_KEY: '' } }),
     ]);
     // Exit codes (docs/cli.md): 4 not found, 5 validation.
     expect([unknownVault.code, unknownVault.stderr]).toEqual([4, 'vaultgate: vault not found\n']);

@@ -2,8 +2,9 @@
 // (raw, JSON-escaped, base64 at every alignment, hex, percent, UTF-16); unrestricted values appear only in
 // environment and vault.read responses.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { leaks, needlesFor, searchDir, sleep, SseClient } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { canary, filesUnder, leaks, placeholderRe, sleep, Sse, type Res } from './helpers.js';
+import { canary, placeholderRe, type Res } from './helpers.js';
 
 let s: TestServer;
 beforeEach(async () => {
@@ -76,7 +77,7 @@ describe('canary sweep', () => {
     for (const path of ['/vaults', `/vaults/${v.id}`, `/vaults/${v.id}/secrets`, `/vaults/${loose.id}/secrets`, `/secrets/${rv.id}`, `/secrets/${rv.id}/versions`, `/secrets/${uv.id}/versions`, '/agents', `/agents/${agent.id}`, `/agents/${agent.id}/resources`, '/grants', '/audit?limit=1000', '/audit/verify', `${s.url}/v1/vault/secrets`]) {
       await op('GET', path);
     }
-    const stream = await Sse.open(s, '/audit/stream');
+    const stream = await SseClient.open(s, '/audit/stream');
     await stream.until(() => stream.frames.some((f) => f.comment === 'heartbeat'));
     stream.close();
     seen.push({ kind: 'other', where: 'GET /audit/stream', text: stream.raw });
@@ -94,7 +95,7 @@ describe('canary sweep', () => {
     const logs = s.logs.join('\n');
     expect(logs.length).toBeGreaterThan(0);
     for (const secret of [...restricted, ...Object.values(U)]) hits.push(...leaks('logs', logs, secret));
-    for (const [path, bytes] of filesUnder(s.dataDir)) for (const secret of [...restricted, ...Object.values(U)]) hits.push(...leaks(path, bytes, secret));
+    for (const secret of [...restricted, ...Object.values(U)]) hits.push(...searchDir(s.dataDir, needlesFor(secret)).map((h) => `${h.where}: ${h.encoding}`));
     expect(hits).toEqual([]);
 
     // The sweep can see a leak: the unrestricted values are found in the runtime responses.

@@ -1,8 +1,9 @@
 // Cross-org isolation: every agent/attachment/token/grant/compat route answers another org's ids exactly
 // as it answers a missing id; grants across orgs are impossible; agent tokens only see their own org.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrgViaCli, sleep, SseClient } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { agentCall, agentWithToken, allEvents, createOrg, createSecret, createVault, E, expectJson, grant, missingId, ok, readSecret, sleep, Sse, type Res } from './helpers.js';
+import { agentCall, agentWithToken, allEvents, createSecret, createVault, E, expectJson, grant, missingId, ok, readSecret, type Res } from './helpers.js';
 
 let s: TestServer;
 let keyB: string;
@@ -11,7 +12,7 @@ const B: Record<string, any> = {};
 
 beforeAll(async () => {
   s = await startTestServer();
-  keyB = (await createOrg(s, 'org-b')).api_key;
+  keyB = (await createOrgViaCli(s, 'org-b')).api_key;
   A.vault = await createVault(s, 'shared-name');
   A.secret = await createSecret(s, A.vault.id, 'A_SECRET', 'value-of-org-a');
   A.loose = await createSecret(s, (await createVault(s, 'loose')).id, 'A_LOOSE', 'loose-of-org-a');
@@ -116,8 +117,8 @@ describe('cross-org ids answer like missing ids', () => {
   });
 
   it("each org's audit stream shows only its own denials", async () => {
-    const streamA = await Sse.open(s, '/audit/stream?type=vault.denied');
-    const streamB = await Sse.open(s, '/audit/stream?type=vault.denied', { authorization: `Bearer ${keyB}` });
+    const streamA = await SseClient.open(s, '/audit/stream?type=vault.denied');
+    const streamB = await SseClient.open(s, '/audit/stream?type=vault.denied', { authorization: `Bearer ${keyB}` });
     try {
       const lastA = (await allEvents(s)).at(-1).seq;
       expect((await readSecret(s, A.token, 'B_SECRET')).status).toBe(403);

@@ -1,7 +1,8 @@
 // GET /api/public/v1/agents/{id}/environment: the operator's view of an agent's environment, names only.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createOrgViaCli } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { agentWithToken, allEvents, createAgent, createSecret, createVault, createOrg, E, envOf, expectJson, grant, missingId, ok } from './helpers.js';
+import { agentWithToken, allEvents, createAgent, createSecret, createVault, E, envOf, expectJson, grant, missingId, ok } from './helpers.js';
 
 let s: TestServer;
 beforeEach(async () => {
@@ -43,7 +44,7 @@ describe("an agent's environment, seen by the operator", () => {
     const bare = await createAgent(s, { name: 'bare' });
     expectJson(await s.call('GET', `/agents/${bare.id}/environment`), 200, []);
     expectJson(await s.call('GET', `/agents/${missingId('agt')}/environment`), 404, E.agent);
-    const org = await createOrg(s, 'elsewhere');
+    const org = await createOrgViaCli(s, 'elsewhere');
     expectJson(await s.call('GET', `/agents/${bare.id}/environment`, { key: org.api_key }), 404, E.agent);
     expectJson(await s.call('GET', `/agents/${bare.id}/environment`, { key: null }), 401, E.unauthorized);
     await ok(s.call('GET', `/agents/${bare.id}`), 200);

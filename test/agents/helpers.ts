@@ -1,11 +1,7 @@
-// Shared helpers of the agents/grants/runtime black-box suites: fixtures, agent-API calls, a second
-// org, a raw SSE client and the canary search (raw, base64 at every alignment, hex, JSON escapes).
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+// Shared helpers of the agents/grants/runtime black-box suites: fixtures and agent-API calls (the CLI
+// runner, the SSE reader and the canary search are the kit's: test/helpers/kit.ts).
 import { expect } from 'vitest';
-import { cliPath, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 
 export type Res = { status: number; headers: Headers; text: string; json: any };
 
@@ -94,75 +90,4 @@ export async function allEvents(s: TestServer, key?: string): Promise<any[]> {
 
 export async function eventsOf(s: TestServer, type: string, key?: string): Promise<any[]> {
   return (await allEvents(s, key)).filter((e) => e.type === type);
-}
-
-/** `vaultgate admin org create` against the running server's data dir. */
-export async function createOrg(s: TestServer, name: string): Promise<{ org_id: string; api_key: string }> {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first`);
-  const { stdout } = await promisify(execFile)(process.execPath, [cliPath, 'admin', 'org', 'create', name, '--json'], {
-    env: { PATH: process.env.PATH ?? '', ...s.storeEnv },
-  });
-  return JSON.parse(stdout);
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** A raw SSE client on the operator API: frames are split on blank lines. */
-export { SseClient as Sse } from '../helpers/sse.js';
-
-/** Every form in which `text` could leak: raw, JSON-escaped, base64/base64url at each alignment, hex, percent. */
-export function needles(text: string): { form: string; bytes: Buffer }[] {
-  const utf8 = Buffer.from(text, 'utf8');
-  const out: { form: string; bytes: Buffer }[] = [];
-  const add = (form: string, s: string) => out.push({ form, bytes: Buffer.from(s, 'utf8') });
-  add('raw', text);
-  add('json', JSON.stringify(text).slice(1, -1));
-  for (let shift = 0; shift < 3; shift++) {
-    const b64 = Buffer.concat([Buffer.alloc(shift), utf8]).toString('base64').replace(/=+$/, '');
-    const first = shift === 0 ? 0 : shift === 1 ? 2 : 3;
-    const core = b64.slice(first, Math.floor(((shift + utf8.length) * 8) / 6));
-    add(`base64@${shift}`, core);
-    add(`base64url@${shift}`, core.replace(/\+/g, '-').replace(/\//g, '_'));
-  }
-  add('hex', utf8.toString('hex'));
-  add('HEX', utf8.toString('hex').toUpperCase());
-  add('percent', encodeURIComponent(text));
-  out.push({ form: 'utf16le', bytes: Buffer.from(text, 'utf16le') });
-  return out;
-}
-
-/** The forms of `secret` found in `hay`, labelled with `where`. */
-export function leaks(where: string, hay: string | Buffer, secret: string): string[] {
-  const buf = Buffer.isBuffer(hay) ? hay : Buffer.from(hay, 'utf8');
-  return needles(secret)
-    .filter((n) => buf.indexOf(n.bytes) !== -1)
-    .map((n) => `${where}: ${n.form}`);
-}
-
-/** Every regular file under `dir`, recursively, as [path, bytes]. */
-export function filesUnder(dir: string): [string, Buffer][] {
-  return readdirSync(dir).flatMap((name): [string, Buffer][] => {
-    const path = join(dir, name);
-    const st = statSync(path);
-    if (st.isDirectory()) return filesUnder(path);
-    return st.isFile() ? [[path, readFileSync(path)]] : [];
-  });
-}
-
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node dist/cli/main.js …args` against the test server with only PATH, URL and key set. */
-export function runCli(s: TestServer, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cliPath, ...args],
-      { env: { PATH: process.env.PATH ?? '', VAULTGATE_URL: s.url, VAULTGATE_API_KEY: s.apiKey, ...env }, timeout: 15_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
 }

@@ -1,11 +1,12 @@
-// Seed 003 on the SSE stream: vault.denied / vault.accessed delivered live, and Last-Event-ID resume
+// vault.read (SPEC §2, §4) on the SSE stream: vault.denied / vault.accessed delivered live, and Last-Event-ID resume
 // losing and repeating nothing while denials continue.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sleep, SseClient } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { agentWithToken, createSecret, createVault, eventsOf, grant, readSecret, sleep, Sse } from './helpers.js';
+import { agentWithToken, createSecret, createVault, eventsOf, grant, readSecret } from './helpers.js';
 
 let s: TestServer;
-const open: Sse[] = [];
+const open: SseClient[] = [];
 beforeEach(async () => {
   s = await startTestServer({ sseHeartbeatMs: 200 });
 });
@@ -14,8 +15,8 @@ afterEach(async () => {
   await s.close();
 });
 
-async function stream(query = '', headers: Record<string, string> = {}): Promise<Sse> {
-  const c = await Sse.open(s, `/audit/stream${query}`, headers);
+async function stream(query = '', headers: Record<string, string> = {}): Promise<SseClient> {
+  const c = await SseClient.open(s, `/audit/stream${query}`, headers);
   open.push(c);
   expect(c.status).toBe(200);
   return c;
@@ -38,7 +39,7 @@ describe('vault.denied and vault.accessed on the audit stream', () => {
     expect(c.raw).not.toContain('sk-live');
   });
 
-  it('seed 003 step by step: denied, then granted, then read; both events arrive on an unfiltered stream', async () => {
+  it('the /v1/vault grant walk-through step by step (SPEC §5): denied, then granted, then read; both events arrive on an unfiltered stream', async () => {
     const v = await createVault(s, 'v');
     const sec = await createSecret(s, v.id, 'OPENAI_API_KEY', 'sk-xxxxxxxxxxxx');
     const { agent, token } = await agentWithToken(s, { name: 'researcher' });

@@ -1,7 +1,8 @@
 // Agent tokens: minting, revocation effective on the next request, deleted agents, API separation.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { needlesFor, searchDir } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { agentCall, agentWithToken, createSecret, createVault, E, expect204, expectJson, eventsOf, filesUnder, idOf, isoMs, leaks, missingId, readSecret } from './helpers.js';
+import { agentCall, agentWithToken, createSecret, createVault, E, expect204, expectJson, eventsOf, idOf, isoMs, missingId, readSecret } from './helpers.js';
 
 let s: TestServer;
 beforeEach(async () => {
@@ -33,7 +34,7 @@ describe('agent tokens', () => {
     for (const path of ['/agents', `/agents/${agent.id}`, '/audit?limit=1000']) expect((await s.call('GET', path)).text).not.toContain(res.json.token);
     const created = await eventsOf(s, 'agent.token_created');
     expect(created.map((e) => [e.agent_id, e.target_id])[1]).toEqual([agent.id, res.json.id]);
-    const hits = filesUnder(s.dataDir).flatMap(([path, bytes]) => leaks(path, bytes, res.json.token));
+    const hits = searchDir(s.dataDir, needlesFor(res.json.token));
     expect(hits).toEqual([]);
     expectJson(await s.call('POST', `/agents/${missingId('agt')}/tokens`), 404, E.agent);
   });

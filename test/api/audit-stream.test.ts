@@ -1,7 +1,8 @@
 // Black-box tests of GET /audit/stream (SSE): frame format, live delivery, Last-Event-ID resume, heartbeats.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sleep, SseClient } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { allEvents, createSecret, createVault, expectJson, invalid, sleep, SseClient } from './helpers.js';
+import { allEvents, createSecret, createVault, expectJson, invalid } from './helpers.js';
 
 let s: TestServer;
 const open: SseClient[] = [];

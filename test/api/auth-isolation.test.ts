@@ -1,9 +1,8 @@
 // Black-box tests of operator auth (401s) and org isolation: another org's objects do not exist for you.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, startTestServer, type TestServer } from '../helpers/server.js';
-import { allEvents, canary, createOrgViaCli, createSecret, createVault, expectJson, missingId, SseClient, unauthorized } from './helpers.js';
+import { createOrgViaCli, runCli, SseClient } from '../helpers/kit.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { allEvents, canary, createSecret, createVault, expectJson, missingId, unauthorized } from './helpers.js';
 
 let s: TestServer;
 let other: { org_id: string; api_key: string };
@@ -67,11 +66,11 @@ describe('authentication', () => {
   });
 
   it('a revoked key fails on its next request, and the attempt is audited in its org', async () => {
-    const run = promisify(execFile);
-    const env = { PATH: process.env.PATH ?? '', ...s.storeEnv };
-    const minted = JSON.parse((await run(process.execPath, [cliPath, 'admin', 'key', 'create', '--name', 'ci', '--json'], { env })).stdout);
+    const created = await runCli(['admin', 'key', 'create', '--name', 'ci', '--json'], { env: s.storeEnv });
+    expect(created.code, created.stderr).toBe(0);
+    const minted = JSON.parse(created.stdout);
     expect((await s.call('GET', '/vaults', { key: minted.api_key })).status).toBe(200);
-    await run(process.execPath, [cliPath, 'admin', 'key', 'revoke', minted.id, '--json'], { env });
+    expect((await runCli(['admin', 'key', 'revoke', minted.id, '--json'], { env: s.storeEnv })).code).toBe(0);
     expectJson(await s.call('GET', '/vaults', { key: minted.api_key }), 401, unauthorized);
     const failed = (await allEvents(s)).filter((e) => e.type === 'auth.failed');
     expect(failed.map((e) => [e.actor, e.target_id, e.outcome, e.reason])).toEqual([[minted.id, minted.id, 'denied', 'api key revoked']]);

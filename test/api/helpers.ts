@@ -1,9 +1,6 @@
-// Shared helpers of the operator-API black-box suites: fixtures, exact-shape builders, paging, SSE, a second org.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
+// Shared helpers of the operator-API black-box suites: fixtures, exact-shape builders, paging.
 import { expect } from 'vitest';
-import { cliPath, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 
 export const secretKeyOrder = [
   'id',
@@ -126,19 +123,6 @@ export async function allEvents(s: TestServer, key?: string): Promise<any[]> {
   expect(res.status, res.text).toBe(200);
   return res.json;
 }
-
-/** `vaultgate admin org create` against the running server's data dir (WAL lets both write). */
-export async function createOrgViaCli(s: TestServer, name: string): Promise<{ org_id: string; api_key: string }> {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first`);
-  const { stdout } = await promisify(execFile)(process.execPath, [cliPath, 'admin', 'org', 'create', name, '--json'], {
-    env: { PATH: process.env.PATH ?? '', ...s.storeEnv },
-  });
-  return JSON.parse(stdout);
-}
-
-export { SseClient, type SseFrame } from '../helpers/sse.js';
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Exact status and exact JSON body. */
 export function expectJson(res: { status: number; text: string; json: any }, status: number, body: unknown): void {

@@ -1,7 +1,8 @@
 // Black-box tests of PATCH/DELETE/versions/reveal on secrets: no-ops, immutables, If-Match, flat and nested forms.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sleep } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminKeyId, allEvents, canary, createSecret, createVault, err, expectJson, secretKeyOrder, secretNotFound, sleep, vaultNotFound, versionMismatch } from './helpers.js';
+import { adminKeyId, allEvents, canary, createSecret, createVault, err, expectJson, secretKeyOrder, secretNotFound, vaultNotFound, versionMismatch } from './helpers.js';
 
 let s: TestServer;
 let vaultId: string;

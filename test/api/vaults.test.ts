@@ -1,7 +1,8 @@
 // Black-box tests of /vaults: create, list, get, patch, delete, and the exact 404/409 bodies.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sleep } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { allEvents, createSecret, createVault, err, expectJson, idOf, invalid, isoMs, missingId, secretNotFound, sleep, vaultNotFound } from './helpers.js';
+import { allEvents, createSecret, createVault, err, expectJson, idOf, invalid, isoMs, missingId, secretNotFound, vaultNotFound } from './helpers.js';
 
 let s: TestServer;
 beforeEach(async () => {

@@ -4,8 +4,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli, runCli } from '../helpers/kit.js';
 import { cliPath, startTestServer, type TestServer } from '../helpers/server.js';
-import { cliEnv, cliFor, expectFailure, okJson, requireBuiltCli, runVg } from './helpers.js';
+import { cliEnv, cliFor, expectFailure, okJson } from './helpers.js';
 
 let s: TestServer;
 let vg: ReturnType<typeof cliFor>;
@@ -164,7 +165,7 @@ describe('run', () => {
     expect((await s.call('GET', `/agents/${agent.id}/tokens`)).json).toEqual([]);
     // With a token alone the server's refusal stops it, before the command too.
     const { token } = (await s.call('POST', `/agents/${agent.id}/tokens`)).json;
-    const asAgent = await runVg(['run', ...cmd], cliEnv(null, { VAULTGATE_URL: s.url, VAULTGATE_AGENT_TOKEN: token }));
+    const asAgent = await runCli(['run', ...cmd], { env: cliEnv(null, { VAULTGATE_URL: s.url, VAULTGATE_AGENT_TOKEN: token }) });
     expectFailure(asAgent, 3, 'vaultgate: this agent is stopped: run "vaultgate agents deploy <agent>" first\n');
     expect(existsSync(marker)).toBe(false);
 

@@ -2,8 +2,9 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli, sleep } from '../helpers/kit.js';
 import { cliPath, newAdminKey, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
-import { cliEnv, cliFor, expectFailure, okJson, requireBuiltCli, sleep } from './helpers.js';
+import { cliEnv, cliFor, expectFailure, okJson } from './helpers.js';
 
 let s: TestServer;
 let vg: ReturnType<typeof cliFor>;

@@ -1,23 +1,11 @@
-// Helpers of the CLI suite: run the built binary with stdin, drive it through a pseudo-terminal, API shortcuts.
+// Helpers of the CLI suite: a clean environment for the built binary, drive it through a pseudo-terminal, result checks.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { runCli, type CliResult } from '../helpers/kit.js';
 import { cliPath, type TestServer } from '../helpers/server.js';
-
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export function requireBuiltCli(): void {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first`);
-}
 
 /** A home with no profile in it, so the developer's own profile never leaks into a test. */
 export const emptyHome = () => mkdtempSync(join(tmpdir(), 'vg-cli-home-'));
@@ -34,28 +22,10 @@ export function cliEnv(s: { url: string; apiKey: string } | null, extra: Record<
   };
 }
 
-/** Runs `node dist/cli/main.js …args` with `input` on stdin (a pipe, always closed). */
-export function runVg(args: string[], env: Record<string, string>, input = '', timeoutMs = 20_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += String(d)));
-  child.stderr.on('data', (d) => (stderr += String(d)));
-  child.stdin.on('error', () => {}); // the CLI may exit before reading stdin
-  child.stdin.end(input);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
 /** `cliFor(s)(args, input)`: runs against server `s` with its admin key. */
 export function cliFor(s: TestServer, extra: Record<string, string> = {}) {
   const env = cliEnv(s, extra);
-  return (args: string[], input = '') => runVg(args, env, input);
+  return (args: string[], input = '') => runCli(args, { env, input });
 }
 
 /** Exit code 0 and the parsed `--json` output. */

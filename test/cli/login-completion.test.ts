@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli, runCli } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { cliEnv, emptyHome, expectFailure, okJson, requireBuiltCli, runInPty, runVg } from './helpers.js';
+import { cliEnv, emptyHome, expectFailure, okJson, runInPty } from './helpers.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -23,7 +24,7 @@ describe('login', () => {
   it('checks the key, saves URL and key to a 0600 profile under XDG_CONFIG_HOME, and later commands use it', async () => {
     const env = bare();
     const profile = join(env.XDG_CONFIG_HOME!, 'vaultgate', 'config.json');
-    const r = await runVg(['login', '--url', s.url], env, `${s.apiKey}\n`);
+    const r = await runCli(['login', '--url', s.url], { env, input: `${s.apiKey}\n` });
     expect([r.code, r.stdout, r.stderr]).toEqual([0, `logged in to ${s.url}; profile saved to ${profile}\n`, '']);
     expect(mode(profile)).toBe(0o600);
     expect(mode(join(env.XDG_CONFIG_HOME!, 'vaultgate'))).toBe(0o700);
@@ -31,32 +32,32 @@ describe('login', () => {
     expect(r.stdout + r.stderr).not.toContain(s.apiKey);
 
     const vault = (await s.call('POST', '/vaults', { body: { name: 'via-profile' } })).json;
-    expect(okJson(await runVg(['vaults', 'get', vault.id, '--json'], env))).toEqual(vault);
+    expect(okJson(await runCli(['vaults', 'get', vault.id, '--json'], { env }))).toEqual(vault);
 
     // Environment variables override the profile, field by field.
-    expectFailure(await runVg(['vaults', 'list'], { ...env, VAULTGATE_API_KEY: 'env-key-0123456789abcdef' }), 3, 'vaultgate: unauthorized\n');
-    expectFailure(await runVg(['vaults', 'list'], { ...env, VAULTGATE_URL: 'http://127.0.0.1:1' }), 7, 'vaultgate: cannot reach Vaultgate at http://127.0.0.1:1\n');
+    expectFailure(await runCli(['vaults', 'list'], { env: { ...env, VAULTGATE_API_KEY: 'env-key-0123456789abcdef' } }), 3, 'vaultgate: unauthorized\n');
+    expectFailure(await runCli(['vaults', 'list'], { env: { ...env, VAULTGATE_URL: 'http://127.0.0.1:1' } }), 7, 'vaultgate: cannot reach Vaultgate at http://127.0.0.1:1\n');
 
     // Logging in again replaces the file and tightens a loosened mode.
     chmodSync(profile, 0o644);
-    expect((await runVg(['login', '--url', s.url], env, s.apiKey)).code).toBe(0);
+    expect((await runCli(['login', '--url', s.url], { env, input: s.apiKey })).code).toBe(0);
     expect(mode(profile)).toBe(0o600);
   });
 
   it('without XDG_CONFIG_HOME the profile is ~/.config/vaultgate/config.json', async () => {
     const home = emptyHome();
     const env = { PATH: process.env.PATH ?? '', HOME: home };
-    expect((await runVg(['login', '--url', s.url], env, s.apiKey)).code).toBe(0);
+    expect((await runCli(['login', '--url', s.url], { env, input: s.apiKey })).code).toBe(0);
     expect(mode(join(home, '.config', 'vaultgate', 'config.json'))).toBe(0o600);
-    expect((await runVg(['vaults', 'list', '--json'], env)).code).toBe(0);
+    expect((await runCli(['vaults', 'list', '--json'], { env })).code).toBe(0);
   });
 
   it('a wrong key exits 3 and saves nothing; no key exits 2; an unreachable URL exits 7', async () => {
     const env = bare();
     const profile = join(env.XDG_CONFIG_HOME!, 'vaultgate', 'config.json');
-    expectFailure(await runVg(['login', '--url', s.url], env, 'not-the-key-0123456789\n'), 3, 'vaultgate: unauthorized\n');
-    expectFailure(await runVg(['login', '--url', s.url], env, ''), 2, 'vaultgate: no API key given: type it at the prompt or pipe it on stdin\n');
-    expectFailure(await runVg(['login', '--url', 'http://127.0.0.1:1'], env, s.apiKey), 7, 'vaultgate: cannot reach Vaultgate at http://127.0.0.1:1\n');
+    expectFailure(await runCli(['login', '--url', s.url], { env, input: 'not-the-key-0123456789\n' }), 3, 'vaultgate: unauthorized\n');
+    expectFailure(await runCli(['login', '--url', s.url], { env, input: '' }), 2, 'vaultgate: no API key given: type it at the prompt or pipe it on stdin\n');
+    expectFailure(await runCli(['login', '--url', 'http://127.0.0.1:1'], { env, input: s.apiKey }), 7, 'vaultgate: cannot reach Vaultgate at http://127.0.0.1:1\n');
     expect(existsSync(profile)).toBe(false);
   });
 
@@ -65,9 +66,9 @@ describe('login', () => {
     const dir = join(env.XDG_CONFIG_HOME!, 'vaultgate');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'config.json'), '{not json');
-    expectFailure(await runVg(['vaults', 'list'], env), 2, `vaultgate: the profile ${join(dir, 'config.json')} is not valid JSON; run vaultgate login again\n`);
-    expect((await runVg(['login', '--url', s.url], env, s.apiKey)).code).toBe(0);
-    expect((await runVg(['vaults', 'list', '--json'], env)).code).toBe(0);
+    expectFailure(await runCli(['vaults', 'list'], { env }), 2, `vaultgate: the profile ${join(dir, 'config.json')} is not valid JSON; run vaultgate login again\n`);
+    expect((await runCli(['login', '--url', s.url], { env, input: s.apiKey })).code).toBe(0);
+    expect((await runCli(['vaults', 'list', '--json'], { env })).code).toBe(0);
   });
 
   it('asks for the URL (echoed) and the key (hidden) on a terminal', async () => {
@@ -87,7 +88,7 @@ describe('completion', () => {
   const topLevel = ['serve', 'admin', 'login', 'vaults', 'secrets', 'vault', 'agents', 'grants', 'audit', 'run', 'completion'];
 
   it('bash: completes commands, subcommands and flags from the real command tree', async () => {
-    const r = await runVg(['completion', 'bash'], bare());
+    const r = await runCli(['completion', 'bash'], { env: bare() });
     expect(r.code, r.stderr).toBe(0);
     for (const name of topLevel) expect(r.stdout).toContain(name);
     const complete = (words: string[]) =>
@@ -99,7 +100,7 @@ describe('completion', () => {
   });
 
   it('zsh: a script that defines _vaultgate for every command', async () => {
-    const r = await runVg(['completion', 'zsh'], bare());
+    const r = await runCli(['completion', 'zsh'], { env: bare() });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.startsWith('#compdef vaultgate\n')).toBe(true);
     for (const name of topLevel) expect(r.stdout).toContain(`'${name}:`);
@@ -108,26 +109,26 @@ describe('completion', () => {
 
   // zsh is optional on developer machines (.ci/run installs it); the textual test above always runs.
   it.skipIf(!existsSync('/usr/bin/zsh') && !existsSync('/bin/zsh'))('zsh: the script parses and completes subcommands', async () => {
-    const script = (await runVg(['completion', 'zsh'], bare())).stdout;
+    const script = (await runCli(['completion', 'zsh'], { env: bare() })).stdout;
     const harness = `${script}\n_describe() { print -l -- "\${(@P)4%%:*}" }\ncompadd() { shift; print -- "$@" }\nwords=(vaultgate audit ''); CURRENT=3; PREFIX=''; _vaultgate\n`;
     expect(execFileSync('zsh', ['-c', 'compdef() { :; }; eval "$(cat)"'], { input: harness }).toString()).toBe('tail\nverify\n');
   });
 
   it('an unknown shell exits 2', async () => {
-    expectFailure(await runVg(['completion', 'fish'], bare()), 2, 'vaultgate: completion supports bash and zsh\n');
+    expectFailure(await runCli(['completion', 'fish'], { env: bare() }), 2, 'vaultgate: completion supports bash and zsh\n');
   });
 });
 
 describe('--help', () => {
   it('every command has help with an example, exit 0', async () => {
-    const script = (await runVg(['completion', 'bash'], bare())).stdout;
+    const script = (await runCli(['completion', 'bash'], { env: bare() })).stdout;
     const paths = [...script.matchAll(/^ {4}'([a-z -]*)'\) echo/gm)].map((m) => m[1]!).filter((p, i, all) => all.indexOf(p) === i);
     expect(paths).toContain('secrets add');
     expect(paths.length).toBeGreaterThan(40);
     const env = bare();
     for (let i = 0; i < paths.length; i += 8) {
       const batch = paths.slice(i, i + 8);
-      const runs = await Promise.all(batch.map((p) => runVg([...p.split(' ').filter(Boolean), '--help'], env)));
+      const runs = await Promise.all(batch.map((p) => runCli([...p.split(' ').filter(Boolean), '--help'], { env })));
       runs.forEach((r, j) => {
         expect(r.code, batch[j]).toBe(0);
         expect(r.stdout, batch[j]).toMatch(/\nExamples?:\n {2}\S/);

@@ -1,10 +1,11 @@
-// `vaultgate secrets …` and seed 004's `vault …` aliases: values from stdin and files, --json equal to the API, exit codes.
+// `vaultgate secrets …` and the Namespace-style `vault …` aliases (SPEC §7): values from stdin and files, --json equal to the API, exit codes.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { cliFor, expectFailure, okJson, requireBuiltCli } from './helpers.js';
+import { cliFor, expectFailure, okJson } from './helpers.js';
 
 let s: TestServer;
 let vg: ReturnType<typeof cliFor>;
@@ -189,12 +190,12 @@ describe('secrets set, list, get, versions, reveal, delete', () => {
   });
 });
 
-describe('seed 004: nsc-style vault add|set|delete|list', () => {
-  it('works with the seed flag spellings, in the default vault (created on first use)', async () => {
+describe('Namespace-style (nsc) vault add|set|delete|list (SPEC §7)', () => {
+  it('works with the Namespace flag spellings, in the default vault (created on first use)', async () => {
     const t = await startTestServer();
     const nsc = cliFor(t);
     try {
-      // Seed 004's own command line still works; with no domain it is unrestricted, so it says so on stderr.
+      // Namespace's own command line still works; with no domain it is unrestricted, so it says so on stderr.
       const addRun = await nsc(['vault', 'add', '--name', 'API_KEY', '--from_file', file('secret.txt', 'here-goes-my-key\n'), '--description', 'secret from file', '--revealable', '--json']);
       const added = okJson(addRun);
       expect(addRun.stderr).toBe(
@@ -204,7 +205,7 @@ describe('seed 004: nsc-style vault add|set|delete|list', () => {
       expect(vaults.map((v: any) => v.name)).toEqual(['default']);
       expect(added).toMatchObject({ env_key: 'API_KEY', vault_id: vaults[0].id, description: 'secret from file', revealable: true });
       expect(added).toEqual((await t.call('GET', `/secrets/${added.id}`)).json);
-      // The compat API (/v1/vault) sees it: one default vault.
+      // The default-vault API (/v1/vault) sees it: one default vault.
       expect((await t.call('GET', `${t.url}/v1/vault/secrets`)).json).toEqual([{ id: added.id, name: 'API_KEY', created_at: added.created_at }]);
 
       const second = okJson(await nsc(['vault', 'add', '--env-key', 'OTHER', '--label', 'k=v', '--json'], 'other'));

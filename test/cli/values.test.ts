@@ -1,7 +1,8 @@
 // Values never travel in argv and never show on the terminal: refusal (exit 2), and a hidden prompt in a real pty.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { cliEnv, cliFor, expectFailure, requireBuiltCli, runInPty } from './helpers.js';
+import { cliEnv, cliFor, expectFailure, runInPty } from './helpers.js';
 
 let s: TestServer;
 let vg: ReturnType<typeof cliFor>;
@@ -52,7 +53,7 @@ describe('the prompt (stdin is a terminal)', () => {
     const [secret] = await secretsOf();
     expect((await s.call('POST', `/secrets/${secret.id}/reveal`)).json).toEqual({ value, version: 1 });
 
-    // Backspace edits the hidden input; `vault set --object_id` prompts as seed 004 says.
+    // Backspace edits the hidden input; `vault set --object_id` prompts as Namespace's CLI does.
     const next = `next-${Math.random().toString(36).slice(2)}`;
     const set = await runInPty(['vault', 'set', '--object_id', secret.id], env, [{ waitFor: /New value for sec_\w+ \(input hidden\): $/, send: `${next}X\u007f\r` }]);
     expect(set.code, set.output).toBe(0);

@@ -2,8 +2,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli, runCli } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { cliEnv, cliFor, expectFailure, okJson, requireBuiltCli, runVg } from './helpers.js';
+import { cliEnv, cliFor, expectFailure, okJson } from './helpers.js';
 
 let s: TestServer;
 let vg: ReturnType<typeof cliFor>;
@@ -61,10 +62,10 @@ describe('vaults', () => {
   });
 
   it('exit 3 for a bad key or none, 7 when the server cannot be reached', async () => {
-    expectFailure(await runVg(['vaults', 'list'], cliEnv(s, { VAULTGATE_API_KEY: 'wrong-key-0123456789' })), 3, 'vaultgate: unauthorized\n');
-    expectFailure(await runVg(['vaults', 'list'], cliEnv(null, { VAULTGATE_URL: s.url })), 3, /^vaultgate: not logged in: run vaultgate login, or set VAULTGATE_API_KEY/);
-    expectFailure(await runVg(['vaults', 'list'], cliEnv({ url: 'http://127.0.0.1:1', apiKey: s.apiKey })), 7, 'vaultgate: cannot reach Vaultgate at http://127.0.0.1:1\n');
-    expectFailure(await runVg(['vaults', 'list'], cliEnv(s, { VAULTGATE_URL: 'ftp://x' })), 2, 'vaultgate: VAULTGATE_URL must be an http:// or https:// URL\n');
+    expectFailure(await runCli(['vaults', 'list'], { env: cliEnv(s, { VAULTGATE_API_KEY: 'wrong-key-0123456789' }) }), 3, 'vaultgate: unauthorized\n');
+    expectFailure(await runCli(['vaults', 'list'], { env: cliEnv(null, { VAULTGATE_URL: s.url }) }), 3, /^vaultgate: not logged in: run vaultgate login, or set VAULTGATE_API_KEY/);
+    expectFailure(await runCli(['vaults', 'list'], { env: cliEnv({ url: 'http://127.0.0.1:1', apiKey: s.apiKey }) }), 7, 'vaultgate: cannot reach Vaultgate at http://127.0.0.1:1\n');
+    expectFailure(await runCli(['vaults', 'list'], { env: cliEnv(s, { VAULTGATE_URL: 'ftp://x' }) }), 2, 'vaultgate: VAULTGATE_URL must be an http:// or https:// URL\n');
   });
 
   it('exit 6 for a server error, with its message; also for an answer that is not JSON', async () => {
@@ -80,9 +81,9 @@ describe('vaults', () => {
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
     try {
       const env = cliEnv({ url: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, apiKey: 'k' });
-      expectFailure(await runVg(['vaults', 'list'], env), 6, 'vaultgate: service unavailable\n');
-      expectFailure(await runVg(['vaults', 'list'], env), 6, 'vaultgate: unexpected response (HTTP 500)\n');
-      expectFailure(await runVg(['vaults', 'list'], env), 6, 'vaultgate: unexpected response (HTTP 200)\n');
+      expectFailure(await runCli(['vaults', 'list'], { env }), 6, 'vaultgate: service unavailable\n');
+      expectFailure(await runCli(['vaults', 'list'], { env }), 6, 'vaultgate: unexpected response (HTTP 500)\n');
+      expectFailure(await runCli(['vaults', 'list'], { env }), 6, 'vaultgate: unexpected response (HTTP 200)\n');
     } finally {
       fake.close();
     }

@@ -1,11 +1,11 @@
 // git over HTTPS through `vaultgate run`: a strict smart-HTTP server gets the real token in Basic credentials, only on its allowed host.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliPath } from '../helpers/server.js';
-import { eventsOf, leaks } from '../agents/helpers.js';
+import { eventsOf } from '../agents/helpers.js';
+import { leaks, requireBuiltCli } from '../helpers/kit.js';
 import { agentWith, allUpstreamBytes, runAs, startWorld, type AgentFx, type World } from '../proxy/helpers.js';
 import { gitRoute, isolatedGitEnv, makeBareRepo, type BareRepo, type GitRoute } from './git-server.js';
 
@@ -23,7 +23,7 @@ let home: string;
 const clones: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(cliPath)) throw new Error('run `npm run build` first');
+  requireBuiltCli();
   expect(TOKEN).toHaveLength(40);
   repo = makeBareRepo();
   git = gitRoute(repo, USER, TOKEN);

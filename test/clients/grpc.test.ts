@@ -1,13 +1,14 @@
 // gRPC through `vaultgate run`: @grpc/grpc-js client and server over HTTP/2 with trailers; metadata
 // substituted on the allowed host only, placeholders in messages blocked, echoes never delivered.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { leaks, requireBuiltCli } from '../helpers/kit.js';
 import { cliPath, repoRoot, startTestServer, type TestServer } from '../helpers/server.js';
-import { eventsOf, leaks } from '../agents/helpers.js';
+import { eventsOf } from '../agents/helpers.js';
 import { agentWith, connectTo, makePki, startUpstream, type AgentFx, type Upstream } from '../proxy/helpers.js';
 
 const HOST = 'api.x.com';
@@ -59,7 +60,7 @@ if (op === 'count') {
 `;
 
 beforeAll(async () => {
-  if (!existsSync(cliPath)) throw new Error('run `npm run build` first');
+  requireBuiltCli();
   pki = await makePki();
   h1 = await startUpstream(pki);
   server = new grpc.Server();

@@ -1,10 +1,11 @@
 // Node clients as users run them under `vaultgate run`: fetch, axios, node:http(s) with any agent, and the stripe, openai and octokit SDKs.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliPath, repoRoot } from '../helpers/server.js';
+import { requireBuiltCli } from '../helpers/kit.js';
+import { repoRoot } from '../helpers/server.js';
 import { agentWith, allUpstreamBytes, header, runAs, startWorld, type AgentFx, type RunResult, type World } from '../proxy/helpers.js';
 
 const values = {
@@ -21,7 +22,7 @@ let fx: AgentFx;
 let scratch: string;
 
 beforeAll(async () => {
-  if (!existsSync(cliPath)) throw new Error('run `npm run build` first');
+  requireBuiltCli();
   w = await startWorld();
   fx = await agentWith(w.s, [
     { key: 'STRIPE_KEY', value: values.STRIPE_KEY, allowed_domains: ['api.stripe.com'] },

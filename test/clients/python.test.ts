@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliPath } from '../helpers/server.js';
+import { requireBuiltCli } from '../helpers/kit.js';
 import { agentWith, allUpstreamBytes, header, runAs, startWorld, type AgentFx, type RunResult, type World } from '../proxy/helpers.js';
 
 /** Debian's interpreter, with python3-requests and python3-httpx (.ci/run installs them). */
@@ -20,7 +20,7 @@ let scratch: string;
 let pinned: string;
 
 beforeAll(async () => {
-  if (!existsSync(cliPath)) throw new Error('run `npm run build` first');
+  requireBuiltCli();
   if (!existsSync(python)) throw new Error(`${python} is missing: install python3 (see .ci/run)`);
   w = await startWorld();
   fx = await agentWith(w.s, [{ key: 'STRIPE_KEY', value: VALUE, allowed_domains: ['api.stripe.com'] }]);

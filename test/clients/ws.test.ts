@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { leaks } from '../helpers/kit.js';
 import { repoRoot, startTestServer, type TestServer } from '../helpers/server.js';
-import { eventsOf, leaks } from '../agents/helpers.js';
+import { eventsOf } from '../agents/helpers.js';
 import { agentWith, connectTo, makePki, runAs, startUpstream, type AgentFx, type Upstream } from '../proxy/helpers.js';
 
 const TOKEN = 'ws-token-Kq4/+v8';

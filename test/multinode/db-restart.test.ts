@@ -2,11 +2,11 @@
 // the nodes stay up and answer clear 5xx errors and /readyz 503; once it is back they serve again
 // without a restart, and audit-stream wake-ups across nodes work again (LISTEN reconnected).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SseClient } from '../helpers/sse.js';
+import { requireBuiltCli, sleep, SseClient } from '../helpers/kit.js';
 import { findPgBinDir, startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 import { pgAvailable } from '../helpers/postgres.js';
 import { errorTable } from '../../src/contract/errors.js';
-import { newDeployment, ok, requireBuiltCli, show, sleep, startNode, stopAllNodes, waitFor, type Node } from './helpers.js';
+import { newDeployment, ok, show, startNode, stopAllNodes, waitFor, type Node } from './helpers.js';
 
 const canRun = pgAvailable() && findPgBinDir() !== null;
 

@@ -5,17 +5,12 @@ import { createTestDatabase } from '../helpers/postgres.js';
 import { connectTo, makePki, startUpstream, type Pki, type Upstream } from '../proxy/helpers.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { expect } from 'vitest';
+import { requireBuiltCli, sleep } from '../helpers/kit.js';
 import { cliPath, newAdminKey, tempDir, type SpawnedServer, type TestServer } from '../helpers/server.js';
 import { apiClient, type Call, type HttpResult } from '../resilience/helpers.js';
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export function requireBuiltCli(): void {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first`);
-}
 
 /** What every node of one deployment shares. */
 export interface Deployment {

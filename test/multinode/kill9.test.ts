@@ -2,8 +2,9 @@
 // serving (none of its requests fails), the chain verifies, and the restarted node serves the same data.
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli, sleep } from '../helpers/kit.js';
 import { createTestDatabase, pgAvailable } from '../helpers/postgres.js';
-import { newDeployment, ok, requireBuiltCli, show, sleep, startNode, stopAllNodes, type Node } from './helpers.js';
+import { newDeployment, ok, show, startNode, stopAllNodes, type Node } from './helpers.js';
 
 interface Acked {
   envKey: string;

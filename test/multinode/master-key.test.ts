@@ -1,22 +1,17 @@
 // The master key on a shared database: a node with a different key, or with none, refuses to
 // start, says why, and writes nothing; the right key still opens everything afterwards.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli, runCli } from '../helpers/kit.js';
 import { createTestDatabase, pgAvailable } from '../helpers/postgres.js';
-import { cliPath } from '../helpers/server.js';
-import { collect, runCli } from '../resilience/helpers.js';
-import { databaseFingerprint, newDeployment, nodeDir, nodeEnv, ok, requireBuiltCli, startNode, stopAllNodes } from './helpers.js';
+import { ephemeralAddrs } from '../resilience/helpers.js';
+import { databaseFingerprint, newDeployment, nodeDir, nodeEnv, ok, startNode, stopAllNodes } from './helpers.js';
 
 /** `vaultgate serve` that is expected to exit on its own. */
 function serveExpectingExit(env: Record<string, string>) {
-  const child = spawn(process.execPath, [cliPath, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', VAULTGATE_API_ADDR: '127.0.0.1:0', VAULTGATE_PROXY_ADDR: '127.0.0.1:0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return collect(child, 20_000);
+  return runCli(['serve'], { env: { ...ephemeralAddrs, ...env }, timeoutMs: 20_000 });
 }
 
 // Skipped only where no PostgreSQL can be had (the global setup then warns loudly); CI sets VAULTGATE_TEST_REQUIRE_PG=1, which fails instead of skipping.
@@ -81,7 +76,7 @@ describe.skipIf(!pgAvailable())('the master key on a shared database', () => {
     expect(await b.kill('SIGTERM')).toBe(0);
 
     const rotDir = nodeDir('rotate');
-    const rotated = await runCli(['admin', 'rotate-master-key', '--json'], nodeEnv(d, rotDir), 30_000);
+    const rotated = await runCli(['admin', 'rotate-master-key', '--json'], { env: { ...ephemeralAddrs, ...nodeEnv(d, rotDir) }, timeoutMs: 30_000 });
     expect(rotated.code, rotated.stderr).toBe(0);
     expect(JSON.parse(rotated.stdout)).toMatchObject({ rewrapped: 1, pendingFile: join(rotDir, 'master.key.next') });
     const newKey = readFileSync(join(rotDir, 'master.key.next'), 'utf8').trim();

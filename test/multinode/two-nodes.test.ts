@@ -2,8 +2,8 @@
 // runtime API, the shared CA, rotation reaching the other node's proxy, one audit chain under
 // concurrent writes, and the audit stream on any node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SseClient } from '../helpers/kit.js';
 import { agentWithToken, envOf, placeholderRe, readSecret } from '../agents/helpers.js';
-import { SseClient } from '../helpers/sse.js';
 import { pgAvailable } from '../helpers/postgres.js';
 import { header, send, type Upstream } from '../proxy/helpers.js';
 import { ok, show, startTwoNodes, type Node, type TwoNodes } from './helpers.js';

@@ -2,7 +2,7 @@
 // it back later, to requests that carry no placeholder, in each form an API commonly writes it in.
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { leaks } from '../agents/helpers.js';
+import { leaks } from '../helpers/kit.js';
 import { agentWith, raw, send, startWorld, type AgentFx, type Sent, type World } from './helpers.js';
 
 // Quote, backslash and slash make every JSON encoder escape it; non-ASCII makes ensure_ascii differ.

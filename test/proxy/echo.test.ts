@@ -1,7 +1,7 @@
 // Echo scrubbing (an upstream reflecting the injected value) and redirects (never followed).
 import { brotliCompressSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { leaks } from '../agents/helpers.js';
+import { leaks } from '../helpers/kit.js';
 import { agentWith, header, send, startWorld, type AgentFx, type Recorded, type Sent, type World } from './helpers.js';
 
 let w: World;
@@ -94,8 +94,12 @@ describe('an echoed value is replaced by its placeholder before the agent sees i
     });
   }
 
-  it('doubly compressed (gzip, gzip): the agent never receives bytes that decode to the value', async () => {
+  it('doubly compressed (gzip, gzip): both codings undone and scrubbed; the agent never receives bytes that decode to the value', async () => {
     const r = await send(w.s, fx, { path: '/echo/gzip-gzip', headers: { Authorization: auth() } });
+    injected();
+    expect(r.status).toBe(200);
+    expect(r.headers['content-encoding']).toBeUndefined();
+    expect(r.text).toBe(`echo: ${auth()}`);
     let decoded = r.body;
     for (let i = 0; i < 2; i++) {
       try {

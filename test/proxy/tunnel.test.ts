@@ -151,6 +151,8 @@ describe('upstream connections', () => {
 describe('tunnel lifecycle', () => {
   it('plain HTTP bytes inside a CONNECT tunnel (no TLS) are never forwarded', async () => {
     const c = await connect(w.s, 'api.stripe.com:443', fx.auth);
+    // The tunnel itself was granted: what refuses the bytes is the missing TLS, not the CONNECT.
+    expect(c.status).toBe(200);
     c.socket.write(`GET /x HTTP/1.1\r\nHost: api.stripe.com\r\nAuthorization: Bearer ${fx.ph.K}\r\n\r\n`);
     const out = await readAll(c.socket, 1000);
     c.socket.destroy();

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createFrameDecoder, encodeFrame, Opcode } from '../../src/proxy/websocket-frames.js';
 import { webSocketAccept } from '../../src/proxy/websocket.js';
-import { eventsOf, sleep } from '../agents/helpers.js';
+import { eventsOf } from '../agents/helpers.js';
+import { sleep } from '../helpers/kit.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { agentWith, goodNames, makePki, send, tunnel, type AgentFx, type Pki } from './helpers.js';
 

@@ -1,6 +1,5 @@
 // Administration beside a live deployment (SPEC §9): rotate-master-key refuses while a node serves,
 // an admin command where no store exists creates nothing, and a port in use is one line on stderr.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -9,9 +8,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requireBuiltCli, runCli } from '../helpers/kit.js';
 import { createTestDatabase, pgAvailable } from '../helpers/postgres.js';
-import { cliPath, newAdminKey, spawnServer, tempDir, type SpawnedServer } from '../helpers/server.js';
-import { collect, exitWithin, requireBuiltCli, runCli } from './helpers.js';
+import { newAdminKey, spawnServer, tempDir, type SpawnedServer } from '../helpers/server.js';
+import { ephemeralAddrs, exitWithin } from './helpers.js';
 
 const dirs: string[] = [];
 const nodes: SpawnedServer[] = [];
@@ -45,7 +45,7 @@ function expectRefused(result: { code: number | null; stdout: string; stderr: st
   return Number(m![1]);
 }
 
-const rotate = (env: Record<string, string>) => runCli(['admin', 'rotate-master-key', '--json'], env, 20_000);
+const rotate = (env: Record<string, string>) => runCli(['admin', 'rotate-master-key', '--json'], { env: { ...ephemeralAddrs, ...env }, timeoutMs: 20_000 });
 
 describe('admin rotate-master-key beside serving nodes (SQLite)', () => {
   it('refuses while a serve process runs, changing nothing; goes ahead once it stopped', { timeout: 60_000 }, async () => {
@@ -109,13 +109,13 @@ describe('admin commands where no store exists', () => {
     requireBuiltCli();
     const parent = newDir();
     const missing = join(parent, 'data');
-    const r1 = await runCli(args, { VAULTGATE_DATA_DIR: missing });
+    const r1 = await runCli(args, { env: { ...ephemeralAddrs, VAULTGATE_DATA_DIR: missing } });
     expect([r1.code, r1.stdout, r1.stderr]).toEqual([1, '', noStoreLine(missing)]);
     expect(readdirSync(parent)).toEqual([]);
 
     const empty = join(parent, 'empty');
     mkdirSync(empty);
-    const r2 = await runCli(args, { VAULTGATE_DATA_DIR: empty });
+    const r2 = await runCli(args, { env: { ...ephemeralAddrs, VAULTGATE_DATA_DIR: empty } });
     expect([r2.code, r2.stdout, r2.stderr]).toEqual([1, '', noStoreLine(empty)]);
     expect(readdirSync(empty)).toEqual([]);
   });
@@ -123,8 +123,7 @@ describe('admin commands where no store exists', () => {
   it('the default data dir (./.vaultgate) is not created either', async () => {
     requireBuiltCli();
     const cwd = realpathSync(newDir());
-    const child = spawn(process.execPath, [cliPath, 'admin', 'org', 'create', 'acme'], { cwd, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const r = await collect(child);
+    const r = await runCli(['admin', 'org', 'create', 'acme'], { cwd, timeoutMs: 15_000 });
     expect([r.code, r.stdout, r.stderr]).toEqual([1, '', noStoreLine(join(cwd, '.vaultgate'))]);
     expect(readdirSync(cwd)).toEqual([]);
   });
@@ -142,7 +141,7 @@ describe('serve on a port already in use', () => {
     requireBuiltCli();
     const { port } = await occupyPort();
     const dir = newDir();
-    const r = await runCli(['serve'], { VAULTGATE_DATA_DIR: dir, VAULTGATE_ADMIN_KEY: newAdminKey(), [setting]: `127.0.0.1:${port}` }, 20_000);
+    const r = await runCli(['serve'], { env: { ...ephemeralAddrs, VAULTGATE_DATA_DIR: dir, VAULTGATE_ADMIN_KEY: newAdminKey(), [setting]: `127.0.0.1:${port}` }, timeoutMs: 20_000 });
     expect([r.code, r.signal, r.stderr], r.stdout).toEqual([1, null, `vaultgate: cannot listen on 127.0.0.1:${port} (${setting}): address already in use\n`]);
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(r.stdout).not.toMatch(/vaultgate api listening/);
@@ -175,7 +174,7 @@ describe.skipIf(!pgAvailable())('on PostgreSQL', () => {
     const dataDir = join(newDir(), 'data');
     const env = { VAULTGATE_DATABASE_URL: db.url, VAULTGATE_DATA_DIR: dataDir, VAULTGATE_MASTER_KEY: randomBytes(32).toString('base64') };
     for (const args of [adminCommands[0]!, adminCommands[3]!]) {
-      const r = await runCli(args, env);
+      const r = await runCli(args, { env: { ...ephemeralAddrs, ...env } });
       expect([r.code, r.stdout, r.stderr]).toEqual([1, '', noStoreLine(location(db.url))]);
     }
     expect(await tableCount(db.url)).toBe(0);
@@ -183,7 +182,7 @@ describe.skipIf(!pgAvailable())('on PostgreSQL', () => {
 
     const gone = new URL(db.url);
     gone.pathname = '/vg_no_such_database';
-    const r = await runCli(adminCommands[0]!, { ...env, VAULTGATE_DATABASE_URL: gone.toString() });
+    const r = await runCli(adminCommands[0]!, { env: { ...ephemeralAddrs, ...env, VAULTGATE_DATABASE_URL: gone.toString() } });
     expect([r.code, r.stdout, r.stderr]).toEqual([1, '', noStoreLine(location(gone.toString()))]);
   });
 

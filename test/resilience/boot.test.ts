@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli, runCli } from '../helpers/kit.js';
 import { newAdminKey, spawnServer, tempDir } from '../helpers/server.js';
-import { apiClient, ephemeralAddrs, exitWithin, hashDir, requireBuiltCli, runCli } from './helpers.js';
+import { apiClient, ephemeralAddrs, exitWithin, hashDir } from './helpers.js';
 
 const dataDir = tempDir('vg-boot-');
 const aside = tempDir('vg-boot-aside-');
@@ -34,7 +35,7 @@ afterAll(() => [dataDir, aside].forEach((d) => rmSync(d, { recursive: true, forc
 /** Runs `serve`, expects a refusal matching `message`, unchanged files, and no `secrets` in the output. */
 async function expectRefusal(extraEnv: Record<string, string>, message: RegExp, secrets: string[]): Promise<string> {
   const before = hashDir(dataDir);
-  const r = await runCli(['serve'], { ...env, ...extraEnv }, 10_000);
+  const r = await runCli(['serve'], { env: { ...ephemeralAddrs, ...env, ...extraEnv }, timeoutMs: 10_000 });
   const output = r.stdout + r.stderr;
   expect(r.signal, output).toBe(null);
   expect(r.code, output).not.toBe(0);
@@ -130,7 +131,7 @@ describe('boot with a bad master key', () => {
     renameSync(keyFile, join(aside, 'master.key'));
     try {
       const before = hashDir(dataDir);
-      const r = await runCli(['serve'], env, 10_000);
+      const r = await runCli(['serve'], { env: { ...ephemeralAddrs, ...env }, timeoutMs: 10_000 });
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/no master key was found/);
       const after = hashDir(dataDir);

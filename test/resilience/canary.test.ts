@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type Hit, needlesFor, searchBuffer, searchDir, SseClient } from '../helpers/kit.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
-import { ephemeralAddrs, headersText, needlesFor, randomCanary, readSse, searchBuffer, searchDir, type Hit, type HttpResult } from './helpers.js';
+import { ephemeralAddrs, headersText, randomCanary, type HttpResult } from './helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -151,9 +152,10 @@ describe('canary sweep over a real server', () => {
     await call('audit', 'GET', '/audit?limit=1000');
     const verify = await call('verify', 'GET', '/audit/verify');
     expect(verify.json.ok).toBe(true);
-    const sse = await readSse(`${srv.api}/audit/stream`, srv.apiKey, (t) => t.includes(`id: ${verify.json.head_seq}\n`));
-    expect(sse.text).toContain(`id: ${verify.json.head_seq}\n`);
-    seen.push({ where: 'GET sse', res: { status: 200, headers: sse.headers, text: sse.text, json: undefined } });
+    const sse = await SseClient.open(srv, '/audit/stream');
+    await sse.until(() => sse.raw.includes(`id: ${verify.json.head_seq}\n`), 3000).finally(() => sse.close());
+    expect(sse.raw).toContain(`id: ${verify.json.head_seq}\n`);
+    seen.push({ where: 'GET sse', res: { status: 200, headers: sse.headers, text: sse.raw, json: undefined } });
 
     const stored = Object.values(c).filter((x) => x !== c.revealed);
     const needles = [...stored, c.revealed, ...Object.values(e)].flatMap(needlesFor);

@@ -6,9 +6,10 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
+import { requireBuiltCli } from '../helpers/kit.js';
 import { cliPath, newAdminKey, tempDir } from '../helpers/server.js';
 import { connectTo, makePki, startUpstream, type Pki, type Upstream } from '../proxy/helpers.js';
-import { apiClient, requireBuiltCli, type Call } from './helpers.js';
+import { apiClient, type Call } from './helpers.js';
 import { dial, readHead, watch } from './hostile-wire.js';
 
 /** The limits under test, small so that timeouts fire within the suite's budget. */

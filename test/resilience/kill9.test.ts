@@ -2,8 +2,9 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
+import { requireBuiltCli, sleep } from '../helpers/kit.js';
 import { newAdminKey, spawnServer, tempDir, type SpawnedServer } from '../helpers/server.js';
-import { apiClient, ephemeralAddrs, exitWithin, requireBuiltCli, sleep, type Call } from './helpers.js';
+import { apiClient, ephemeralAddrs, exitWithin, type Call } from './helpers.js';
 
 const writers = 8;
 const maxRounds = 4;

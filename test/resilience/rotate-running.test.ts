@@ -3,10 +3,11 @@
 // refuses to write or read with its old key (503, nothing stored under a key that no longer
 // exists), and a restart recovers everything.
 import { afterEach, expect, it } from 'vitest';
+import { requireBuiltCli, runCli } from '../helpers/kit.js';
+import { ephemeralAddrs } from './helpers.js';
 import { loadConfig } from '../../src/config.js';
 import { createServices, openVaultgate } from '../../src/main.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { requireBuiltCli, runCli } from './helpers.js';
 
 let s: TestServer | null = null;
 afterEach(async () => {
@@ -20,7 +21,7 @@ it('a node left on the old key answers 503 and writes nothing; after a restart e
   const vault = (await s.call('POST', '/vaults', { body: { name: 'v' } })).json;
   const secret = (await s.call('POST', `/vaults/${vault.id}/secrets`, { body: { env_key: 'A', value: 'before-rotation', revealable: true } })).json;
 
-  const refused = await runCli(['admin', 'rotate-master-key', '--json'], s.storeEnv);
+  const refused = await runCli(['admin', 'rotate-master-key', '--json'], { env: { ...ephemeralAddrs, ...s.storeEnv } });
   expect([refused.code, refused.stdout]).toEqual([1, '']);
   expect(refused.stderr).toMatch(new RegExp(`^vaultgate: a node is serving this store \\(pid ${process.pid} on [^,]+, last seen \\d+s ago\\): stop every node first\n$`));
 

@@ -1,18 +1,18 @@
 // Master-key rotation: values survive, the chain key does not change, the old key stops working,
 // and a kill -9 at any moment of `admin rotate-master-key` leaves every secret readable.
-import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli, runCli, sleep, startCli } from '../helpers/kit.js';
 import { loadConfig } from '../../src/config.js';
 import { openValue } from '../../src/crypto/envelope.js';
 import { kekIdOf } from '../../src/crypto/keyring.js';
 import { parseMasterKey } from '../../src/crypto/master-key.js';
 import { createServices, openVaultgate } from '../../src/main.js';
 import { inspectSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
-import { cliPath, newAdminKey, startTestServer, tempDir } from '../helpers/server.js';
-import { collect, ephemeralAddrs, requireBuiltCli, runCli, sleep } from './helpers.js';
+import { newAdminKey, startTestServer, tempDir } from '../helpers/server.js';
+import { ephemeralAddrs } from './helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -69,7 +69,7 @@ describe('master-key rotation', () => {
     const { values, head } = await seedOverHttp(dataDir, adminKey);
     const oldKey = keyFileText(dataDir);
 
-    const r = await runCli(['admin', 'rotate-master-key', '--json'], { VAULTGATE_DATA_DIR: dataDir });
+    const r = await runCli(['admin', 'rotate-master-key', '--json'], { env: { ...ephemeralAddrs, VAULTGATE_DATA_DIR: dataDir } });
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
     const newKey = keyFileText(dataDir);
@@ -84,7 +84,7 @@ describe('master-key rotation', () => {
     expect(events[0]!.details).toMatchObject({ from: result.from, to: result.to });
 
     // The old key no longer opens the store.
-    const old = await runCli(['serve'], { VAULTGATE_DATA_DIR: dataDir, VAULTGATE_MASTER_KEY: oldKey, VAULTGATE_ADMIN_KEY: adminKey });
+    const old = await runCli(['serve'], { env: { ...ephemeralAddrs, VAULTGATE_DATA_DIR: dataDir, VAULTGATE_MASTER_KEY: oldKey, VAULTGATE_ADMIN_KEY: adminKey } });
     expect(old.code).not.toBe(0);
     expect(old.stderr).toMatch(/does not match this store/);
   });
@@ -100,7 +100,7 @@ describe('master-key rotation', () => {
     writeFileSync(newKeyFile, `${newKey}\n`, { mode: 0o600 });
 
     const env = { VAULTGATE_DATA_DIR: dataDir, VAULTGATE_MASTER_KEY: oldKey };
-    const r = await runCli(['admin', 'rotate-master-key', '--new-key-file', newKeyFile, '--json'], env);
+    const r = await runCli(['admin', 'rotate-master-key', '--new-key-file', newKeyFile, '--json'], { env: { ...ephemeralAddrs, ...env } });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ to: kekIdOf(parseMasterKey(newKey)), rewrapped: 9, pendingFile: join(dataDir, 'master.key.next') });
     for (const k of [oldKey, newKey]) expect(r.stdout + r.stderr).not.toContain(k);
@@ -108,7 +108,7 @@ describe('master-key rotation', () => {
     const events = await checkAfterRotation(dataDir, adminKey, values, head.head, { VAULTGATE_MASTER_KEY: newKey });
     expect(events).toHaveLength(1);
 
-    const serveOld = () => runCli(['serve'], { ...env, VAULTGATE_ADMIN_KEY: adminKey });
+    const serveOld = () => runCli(['serve'], { env: { ...ephemeralAddrs, ...env, VAULTGATE_ADMIN_KEY: adminKey } });
     const refusedPending = await serveOld();
     expect(refusedPending.code).not.toBe(0);
     expect(refusedPending.stderr).toMatch(/re-keyed by rotate-master-key/);
@@ -169,8 +169,7 @@ describe('kill -9 during rotate-master-key', () => {
   async function rotate(dataDir: string, killAt: { afterSpawn: number } | { afterPending: number } | null) {
     const pending = join(dataDir, 'master.key.next');
     const inodeBefore = existsSync(pending) ? statSync(pending).ino : -1;
-    const child = spawn(process.execPath, [cliPath, 'admin', 'rotate-master-key', '--json'], { env: { PATH: process.env.PATH ?? '', ...ephemeralAddrs, VAULTGATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const done = collect(child, 20_000);
+    const { child, done } = startCli(['admin', 'rotate-master-key', '--json'], { env: { ...ephemeralAddrs, VAULTGATE_DATA_DIR: dataDir }, timeoutMs: 20_000 });
     const t0 = Date.now();
     let pendingAt = -1;
     const poll = setInterval(() => {
@@ -236,7 +235,7 @@ describe('kill -9 during rotate-master-key', () => {
     const adminKey = newAdminKey();
     const { values, head } = await seedOverHttp(dataDir, adminKey);
     const oldKey = keyFileText(dataDir);
-    const r = await runCli(['admin', 'rotate-master-key', '--json'], { VAULTGATE_DATA_DIR: dataDir });
+    const r = await runCli(['admin', 'rotate-master-key', '--json'], { env: { ...ephemeralAddrs, VAULTGATE_DATA_DIR: dataDir } });
     expect(r.code, r.stderr).toBe(0);
     const newKey = keyFileText(dataDir);
     // Recreate the moment between the commit and the rename: old master.key, new master.key.next.

@@ -2,8 +2,9 @@
 import { Agent, request as httpRequest, type ClientRequest } from 'node:http';
 import { rmSync } from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
+import { requireBuiltCli, sleep, SseClient } from '../helpers/kit.js';
 import { newAdminKey, spawnServer, tempDir, type SpawnedServer } from '../helpers/server.js';
-import { apiClient, ephemeralAddrs, exitWithin, requireBuiltCli, sleep } from './helpers.js';
+import { apiClient, ephemeralAddrs, exitWithin } from './helpers.js';
 
 const dirs: string[] = [];
 const servers: SpawnedServer[] = [];
@@ -31,20 +32,12 @@ function slowPost(url: string, path: string, apiKey: string, body: string): { re
   return { req, result };
 }
 
-/** An open SSE stream: resolves how it ended ('end' when the server closed it cleanly). */
-async function openSse(url: string, apiKey: string): Promise<{ ended: Promise<string>; firstBytes: string }> {
-  const res = await fetch(`${url}/api/public/v1/audit/stream`, { headers: { authorization: `Bearer ${apiKey}` } });
-  expect(res.status).toBe(200);
-  const reader = res.body!.getReader();
-  const first = await reader.read();
-  const ended = (async () => {
-    try {
-      for (;;) if ((await reader.read()).done) return 'end';
-    } catch (err) {
-      return `error ${(err as Error).message}`;
-    }
-  })();
-  return { ended, firstBytes: Buffer.from(first.value ?? []).toString() };
+/** An open SSE stream with its first bytes received (`ended` says how it ended: 'end' when the server closed it cleanly). */
+async function openSse(url: string, apiKey: string): Promise<SseClient> {
+  const sse = await SseClient.open({ api: `${url}/api/public/v1`, apiKey }, '/audit/stream');
+  expect(sse.status).toBe(200);
+  await sse.until(() => sse.raw !== '');
+  return sse;
 }
 
 async function started() {
@@ -63,7 +56,7 @@ async function started() {
 it('SIGTERM with an open SSE stream and an in-flight request exits 0 within 5 s', async () => {
   const { srv, adminKey, vaultId } = await started();
   const sse = await openSse(srv.url, adminKey);
-  expect(sse.firstBytes).toMatch(/retry:|id: /);
+  expect(sse.raw).toMatch(/retry:|id: /);
   const body = JSON.stringify({ env_key: 'IN_FLIGHT', value: 'in-flight-value' });
   const post = slowPost(srv.url, `/vaults/${vaultId}/secrets`, adminKey, body);
   await sleep(100);

@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { VaultgateError, type Agent, type EnvironmentEntry } from '../../sdk/index.js';
 import { parentEnvironment } from '../../config.js';
-import { CliError, exitCodes } from '../errors.js';
+import { CliError, exitCodes, UsageError } from '../errors.js';
 import { clientConfig, operatorClient } from '../client.js';
+import { parseDuration } from '../options.js';
 import { writeErr } from '../output.js';
 import { readSpecFile } from './agents.js';
 
@@ -19,12 +20,14 @@ export function registerRunCommand(program: Command): void {
     .option('--agent <id-or-name>', 'the agent (with VAULTGATE_API_KEY: a token is minted for this run and revoked after)')
     .option('--spec <file>', 'apply this agent spec first, then run as that agent')
     .option('--watch', 'restart the command when an unrestricted value it holds changes')
+    .option('--watch-interval <duration>', 'how often --watch asks whether a value changed (default 2s; 100ms to 60m)', parseDuration('--watch-interval', 100, 3_600_000))
     .argument('<command...>', 'the command and its arguments (after --)')
     .addHelpText(
       'after',
       '\nExamples:\n  VAULTGATE_AGENT_TOKEN=vgat_… vaultgate run -- curl https://api.stripe.com/v1/charges -H "Authorization: Bearer $STRIPE_KEY"\n  vaultgate run --agent researcher -- python3 agent.py',
     )
-    .action(async (command: string[], opts: { agent?: string; spec?: string; watch?: boolean }) => {
+    .action(async (command: string[], opts: { agent?: string; spec?: string; watch?: boolean; watchInterval?: number }) => {
+      if (opts.watchInterval !== undefined && !opts.watch) throw new UsageError('--watch-interval needs --watch');
       const client = clientConfig();
       let token = client.agentToken;
       let revoke: (() => Promise<void>) | null = null;
@@ -61,6 +64,7 @@ export function registerRunCommand(program: Command): void {
           token,
           command,
           watch: opts.watch ?? false,
+          watchIntervalMs: opts.watchInterval,
           parentEnv: parentEnvironment(),
           onNotice: (text) => writeErr(`${text}\n`),
           describeEnvironment,

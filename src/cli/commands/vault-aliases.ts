@@ -1,4 +1,4 @@
-// Seed 004's Namespace-style `vault add|set|delete|list|reveal`, with its flag spellings (`--object_id`, `--from_file`).
+// The Namespace-style `vault add|set|delete|list|reveal`, with its flag spellings (`--object_id`, `--from_file`; SPEC §7).
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { defaultVault, operatorClient, resolveVaultId } from '../client.js';
@@ -22,7 +22,7 @@ function objectIdOf(arg: string | undefined, opts: ObjectIdOptions): string {
 }
 
 export function registerVaultAliases(program: Command): void {
-  const vault = program.command('vault').description('Namespace-style aliases of `secrets` (seed 004): add, set, delete, list, reveal');
+  const vault = program.command('vault').description('Namespace-style aliases of `secrets`: add, set, delete, list, reveal');
   example(vault, 'vaultgate vault add --name API_KEY --from_file secret.txt --description "secret from file"');
 
   const add = addNewSecretOptions(
@@ -40,7 +40,7 @@ export function registerVaultAliases(program: Command): void {
       if (envKey === undefined) throw new UsageError('vault add needs the environment variable name: --env-key NAME (or --name NAME)');
       const client = operatorClient();
       const vaultId = opts.vault !== undefined ? await resolveVaultId(client, opts.vault) : (await defaultVault(client)).id;
-      // Seed 004 scripts (Namespace has no domains) keep working: unrestricted with a warning, not refused.
+      // Namespace-style scripts (Namespace has no domains) keep working: unrestricted with a warning, not refused.
       await createSecret(client, vaultId, envKey, opts, 'warn');
     },
   );

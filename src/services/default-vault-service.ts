@@ -1,6 +1,6 @@
-// The seed-003 vault API (`/v1/vault`): secrets by name in the org's default vault, and grants.
+// The default-vault API (`/v1/vault`, SPEC §5): secrets by name in the org's default vault, and grants.
 import { VaultError } from '../contract/errors.js';
-import type { CompatSecret, Grant } from '../contract/agent-schemas.js';
+import type { DefaultVaultSecret, Grant } from '../contract/agent-schemas.js';
 import { isId } from '../core/ids.js';
 import type { Store } from '../storage/store.js';;
 import type { Caller } from './context.js';
@@ -12,7 +12,7 @@ import type { VaultsService } from './vaults-service.js';
 /** The vault that `/v1/vault` acts on; created on first use. */
 export const defaultVaultName = 'default';
 
-export function createCompatService(deps: { store: Pick<Store, 'findVaultByName' | 'findAgentByName'>; vaults: VaultsService; secrets: SecretsService; grants: GrantsService }) {
+export function createDefaultVaultService(deps: { store: Pick<Store, 'findVaultByName' | 'findAgentByName'>; vaults: VaultsService; secrets: SecretsService; grants: GrantsService }) {
   const { store, vaults, secrets, grants } = deps;
 
   async function defaultVaultId(caller: Caller): Promise<string> {
@@ -29,13 +29,13 @@ export function createCompatService(deps: { store: Pick<Store, 'findVaultByName'
   }
 
   return {
-    async createSecret(caller: Caller, body: { name: string; value?: string | undefined }): Promise<CompatSecret> {
+    async createSecret(caller: Caller, body: { name: string; value?: string | undefined }): Promise<DefaultVaultSecret> {
       const vaultId = await defaultVaultId(caller);
       const created = await secrets.create(caller, vaultId, { env_key: body.name, value: body.value });
       return { id: created.id, name: created.env_key, created_at: created.created_at };
     },
 
-    async listSecrets(caller: Caller, query: PageRequest): Promise<PageResult<CompatSecret>> {
+    async listSecrets(caller: Caller, query: PageRequest): Promise<PageResult<DefaultVaultSecret>> {
       // Reading creates nothing: without a default vault there is nothing to list.
       const vault = await store.findVaultByName(caller.orgId, defaultVaultName);
       if (!vault) return { items: [], nextCursor: null };
@@ -47,7 +47,7 @@ export function createCompatService(deps: { store: Pick<Store, 'findVaultByName'
       await secrets.remove(caller, { vaultId: await defaultVaultId(caller) }, secretId, null);
     },
 
-    /** `agent_id` may be an agent id or, as in the seed ("researcher"), an agent name; it is answered as given. */
+    /** `agent_id` may be an agent id or, as in that API's original documentation ("researcher"), an agent name; it is answered as given. */
     async createGrant(caller: Caller, body: { agent_id: string; secret_id: string }): Promise<{ grant: Grant; created: boolean }> {
       let agentId = body.agent_id;
       if (!isId('agent', agentId)) {
@@ -61,4 +61,4 @@ export function createCompatService(deps: { store: Pick<Store, 'findVaultByName'
   };
 }
 
-export type CompatService = ReturnType<typeof createCompatService>;
+export type DefaultVaultService = ReturnType<typeof createDefaultVaultService>;

@@ -1,4 +1,4 @@
-// The seed-003 compatibility API (/v1/vault) byte for byte, then vault.read through the agent API.
+// The default-vault API (/v1/vault, SPEC §5) byte for byte, then vault.read through the agent API.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createAgent, createSecret, createVault, deploy, expect204, expectJson, idOf, isoMs, mintToken, missingId, ok, readSecret, type Res } from './helpers.js';
@@ -19,8 +19,8 @@ function expectRaw(res: Res, status: number, text: string): void {
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
 }
 
-describe('/v1/vault (seed 003)', () => {
-  it('walks the seed: create, list, grant by agent name, vault.read, delete with its grants', async () => {
+describe('/v1/vault (SPEC §5)', () => {
+  it('walks its documented example: create, list, grant by agent name, vault.read, delete with its grants', async () => {
     const created = await v1('POST', '/secrets', { name: 'OPENAI_API_KEY', value: 'sk-xxxxxxxxxxxx' });
     const a = created.json;
     expectRaw(created, 201, JSON.stringify({ id: a.id, name: 'OPENAI_API_KEY', created_at: a.created_at }));
@@ -38,7 +38,7 @@ describe('/v1/vault (seed 003)', () => {
       [b.id, 'TELEGRAM_BOT_TOKEN', []],
     ]);
 
-    // The seed's agent runs: a new agent is stopped and receives nothing until deployed (SPEC §2).
+    // The example's agent runs: a new agent is stopped and receives nothing until deployed (SPEC §2).
     const researcher = await deploy(s, (await createAgent(s, { name: 'researcher' })).id);
     const { token } = await mintToken(s, researcher.id);
     expectJson(await readSecret(s, token, 'OPENAI_API_KEY'), 403, { error: 'access denied', code: 'access_denied' });
