@@ -47,7 +47,7 @@ export function parseAgentSpec(text: string): AgentSpec {
       env[e.name] = String(e.value);
     }
   });
-  return { name: spec.name, vaults: vaults as string[], env, env_vars: envVars };
+  return { name: spec.name, vaults: vaults, env, env_vars: envVars };
 }
 
 async function resolveVaultIds(client: VaultgateClient, refs: string[]): Promise<string[]> {

@@ -61,7 +61,7 @@ function buildAutomaton(list: readonly ScrubValue[]): Automaton {
   const classes = new Uint8Array(256);
   let width = 1;
   for (const { value } of list) for (const b of value) if (classes[b] === 0) classes[b] = width++;
-  const gotos: Map<number, number>[] = [new Map()];
+  const gotos: Map<number, number>[] = [new Map<number, number>()];
   const depthList = [0];
   const own: number[][] = [[]];
   list.forEach(({ value }, index) => {

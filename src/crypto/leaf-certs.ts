@@ -28,7 +28,7 @@ export interface LeafMinterOptions {
 function pemBody(pem: string): ArrayBuffer {
   const b64 = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   const buf = Buffer.from(b64, 'base64');
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
 }
 
 function toPem(der: ArrayBuffer, label: string): string {
@@ -47,7 +47,7 @@ export function createLeafMinter(opts: LeafMinterOptions) {
     const x509 = await loadX509();
     caCert ??= Promise.resolve(new x509.X509Certificate(opts.caCertPem));
     const issuer = await caCert;
-    const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify']));
     const now = opts.now();
     const notBefore = new Date(now.getTime() - 5 * 60 * 1000);
     const notAfter = new Date(now.getTime() + leafLifetimeMs);

@@ -21,7 +21,7 @@ export interface OpenedCa {
 
 export async function generateProxyCa(keyring: Keyring, now: Date, commonName = 'Vaultgate deployment CA'): Promise<SealedCa> {
   const x509 = await loadX509();
-  const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify']));
   const notBefore = new Date(now.getTime() - 60 * 60 * 1000);
   const notAfter = new Date(now.getTime());
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + validityYears);

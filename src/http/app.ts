@@ -73,8 +73,9 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     // the router must not refuse long segments; Node's 16 KiB header limit still bounds the URL.
     routerOptions: { maxParamLength: 16 * 1024, ignoreTrailingSlash: false },
     // Router-level failures get the standard error body: Fastify's own echoes the whole URL.
-    frameworkErrors: (error, _request, reply) =>
-      sendError(reply, error.code === 'FST_ERR_BAD_URL' ? new VaultError('invalid_request', 'malformed URL') : new VaultError('not_found')),
+    frameworkErrors: (error, _request, reply) => {
+      void sendError(reply, error.code === 'FST_ERR_BAD_URL' ? new VaultError('invalid_request', 'malformed URL') : new VaultError('not_found'));
+    },
   });
   guardListener(app.server, options.limits, options.logger, 'api');
   app.setValidatorCompiler(validatorCompiler);

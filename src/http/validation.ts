@@ -18,7 +18,7 @@ function compileOnFirstUse(ajv: Ajv, schema: object) {
   let compiled: ValidateFunction | undefined;
   const validate = (data: unknown): boolean => {
     compiled ??= ajv.compile(schema);
-    const ok = compiled(data) as boolean;
+    const ok = compiled(data);
     validate.errors = compiled.errors ?? null;
     return ok;
   };

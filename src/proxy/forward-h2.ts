@@ -103,7 +103,7 @@ function relayH2(up: ClientHttp2Stream, headers: IncomingHttpHeaders, ended: boo
     return x.unrelayable();
   }
   let trailers: IncomingHttpHeaders = {};
-  up.once('trailers', (t) => (trailers = t));
+  up.once('trailers', (t: IncomingHttpHeaders) => (trailers = t));
   const stream = scrub?.stream() ?? null;
   const transform = new Transform({
     transform(chunk: Buffer, _enc, cb) {

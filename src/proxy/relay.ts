@@ -30,7 +30,7 @@ export function decodersFor(contentEncoding: string | undefined, transferEncodin
   const list = (v: string | undefined) => (v ?? '').split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity' && c !== 'chunked');
   const codings = [...list(contentEncoding), ...list(transferEncoding)];
   const decoders = codings.reverse().map(decoderFor);
-  return decoders.every((d) => d !== null) ? (decoders as Transform[]) : null;
+  return decoders.every((d) => d !== null) ? (decoders) : null;
 }
 
 export const scrubText = (scrub: CompiledScrub | null, text: string) => (scrub ? scrub.scrub(Buffer.from(text, 'latin1')).toString('latin1') : text);

@@ -450,7 +450,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     });
     const hostHeader = formatAuthority(destination, 443);
     const info: TunnelInfo = { caller, destination, authority: hostHeader, proxyAuthorization: req.headers['proxy-authorization'], address, timers: null };
-    tunnels.set(tlsSocket as unknown as Socket, info);
+    tunnels.set(tlsSocket, info);
     tlsSocket.once('secure', () => {
       if (tlsSocket.alpnProtocol === 'h2') {
         // Node clears this flag only for sockets a TLS server accepted; an HTTP/2 session waits for

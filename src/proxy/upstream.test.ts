@@ -27,7 +27,7 @@ function boundaryAddresses(): Addr[] {
   const families = [['ipv4', ipaddr.IPv4.prototype], ['ipv6', ipaddr.IPv6.prototype]] as const;
   for (const [kind, proto] of families) {
     for (const entry of Object.values((proto as unknown as { SpecialRanges: Record<string, unknown[]> }).SpecialRanges)) {
-      const cidrs = (Array.isArray((entry as unknown[])[0]) ? entry : [entry]) as [Addr, number][];
+      const cidrs = (Array.isArray((entry)[0]) ? entry : [entry]) as [Addr, number][];
       for (const [net, bits] of cidrs) {
         const first = toBig(net);
         const last = first + (1n << BigInt((kind === 'ipv4' ? 32 : 128) - bits)) - 1n;

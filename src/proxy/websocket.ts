@@ -195,5 +195,5 @@ function switchProtocols(input: WebSocketRelayInput, upRes: IncomingMessage, upS
   // From here the relay owns both sockets and their idle limit.
   upSocket.setTimeout(0);
   input.socket.write(head);
-  startWebSocketRelay({ client: input.socket, clientHead: input.head, upstream: upSocket, upstreamHead: upHead, ctx, audits: input.audits, refresh: input.refresh, ownEcho, limits, logger });
+  startWebSocketRelay({ client: input.socket, clientHead: input.head, upstream: upSocket, upstreamHead: upHead, ctx, audits: input.audits, refresh: () => input.refresh(), ownEcho, limits, logger });
 }

@@ -25,8 +25,8 @@ import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 
 /** undici flags EnvHttpProxyAgent as experimental; that notice is noise in the agent's stderr. */
 function routeFetch(): void {
-  const emitWarning = process.emitWarning;
-  process.emitWarning = (() => {}) as typeof process.emitWarning;
+  const emitWarning = process.emitWarning.bind(process);
+  process.emitWarning = (() => {});
   try {
     setGlobalDispatcher(new EnvHttpProxyAgent());
   } finally {

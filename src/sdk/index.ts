@@ -51,7 +51,7 @@ export function createClient(opts: ClientOptions & { apiKey: string }) {
     const out: T[] = [];
     let cursor: string | undefined;
     do {
-      const res = await request<T[]>(t, 'GET', `${api}${path}`, { query: { ...o, limit: 1000, ...(cursor ? { [param]: cursor } : {}) } as RequestOptions['query'] });
+      const res = await request<T[]>(t, 'GET', `${api}${path}`, { query: { ...o, limit: 1000, ...(cursor ? { [param]: cursor } : {}) } });
       out.push(...res.data);
       cursor = nextCursor(res.headers, param);
     } while (cursor);

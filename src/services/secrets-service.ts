@@ -1,6 +1,6 @@
 // Secrets: create, read metadata, update as new versions, delete, reveal; every change audited.
 import { VaultError } from '../contract/errors.js';
-import type { CreateSecretBody, InjectSurface, RevealResponse, Secret, SecretVersion, UpdateSecretBody } from '../contract/schemas.js';
+import type { CreateSecretBody, RevealResponse, Secret, SecretVersion, UpdateSecretBody } from '../contract/schemas.js';
 import { sealValue } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store.js';
@@ -165,7 +165,7 @@ export function createSecretsService(deps: SecretsServiceDeps) {
           const next: SecretRow = {
             ...current,
             allowed_domains: domains ?? current.allowed_domains,
-            inject_in: (injectIn ?? current.inject_in) as InjectSurface[],
+            inject_in: (injectIn ?? current.inject_in),
             description: description === undefined ? current.description : description,
             version: current.version + 1,
             updated_at: deps.clock.now().toISOString(),

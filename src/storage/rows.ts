@@ -74,7 +74,7 @@ export type Columns<T> = { [K in keyof T]-?: Column<T[K]> };
 
 /** Builds T from a row, field by field, in the order the columns are listed. */
 export function rowDecoder<T>(columns: Columns<T>): (row: unknown) => T {
-  const fields = Object.entries(columns) as [string, Column<unknown>][];
+  const fields = Object.entries<Column<unknown>>(columns);
   return (row) => {
     if (typeof row !== 'object' || row === null) throw new Error('store row: expected an object');
     const out: Row = {};

@@ -47,8 +47,9 @@ beforeAll(async () => {
     seen.push(entry);
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('message', (m) => {
-        entry.messages.push(String(m));
-        ws.send(`echo ${String(m)}`);
+        const text = (m as Buffer).toString('utf8');
+        entry.messages.push(text);
+        ws.send(`echo ${text}`);
       });
     });
   });

@@ -181,7 +181,7 @@ export async function waitFor(what: string, fn: () => Promise<boolean>, ms: numb
     } catch (err) {
       last = err;
     }
-    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
     await sleep(every);
   }
 }

@@ -104,7 +104,7 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
     });
     async function database(): Promise<string> {
       const db = await createTestDatabase();
-      dropped.push(db.drop);
+      dropped.push(() => db.drop());
       return db.url;
     }
     async function node(url: string, kek = keyring): Promise<Store> {

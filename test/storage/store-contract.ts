@@ -7,7 +7,7 @@ import type { Store } from '../../src/storage/store.js';
 import type { AuditDraft, SecretRow, SecretVersionRow } from '../../src/storage/types.js';;
 
 export interface StoreFactory {
-  open(): Promise<{ store: Store; auditKey: Buffer; cleanup(): Promise<void> }>;
+  open(): Promise<{ store: Store; auditKey: Buffer; cleanup: () => Promise<void> }>;
 }
 
 const ids = createIdFactory();

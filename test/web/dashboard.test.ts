@@ -36,9 +36,9 @@ async function signIn(page: Page, s: TestServer): Promise<void> {
 
 /** Elements that stick out of the window on the right: what a narrow window would have to scroll to. */
 const overflowing = (page: Page) =>
-  page.evaluate(`document.documentElement.scrollWidth <= window.innerWidth ? [] : [...document.querySelectorAll('main *')]
+  page.evaluate<string[]>(`document.documentElement.scrollWidth <= window.innerWidth ? [] : [...document.querySelectorAll('main *')]
     .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-    .map((e) => e.outerHTML.slice(0, 120))`) as Promise<string[]>;
+    .map((e) => e.outerHTML.slice(0, 120))`);
 
 // Without Chromium the browser suite cannot run: CI (VAULTGATE_TEST_REQUIRE_BROWSER=1) fails here,
 // a developer's machine without it skips the suite below. `.ci/run` installs Debian's chromium.

@@ -48,7 +48,7 @@ export function registerRunCommand(program: Command): void {
           agent = ref.startsWith('agt_') ? await operator.agents.get(ref) : (await operator.agents.all()).find((a) => a.name === ref);
         }
         // An unknown name goes on as an id, and minting its token answers 404.
-        const agentId = agent?.id ?? (opts.agent as string);
+        const agentId = agent?.id ?? opts.agent ?? '';
         agentName = agent?.name ?? null;
         if (agent && agent.status !== 'deployed') throw stoppedError(agentName);
         const minted = await operator.agents.createToken(agentId);

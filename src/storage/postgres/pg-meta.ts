@@ -25,9 +25,9 @@ export async function inspectPostgresStore(url: string): Promise<{ initialized: 
   await client.connect();
   try {
     await client.query('BEGIN READ ONLY');
-    const hasMeta = await client.query("SELECT to_regclass('meta') IS NOT NULL AS found");
+    const hasMeta = await client.query<{ found: unknown }>("SELECT to_regclass('meta') IS NOT NULL AS found");
     if (!bool(hasMeta.rows[0]?.found, 'found')) return { initialized: false, keyring: null };
-    const row = await client.query('SELECT value FROM meta WHERE key = $1', [keyringMetaKey]);
+    const row = await client.query<{ value: unknown }>('SELECT value FROM meta WHERE key = $1', [keyringMetaKey]);
     const value: unknown = row.rows[0]?.value;
     return { initialized: value !== undefined, keyring: value !== undefined ? decodeKeyring(bytes(value, 'value')) : null };
   } finally {

@@ -43,7 +43,7 @@ export function createReadCache(db: Database.Database, maxEntriesPerKind = 64): 
       }
     }
     let entries = kinds.get(kind);
-    if (!entries) kinds.set(kind, (entries = new Map()));
+    if (!entries) kinds.set(kind, (entries = new Map<string, unknown>()));
     return entries;
   }
 
