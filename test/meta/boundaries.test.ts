@@ -1,9 +1,12 @@
 // The layer rules of shared/DESIGN.md are enforced by lint: prove a violation is reported.
 import { ESLint } from 'eslint';
+import tseslint from 'typescript-eslint';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/server.js';
 
-const eslint = new ESLint({ cwd: repoRoot });
+// The files linted here do not exist, so no TypeScript project holds them: the type-aware rules
+// are switched off for them (the import rules under test need no types).
+const eslint = new ESLint({ cwd: repoRoot, overrideConfig: tseslint.configs.disableTypeChecked });
 
 async function ruleIds(filePath: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath });
@@ -79,5 +82,20 @@ describe('import boundaries', () => {
   it('only src/config.ts reads process.env', async () => {
     expect(await ruleIds('src/services/x.ts', 'export const x = process.env.HOME;\n')).toContain('no-restricted-properties');
     expect(await ruleIds('src/config.ts', 'export const x = process.env.HOME;\n')).not.toContain('no-restricted-properties');
+  });
+});
+
+describe('lint is type-aware on src and test', () => {
+  // Linted as the text of a file the TypeScript project holds, so the rules see its types.
+  const typed = new ESLint({ cwd: repoRoot });
+  const idsOf = async (code: string) => ((await typed.lintText(code, { filePath: 'src/core/ids.ts' }))[0]?.messages ?? []).map((m) => m.ruleId);
+
+  it('a promise nobody awaits is reported', async () => {
+    expect(await idsOf('export async function f(): Promise<void> {}\nexport function g(): void {\n  f();\n}\n')).toContain('@typescript-eslint/no-floating-promises');
+  });
+
+  it('a switch that misses a member of a union is reported', async () => {
+    const code = "export function f(k: 'a' | 'b'): number {\n  switch (k) {\n    case 'a':\n      return 1;\n  }\n  return 0;\n}\n";
+    expect(await idsOf(code)).toContain('@typescript-eslint/switch-exhaustiveness-check');
   });
 });
