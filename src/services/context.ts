@@ -40,6 +40,23 @@ export interface EventFields {
   details?: Record<string, unknown>;
 }
 
+/** An agent refused something (`proxy.blocked`, `vault.denied`): the secret concerned, if any, and why. */
+export function agentDenial(
+  deps: ServiceDeps,
+  caller: AgentCaller,
+  type: 'proxy.blocked' | 'vault.denied',
+  denial: { secret: { id: string; vault_id: string } | null; reason: string; details: Record<string, unknown> },
+): AuditDraft {
+  return draftEvent(deps, caller, type, {
+    agent_id: caller.agentId,
+    secret_id: denial.secret?.id ?? null,
+    vault_id: denial.secret?.vault_id ?? null,
+    outcome: 'denied',
+    reason: denial.reason,
+    details: denial.details,
+  });
+}
+
 /** Builds an audit draft; the store gives it its seq and hash inside the same transaction. */
 export function draftEvent(deps: ServiceDeps, caller: Caller, type: AuditEventType, fields: EventFields = {}): AuditDraft {
   return {

@@ -7,7 +7,7 @@ import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store.js';
 import type { SecretRow } from '../storage/types.js';;
-import { draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
+import { agentDenial, draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
 import type { Credentials } from './credentials.js';
 import { createEchoScrubs, type EchoScrub } from './echo-scrub.js';
 import { openVersion } from './secret-values.js';
@@ -107,16 +107,7 @@ export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyr
 
     /** `proxy.blocked`, under the destination's authority; resolves after the audit commit. */
     async auditBlocked(caller: AgentCaller, destination: Destination, blocked: Blocked): Promise<void> {
-      await store.appendAudit([
-        draftEvent(deps, caller, 'proxy.blocked', {
-          agent_id: caller.agentId,
-          secret_id: blocked.secret?.id ?? null,
-          vault_id: blocked.secret?.vault_id ?? null,
-          outcome: 'denied',
-          reason: blocked.reason,
-          details: { host: formatAuthority(destination, 443) },
-        }),
-      ]);
+      await store.appendAudit([agentDenial(deps, caller, 'proxy.blocked', { ...blocked, details: { host: formatAuthority(destination, 443) } })]);
     },
 
     /** One `proxy.injected` per secret (secret id → the surfaces its value went into); resolves after the commit. */

@@ -8,7 +8,7 @@ import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store.js';
 import type { SecretRow } from '../storage/types.js';;
-import { draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
+import { agentDenial, draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
 import { currentValue } from './secret-values.js';
 
 export interface RuntimeDeps extends ServiceDeps {
@@ -50,7 +50,7 @@ export function createRuntimeService(deps: RuntimeDeps) {
     const facts = await factsOf(caller);
     if (receivesValues(facts.agent)) return facts;
     const details = name !== undefined && isValidEnvKey(name) ? { delivery, name } : { delivery };
-    await store.appendAudit([draftEvent(deps, caller, 'vault.denied', { agent_id: caller.agentId, outcome: 'denied', reason: 'agent_stopped', details })]);
+    await store.appendAudit([agentDenial(deps, caller, 'vault.denied', { secret: null, reason: 'agent_stopped', details })]);
     throw new VaultError('agent_stopped');
   }
 
@@ -93,17 +93,9 @@ export function createRuntimeService(deps: RuntimeDeps) {
       const facts = await servedFactsOf(caller, 'vault.read', name);
       const decision = decideRead(facts, name, await store.findSecretsByEnvKey(caller.orgId, name));
       if (!decision.allow) {
-        await store.appendAudit([
-          draftEvent(deps, caller, 'vault.denied', {
-            agent_id: caller.agentId,
-            vault_id: decision.secret?.vault_id ?? null,
-            secret_id: decision.secret?.id ?? null,
-            outcome: 'denied',
-            reason: decision.reason,
-            // The requested name is recorded only when it is a plausible env name, never arbitrary text.
-            details: isValidEnvKey(name) ? { name } : {},
-          }),
-        ]);
+        // The requested name is recorded only when it is a plausible env name, never arbitrary text.
+        const details = isValidEnvKey(name) ? { name } : {};
+        await store.appendAudit([agentDenial(deps, caller, 'vault.denied', { secret: decision.secret, reason: decision.reason, details })]);
         throw new VaultError('access_denied');
       }
       const value = await valueOf(decision.secret);
