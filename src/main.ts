@@ -13,6 +13,7 @@ import type { Keyring } from './crypto/keyring.js';
 import { createLeafMinter } from './crypto/leaf-certs.js';
 import { loadX509 } from './crypto/x509.js';
 import { buildApp } from './http/app.js';
+import { bracketed, listenError } from './net/listen.js';
 import { createLogger } from './logger.js';
 import { createProxyServer } from './proxy/server.js';
 import { createUpstreams, parseConnectTo } from './proxy/upstream.js';
@@ -252,20 +253,4 @@ function startPresence(vg: Vaultgate, logger: Logger) {
     kekId: vg.keyring.kekId,
     onError: (err) => logger.warn({ err }, 'could not record this node as serving (its heartbeat)'),
   });
-}
-
-/** An IPv6 host as it goes before `:port`. */
-const bracketed = (host: string) => (host.includes(':') ? `[${host}]` : host);
-
-const listenProblems: Record<string, string> = {
-  EADDRINUSE: 'address already in use',
-  EACCES: 'permission denied',
-  EADDRNOTAVAIL: 'address not available on this host',
-};
-
-/** A listener that cannot bind becomes one line naming the address and its setting, not a stack trace. */
-function listenError(err: unknown, setting: string, addr: { host: string; port: number }): unknown {
-  const e = err as NodeJS.ErrnoException | null;
-  if (e?.syscall !== 'listen' || typeof e.code !== 'string') return err;
-  return new BootError(`cannot listen on ${bracketed(addr.host)}:${addr.port} (${setting}): ${listenProblems[e.code] ?? e.code}`, { cause: err });
 }
