@@ -1,4 +1,5 @@
 // Lint: type-aware TypeScript rules (src and test) plus the layer boundaries of shared/DESIGN.md.
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** Each layer lists the project folders it must not import from. */
@@ -105,6 +106,13 @@ export default tseslint.config(
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Only src/config.ts reads process.env.' }],
     },
+  },
+  {
+    // The benchmark harness is plain JavaScript run by Node: a name it never defined or imported is
+    // an error here, not a crash in the middle of a measurement.
+    files: ['bench/**/*.mjs'],
+    languageOptions: { globals: globals.node },
+    rules: { 'no-undef': 'error' },
   },
   {
     // Tests read arbitrary JSON bodies; `any` there keeps assertions readable.
