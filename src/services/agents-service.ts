@@ -2,8 +2,8 @@
 import { VaultError } from '../contract/errors.js';
 import type { Agent, AgentToken, AgentTokenInfo, CreateAgentBody, EnvironmentEntry, Resource, UpdateAgentBody } from '../contract/agent-schemas.js';
 import { deliveredSecrets } from '../core/access.js';
-import type { AgentPatch, AgentView, AgentWrite, AttachmentRow } from '../storage/types.js';;
-import type { Store } from '../storage/store.js';;
+import type { AgentPatch, AgentView, AgentWrite, AttachmentRow } from '../storage/types.js';
+import type { Store } from '../storage/store.js';
 import { checkAgentName, checkEnv, checkEnvVars, checkVaultIds } from './agent-fields.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
 import { agentTokenPrefix, hashToken, mintToken } from './credentials.js';

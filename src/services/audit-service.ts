@@ -3,11 +3,13 @@ import { VaultError } from '../contract/errors.js';
 import type { AuditEvent, AuditVerifyResult } from '../contract/schemas.js';
 import { createChainVerifier } from '../core/audit-chain.js';
 import type { Store } from '../storage/store.js';
-import type { AuditQuery } from '../storage/types.js';;
+import type { AuditQuery } from '../storage/types.js';
 
 const verifyBatch = 1000;
 
-export function createAuditService(deps: { store: Pick<Store, 'listAudit' | 'onAudit'>; auditKey: Buffer }) {
+export type AuditStore = Pick<Store, 'listAudit' | 'onAudit'>;
+
+export function createAuditService(deps: { store: AuditStore; auditKey: Buffer }) {
   const { store } = deps;
   return {
     async list(orgId: string, query: AuditQuery): Promise<AuditEvent[]> {

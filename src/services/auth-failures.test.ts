@@ -1,6 +1,6 @@
 // The failed-authentication throttle and the auth.failed coalescer, on a hand-moved clock.
 import { describe, expect, it } from 'vitest';
-import type { AuditDraft } from '../storage/types.js';;
+import type { AuditDraft } from '../storage/types.js';
 import { authWindowMs, createAuthFailureAudit, createAuthThrottle } from './auth-failures.js';
 
 function fakeClock(start = Date.parse('2026-12-05T12:00:00.000Z')) {

@@ -1,6 +1,6 @@
 // Failed authentication, bounded: a per-address throttle (429 after N failures a minute) and
 // auth.failed audit events coalesced per org, source address and minute (SPEC §9).
-import type { AuditDraft } from '../storage/types.js';;
+import type { AuditDraft } from '../storage/types.js';
 import type { Clock } from './context.js';
 
 export const authWindowMs = 60_000;

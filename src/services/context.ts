@@ -1,7 +1,7 @@
 // What every service call knows about its caller, and the clock/id dependencies services share.
 import type { AuditEventType, AuditOutcome } from '../contract/audit-types.js';
 import type { IdFactory } from '../core/ids.js';
-import type { AuditDraft } from '../storage/types.js';;
+import type { AuditDraft } from '../storage/types.js';
 
 export interface Caller {
   orgId: string;

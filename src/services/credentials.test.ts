@@ -1,15 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import { createIdFactory } from '../core/ids.js';
-import type { AgentTokenRow } from '../storage/types.js';;
-import type { ApiKeyRow, AuditDraft } from '../storage/types.js';;
-import { systemClock } from './context.js';
+import type { AgentTokenRow, ApiKeyRow, AuditDraft } from '../storage/types.js';
 import { agentTokenPrefix, apiKeyPrefix, createCredentials, hashToken, mintToken } from './credentials.js';
 
 describe('hashToken', () => {
   it('is the hex SHA-256 of the UTF-8 token (what stores written by earlier versions hold)', () => {
     expect(hashToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    expect(hashToken('vgk_é')).toBe(createHash('sha256').update(Buffer.from('vgk_é', 'utf8')).digest('hex'));
+    // Vectors from `printf %s TOKEN | sha256sum`, not from node:crypto.
+    expect(hashToken('vgat_' + 'A'.repeat(43))).toBe('2d6129dc6e06546113dd6abab83101812039ca117ed1cfe7528657c7783d7b36');
+    expect(hashToken('vgk_é')).toBe('bb58c5f87a2cafdfa771ea6a0ed065b411172474a5aa249d4d4449bb9051f4b3');
   });
 });
 
@@ -29,6 +28,7 @@ describe('mintToken', () => {
 
 describe('authenticateBearer', () => {
   const origin = { requestId: 'req_1', sourceIp: '192.0.2.1' };
+  const at = '2026-02-03T04:05:06.000Z';
   const apiKey = 'vgk_known';
   const agentToken = 'vgat_known';
   const keyRow = (revoked: string | null): ApiKeyRow => ({ id: 'key_1', org_id: 'org_1', name: null, hash: hashToken(apiKey), created_at: '', revoked_at: revoked });
@@ -41,7 +41,9 @@ describe('authenticateBearer', () => {
       findAgentTokenByHash: vi.fn(async (hash: string) => (hash === hashToken(agentToken) ? tokenRow(revoked) : null)),
     };
     const authFailures = { record: vi.fn(async (d: AuditDraft) => void recorded.push(d)), flush: async () => undefined, close: async () => undefined };
-    return { c: createCredentials({ ids: createIdFactory(), clock: systemClock, random: randomBytes, store, authFailures }), store, recorded };
+    let n = 0;
+    const deps = { ids: () => `evt_${++n}`, clock: { now: () => new Date(at) }, random: randomBytes };
+    return { c: createCredentials({ ...deps, store, authFailures }), store, recorded };
   }
 
   it('an API key stands for its org, acting as the key', async () => {
@@ -62,13 +64,14 @@ describe('authenticateBearer', () => {
     expect(recorded).toEqual([]);
   });
 
-  it('a revoked credential fails, and the attempt goes into its org chain as auth.failed', async () => {
+  it('a revoked credential fails, and the attempt goes into its org chain as auth.failed (the records earlier versions wrote)', async () => {
     const { c, recorded } = credentials('2026-01-01T00:00:00.000Z');
     expect(await c.authenticateBearer('api_key', apiKey, origin)).toBeNull();
     expect(await c.authenticateBearer('agent_token', agentToken, origin)).toBeNull();
-    expect(recorded).toMatchObject([
-      { type: 'auth.failed', org_id: 'org_1', actor: 'key_1', target_id: 'key_1', agent_id: null, outcome: 'denied', reason: 'api key revoked', source_ip: '192.0.2.1' },
-      { type: 'auth.failed', org_id: 'org_1', actor: 'agt_1', target_id: 'atk_1', agent_id: 'agt_1', outcome: 'denied', reason: 'agent token revoked', source_ip: '192.0.2.1' },
+    const common = { type: 'auth.failed', time: at, org_id: 'org_1', vault_id: null, secret_id: null, request_id: 'req_1', source_ip: '192.0.2.1', outcome: 'denied', details: {} };
+    expect(recorded).toEqual([
+      { ...common, id: 'evt_1', actor: 'key_1', agent_id: null, target_id: 'key_1', reason: 'api key revoked' },
+      { ...common, id: 'evt_2', actor: 'agt_1', agent_id: 'agt_1', target_id: 'atk_1', reason: 'agent token revoked' },
     ]);
   });
 });

@@ -1,7 +1,7 @@
 // Bearer credentials, both kinds alike: operator API keys (`vgk_…`) and agent tokens (`vgat_…`) are
 // minted here, stored only as a hash, and checked here for the REST APIs and the proxy.
 import { createHash } from 'node:crypto';
-import type { Store } from '../storage/store.js';;
+import type { Store } from '../storage/store.js';
 import type { AuthFailureAudit } from './auth-failures.js';
 import { draftEvent, type AgentCaller, type Caller, type ServiceDeps } from './context.js';
 
@@ -25,8 +25,10 @@ export type BearerKind = 'api_key' | 'agent_token';
 type CallerOf<K extends BearerKind> = K extends 'agent_token' ? AgentCaller : Caller;
 type Origin = { requestId: string; sourceIp: string };
 
+export type CredentialsStore = Pick<Store, 'findApiKeyByHash' | 'findAgentTokenByHash'>;
+
 export interface CredentialsDeps extends ServiceDeps {
-  store: Pick<Store, 'findApiKeyByHash' | 'findAgentTokenByHash'>;
+  store: CredentialsStore;
   /** auth.failed events, coalesced per org, source address and minute. */
   authFailures: AuthFailureAudit;
 }

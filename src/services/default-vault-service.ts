@@ -2,7 +2,7 @@
 import { VaultError } from '../contract/errors.js';
 import type { DefaultVaultSecret, Grant } from '../contract/agent-schemas.js';
 import { isId } from '../core/ids.js';
-import type { Store } from '../storage/store.js';;
+import type { Store } from '../storage/store.js';
 import type { Caller } from './context.js';
 import type { GrantsService } from './grants-service.js';
 import type { PageRequest, PageResult } from './pagination.js';
@@ -12,7 +12,9 @@ import type { VaultsService } from './vaults-service.js';
 /** The vault that `/v1/vault` acts on; created on first use. */
 export const defaultVaultName = 'default';
 
-export function createDefaultVaultService(deps: { store: Pick<Store, 'findVaultByName' | 'findAgentByName'>; vaults: VaultsService; secrets: SecretsService; grants: GrantsService }) {
+export type DefaultVaultStore = Pick<Store, 'findVaultByName' | 'findAgentByName'>;
+
+export function createDefaultVaultService(deps: { store: DefaultVaultStore; vaults: VaultsService; secrets: SecretsService; grants: GrantsService }) {
   const { store, vaults, secrets, grants } = deps;
 
   async function defaultVaultId(caller: Caller): Promise<string> {

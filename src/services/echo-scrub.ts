@@ -5,7 +5,7 @@ import { compileScrub, type CompiledScrub, type ScrubValue } from '../core/scrub
 import { openValue } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store.js';
-import type { SecretRow } from '../storage/types.js';;
+import type { SecretRow } from '../storage/types.js';
 import type { Clock } from './context.js';
 import { bindingOf, sealedOf } from './secret-values.js';
 

@@ -2,8 +2,8 @@
 import { VaultError } from '../contract/errors.js';
 import type { CreateGrantBody, Grant } from '../contract/agent-schemas.js';
 import { isId } from '../core/ids.js';
-import type { GrantRow } from '../storage/types.js';;
-import type { Store } from '../storage/store.js';;
+import type { GrantRow } from '../storage/types.js';
+import type { Store } from '../storage/store.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
 import { paginate, type PageRequest, type PageResult } from './pagination.js';
 
@@ -11,7 +11,9 @@ export function toGrant(row: GrantRow): Grant {
   return { grant_id: row.id, agent_id: row.agent_id, secret_id: row.secret_id, created_at: row.created_at };
 }
 
-export function createGrantsService(deps: ServiceDeps & { store: Pick<Store, 'createGrant' | 'listGrants' | 'deleteGrant'> }) {
+export type GrantsStore = Pick<Store, 'createGrant' | 'listGrants' | 'deleteGrant'>;
+
+export function createGrantsService(deps: ServiceDeps & { store: GrantsStore }) {
   const { store } = deps;
   return {
     /** Granting an existing pair returns the existing grant with `created: false`. */

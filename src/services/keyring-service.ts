@@ -13,9 +13,9 @@ import {
   stagePendingMasterKey,
 } from '../crypto/master-key.js';
 import { generateProxyCa, openProxyCa, type OpenedCa } from '../crypto/proxy-ca.js';
-import type { ProxyCaRow } from '../storage/types.js';;
+import type { ProxyCaRow } from '../storage/types.js';
 import type { Store } from '../storage/store.js';
-import type { KeyringRow } from '../storage/types.js';;
+import type { KeyringRow } from '../storage/types.js';
 import { draftEvent, type Clock, type ServiceDeps } from './context.js';
 import { liveSince, servingNodeMessage } from './node-presence.js';
 
@@ -109,8 +109,10 @@ export function servingKeyring(keyring: Keyring): Keyring {
   };
 }
 
+export type KeyringStore = Pick<Store, 'getKeyring' | 'getDefaultOrg' | 'rewrapAll' | 'getProxyCa' | 'initProxyCa'>;
+
 export interface KeyringServiceDeps extends ServiceDeps {
-  store: Pick<Store, 'getKeyring' | 'getDefaultOrg' | 'rewrapAll' | 'getProxyCa' | 'initProxyCa'>;
+  store: KeyringStore;
   /** This node's keyring as opened, and the master key it was opened with. */
   keyring: Keyring;
   master: MasterKey;

@@ -1,7 +1,7 @@
 // Node presence: the row's lifecycle against a recording store, and the refusal's wording.
 import { describe, expect, it } from 'vitest';
 import type { NodeStore } from '../storage/node-store.js';
-import type { ServingNodeRow } from '../storage/types.js';;
+import type { ServingNodeRow } from '../storage/types.js';
 import { liveSince, servingNodeMessage, startNodePresence } from './node-presence.js';
 
 function recordingStore(accept: () => boolean) {

@@ -1,7 +1,7 @@
 // This node's heartbeat in the store: recorded once it listens, refreshed every 5 s, removed on close.
 import { VaultError } from '../contract/errors.js';
 import type { NodeStore } from '../storage/node-store.js';
-import type { ServingNodeRow } from '../storage/types.js';;
+import type { ServingNodeRow } from '../storage/types.js';
 import type { Clock } from './context.js';
 
 export const heartbeatIntervalMs = 5_000;

@@ -1,7 +1,7 @@
 // Orgs and operator API keys: bootstrap of the default org, and minting and revoking keys.
 import { VaultError } from '../contract/errors.js';
 import type { Store } from '../storage/store.js';
-import type { ApiKeyRow, OrgRow } from '../storage/types.js';;
+import type { ApiKeyRow, OrgRow } from '../storage/types.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
 import { apiKeyPrefix, hashToken, mintToken } from './credentials.js';
 

@@ -7,12 +7,14 @@ import { isValidEnvKey } from '../core/env-key.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store.js';
-import type { SecretRow } from '../storage/types.js';;
+import type { SecretRow } from '../storage/types.js';
 import { agentDenial, draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
 import { currentValue } from './secret-values.js';
 
+export type RuntimeStore = Pick<Store, 'agentAccessFacts' | 'findSecretsByEnvKey' | 'getSecretVersion' | 'appendAudit'>;
+
 export interface RuntimeDeps extends ServiceDeps {
-  store: Pick<Store, 'agentAccessFacts' | 'findSecretsByEnvKey' | 'getSecretVersion' | 'appendAudit'>;
+  store: RuntimeStore;
   keyring: Keyring;
   /** Where agents reach the proxy, e.g. `http://127.0.0.1:7401` (known once it listens). */
   proxyBaseUrl: () => string;

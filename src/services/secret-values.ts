@@ -3,7 +3,7 @@ import { VaultError } from '../contract/errors.js';
 import { openValue, type SealedValue, type SecretBinding } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store.js';
-import type { SecretRow, SecretVersionRow } from '../storage/types.js';;
+import type { SecretRow, SecretVersionRow } from '../storage/types.js';
 
 export function bindingOf(row: SecretRow, version: number = row.version): SecretBinding {
   return { orgId: row.org_id, vaultId: row.vault_id, secretId: row.id, version };

@@ -4,7 +4,7 @@ import type { CreateSecretBody, RevealResponse, Secret, SecretVersion, UpdateSec
 import { sealValue } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store.js';
-import type { SecretRow, SecretVersionRow } from '../storage/types.js';;
+import type { SecretRow, SecretVersionRow } from '../storage/types.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
 import { paginate, type PageRequest, type PageResult } from './pagination.js';
 import { bindingOf, currentValue, openVersion } from './secret-values.js';
@@ -19,8 +19,10 @@ import {
   sameList,
 } from './secret-fields.js';
 
+export type SecretsStore = Pick<Store, 'getSecret' | 'getSecretVersion' | 'listSecrets' | 'listSecretVersions' | 'createSecret' | 'putSecretVersion' | 'deleteSecret' | 'vaultExists' | 'appendAudit'>;
+
 export interface SecretsServiceDeps extends ServiceDeps {
-  store: Pick<Store, 'getSecret' | 'getSecretVersion' | 'listSecrets' | 'listSecretVersions' | 'createSecret' | 'putSecretVersion' | 'deleteSecret' | 'vaultExists' | 'appendAudit'>;
+  store: SecretsStore;
   keyring: Keyring;
 }
 

@@ -2,7 +2,7 @@
 import { VaultError } from '../contract/errors.js';
 import type { CreateVaultBody, UpdateVaultBody, Vault } from '../contract/schemas.js';
 import type { Store } from '../storage/store.js';
-import type { VaultWithCount } from '../storage/types.js';;
+import type { VaultWithCount } from '../storage/types.js';
 import { draftEvent, type Caller, type ServiceDeps } from './context.js';
 import { paginate, type PageRequest, type PageResult } from './pagination.js';
 import { checkDescription } from './secret-fields.js';
