@@ -7,9 +7,9 @@ import type { AuditQuery } from '../storage/types.js';
 
 const verifyBatch = 1000;
 
-export type AuditStore = Pick<Store, 'listAudit' | 'onAudit'>;
+export type AuditReadStore = Pick<Store, 'listAudit' | 'onAudit'>;
 
-export function createAuditService(deps: { store: AuditStore; auditKey: Buffer }) {
+export function createAuditService(deps: { store: AuditReadStore; auditKey: Buffer }) {
   const { store } = deps;
   return {
     async list(orgId: string, query: AuditQuery): Promise<AuditEvent[]> {

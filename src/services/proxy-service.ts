@@ -6,7 +6,7 @@ import { formatAuthority, type Destination } from '../core/host-match.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store.js';
-import type { SecretRow } from '../storage/types.js';;
+import type { SecretRow } from '../storage/types.js';
 import { agentDenial, draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
 import type { Credentials } from './credentials.js';
 import { createEchoScrubs, type EchoScrub } from './echo-scrub.js';

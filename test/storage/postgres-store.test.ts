@@ -7,7 +7,7 @@ import { createChainVerifier } from '../../src/core/audit-chain.js';
 import { createIdFactory } from '../../src/core/ids.js';
 import { inspectPostgresStore, openPostgresStore } from '../../src/storage/postgres/pg-store.js';
 import type { Store } from '../../src/storage/store.js';
-import type { AuditDraft, SecretRow, SecretVersionRow } from '../../src/storage/types.js';;
+import type { AuditDraft, SecretRow, SecretVersionRow } from '../../src/storage/types.js';
 import { createTestDatabase, pgAvailable } from '../helpers/postgres.js';
 import { runStoreContract } from './store-contract.js';
 

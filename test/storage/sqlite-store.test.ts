@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
-import type { Store } from '../../src/storage/store.js';;
+import type { Store } from '../../src/storage/store.js';
 import { createWalSync } from '../../src/storage/sqlite/wal-sync.js';
 import { tempDir } from '../helpers/server.js';
 import { runStoreContract } from './store-contract.js';

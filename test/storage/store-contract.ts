@@ -4,7 +4,7 @@ import { createChainVerifier } from '../../src/core/audit-chain.js';
 import { createIdFactory } from '../../src/core/ids.js';
 import type { AgentRow } from '../../src/storage/types.js';
 import type { Store } from '../../src/storage/store.js';
-import type { AuditDraft, SecretRow, SecretVersionRow } from '../../src/storage/types.js';;
+import type { AuditDraft, SecretRow, SecretVersionRow } from '../../src/storage/types.js';
 
 export interface StoreFactory {
   open(): Promise<{ store: Store; auditKey: Buffer; cleanup: () => Promise<void> }>;
