@@ -57,8 +57,10 @@ export const bytes: Column<Buffer> = (v, name) => {
  * JSON the store itself wrote: TEXT holding JSON.stringify output, or already parsed when
  * PostgreSQL built it (json_agg). Its shape is trusted, as the write path typed it.
  */
+const jsonValue = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+
 export function json<T>(): Column<T> {
-  return (v) => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+  return (v) => jsonValue<T>(v);
 }
 
 export function oneOf<T extends string>(values: readonly T[]): Column<T> {
@@ -72,13 +74,19 @@ export function oneOf<T extends string>(values: readonly T[]): Column<T> {
 /** A column decoder for every field of T, and none for anything else. */
 export type Columns<T> = { [K in keyof T]-?: Column<T[K]> };
 
-/** Builds T from a row, field by field, in the order the columns are listed. */
+/** An object row; anything else is a store fault. */
+function objectRow(row: unknown): Row {
+  if (typeof row !== 'object' || row === null) throw new Error('store row: expected an object');
+  return row as Row;
+}
+
+/** Builds T from a row, field by field, in the order the columns are listed (the hot rows are written out below). */
 export function rowDecoder<T>(columns: Columns<T>): (row: unknown) => T {
   const fields = Object.entries<Column<unknown>>(columns);
   return (row) => {
-    if (typeof row !== 'object' || row === null) throw new Error('store row: expected an object');
+    const r = objectRow(row);
     const out: Row = {};
-    for (const [name, read] of fields) out[name] = read((row as Row)[name], name);
+    for (const [name, read] of fields) out[name] = read(r[name], name);
     return out as T;
   };
 }
@@ -102,20 +110,27 @@ export const toVault = rowDecoder<VaultWithCount>({
   secret_count: int,
 });
 
-export const toSecret = rowDecoder<SecretRow>({
-  id: text,
-  org_id: text,
-  vault_id: text,
-  env_key: text,
-  allowed_domains: json(),
-  inject_in: json(),
-  description: nullableText,
-  labels: json(),
-  revealable: bool,
-  version: int,
-  created_at: text,
-  updated_at: text,
-});
+/**
+ * Written out field by field, not through `rowDecoder`: the proxy decodes every secret an agent may
+ * use on each request, and a literal of fixed shape decodes in about half the time of the generic loop.
+ */
+export function toSecret(row: unknown): SecretRow {
+  const r = objectRow(row);
+  return {
+    id: text(r.id, 'id'),
+    org_id: text(r.org_id, 'org_id'),
+    vault_id: text(r.vault_id, 'vault_id'),
+    env_key: text(r.env_key, 'env_key'),
+    allowed_domains: jsonValue(r.allowed_domains),
+    inject_in: jsonValue(r.inject_in),
+    description: nullableText(r.description, 'description'),
+    labels: jsonValue(r.labels),
+    revealable: bool(r.revealable, 'revealable'),
+    version: int(r.version, 'version'),
+    created_at: text(r.created_at, 'created_at'),
+    updated_at: text(r.updated_at, 'updated_at'),
+  };
+}
 
 const versionMetaColumns: Columns<SecretVersionMeta> = {
   version: int,
@@ -160,20 +175,27 @@ export const toAuditEvent = rowDecoder<AuditEvent>({
   hash: text,
 });
 
-const agentColumns: Columns<AgentRow> = {
-  id: text,
-  org_id: text,
-  name: text,
-  env: json(),
-  status: oneOf<AgentStatus>(['stopped', 'deployed']),
-  created_at: text,
-  updated_at: text,
-};
+const agentStatus = oneOf<AgentStatus>(['stopped', 'deployed']);
 
-export const toAgent = rowDecoder<AgentRow>(agentColumns);
+/** Field by field like `toSecret`: the agent row is read with its secrets on every proxied request. */
+export function toAgent(row: unknown): AgentRow {
+  const r = objectRow(row);
+  return {
+    id: text(r.id, 'id'),
+    org_id: text(r.org_id, 'org_id'),
+    name: text(r.name, 'name'),
+    env: jsonValue(r.env),
+    status: agentStatus(r.status, 'status'),
+    created_at: text(r.created_at, 'created_at'),
+    updated_at: text(r.updated_at, 'updated_at'),
+  };
+}
 
 /** An agent row carrying its env_vars and vault_ids as JSON arrays (PostgreSQL aggregates them). */
-export const toAgentView = rowDecoder<AgentView>({ ...agentColumns, env_vars: json(), vault_ids: json() });
+export function toAgentView(row: unknown): AgentView {
+  const r = objectRow(row);
+  return { ...toAgent(r), env_vars: jsonValue(r.env_vars), vault_ids: jsonValue(r.vault_ids) };
+}
 
 export const toEnvVarRef = rowDecoder<EnvVarRef>({ name: text, from_secret_id: text });
 
