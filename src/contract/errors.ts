@@ -60,6 +60,14 @@ export class VaultError extends Error {
   }
 }
 
+/**
+ * The store was re-keyed (`admin rotate-master-key`) while this node ran: its data keys are now
+ * wrapped under a master key it does not hold, and a restart with the new key fixes that.
+ */
+export function masterKeyRotated(cause?: unknown): VaultError {
+  return new VaultError('unavailable', 'the master key was rotated: restart this node with the new key', cause === undefined ? undefined : { cause });
+}
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(errorTable, value);
 }

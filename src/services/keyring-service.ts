@@ -1,5 +1,5 @@
 // The keyring's use cases: which master key opens the store, rotating that key (audited here), the deployment CA.
-import { VaultError } from '../contract/errors.js';
+import { masterKeyRotated } from '../contract/errors.js';
 import { rewrapSealedValue } from '../crypto/envelope.js';
 import { createKeyringRecord, kekIdOf, openKeyring, rewrapKeyringRecord, WrongMasterKeyError, type Keyring } from '../crypto/keyring.js';
 import {
@@ -13,9 +13,8 @@ import {
   stagePendingMasterKey,
 } from '../crypto/master-key.js';
 import { generateProxyCa, openProxyCa, type OpenedCa } from '../crypto/proxy-ca.js';
-import type { ProxyCaRow } from '../storage/types.js';
 import type { Store } from '../storage/store.js';
-import type { KeyringRow } from '../storage/types.js';
+import type { KeyringRow, ProxyCaRow, StoreInspection } from '../storage/types.js';
 import { draftEvent, type Clock, type ServiceDeps } from './context.js';
 import { liveSince, servingNodeMessage } from './node-presence.js';
 
@@ -28,12 +27,6 @@ export interface MasterKeySource {
 export interface MasterKey {
   key: Buffer;
   source: 'env' | 'file';
-}
-
-/** What the store holds before it is opened (from inspecting it). */
-export interface StoreInspection {
-  initialized: boolean;
-  keyring: KeyringRow | null;
 }
 
 /** A master-key rotation that cannot go ahead: a node still serves, or the store has no keyring. */
@@ -92,7 +85,7 @@ export function servingKeyring(keyring: Keyring): Keyring {
       try {
         return keyring.unwrapDataKey(wrapped, kekId, binding);
       } catch (err) {
-        if (err instanceof WrongMasterKeyError) throw new VaultError('unavailable', 'the master key was rotated: restart this node with the new key', { cause: err });
+        if (err instanceof WrongMasterKeyError) throw masterKeyRotated(err);
         throw err;
       }
     },

@@ -1,5 +1,5 @@
 // This node's heartbeat in the store: recorded once it listens, refreshed every 5 s, removed on close.
-import { VaultError } from '../contract/errors.js';
+import { masterKeyRotated } from '../contract/errors.js';
 import type { NodeStore } from '../storage/node-store.js';
 import type { ServingNodeRow } from '../storage/types.js';
 import type { Clock } from './context.js';
@@ -24,12 +24,10 @@ export interface NodePresence {
   stop(): Promise<void>;
 }
 
-const rotated = () => new VaultError('unavailable', 'the master key was rotated: restart this node with the new key');
-
 export async function startNodePresence(deps: NodePresenceDeps): Promise<NodePresence> {
   const startedAt = deps.clock.now().toISOString();
   const row = (): ServingNodeRow => ({ ...deps.node, started_at: startedAt, heartbeat_at: deps.clock.now().toISOString() });
-  if (!(await deps.store.recordServingNode(row(), deps.kekId))) throw rotated();
+  if (!(await deps.store.recordServingNode(row(), deps.kekId))) throw masterKeyRotated();
   let beating: Promise<void> | null = null;
   let toldRotated = false;
   const beat = () =>
@@ -37,7 +35,7 @@ export async function startNodePresence(deps: NodePresenceDeps): Promise<NodePre
       (recorded) => {
         if (recorded || toldRotated) return;
         toldRotated = true;
-        deps.onError(rotated());
+        deps.onError(masterKeyRotated());
       },
       (err: unknown) => deps.onError(err),
     );

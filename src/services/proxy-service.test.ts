@@ -3,8 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createIdFactory } from '../core/ids.js';
 import { placeholderFor } from '../core/placeholders.js';
 import { createKeyringRecord, openKeyring } from '../crypto/keyring.js';
-import type { AgentAccessFacts } from '../storage/types.js';
-import type { AuditDraft, SecretRow } from '../storage/types.js';
+import type { AgentAccessFacts, AuditDraft, SecretRow } from '../storage/types.js';
 import { systemClock } from './context.js';
 import { createProxyService } from './proxy-service.js';
 

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { inspectSqliteStore, openSqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
-import type { KeyringRow } from './types.js';
+import type { KeyringRow, StoreInspection } from './types.js';
 
 export interface StoreAt {
   /** PostgreSQL when set; else SQLite in `dataDir`. */
@@ -27,7 +27,7 @@ export function describeStoreAt(at: StoreAt): string {
 }
 
 /** What the store holds, read without creating or changing anything. */
-export async function inspectStore(at: StoreAt): Promise<{ initialized: boolean; keyring: KeyringRow | null }> {
+export async function inspectStore(at: StoreAt): Promise<StoreInspection> {
   return at.databaseUrl !== null ? (await postgres()).inspectPostgresStore(at.databaseUrl) : inspectSqliteStore(sqlitePath(at.dataDir));
 }
 

@@ -7,6 +7,12 @@ export interface KeyringRow {
   wrapped_root: Buffer;
 }
 
+/** What a store holds before it is opened: read by inspecting it, changing nothing. */
+export interface StoreInspection {
+  initialized: boolean;
+  keyring: KeyringRow | null;
+}
+
 export interface ProxyCaRow {
   cert_pem: string;
   sealed_key: Buffer;

@@ -2,9 +2,8 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { createChainVerifier } from '../../src/core/audit-chain.js';
 import { createIdFactory } from '../../src/core/ids.js';
-import type { AgentRow } from '../../src/storage/types.js';
 import type { Store } from '../../src/storage/store.js';
-import type { AuditDraft, SecretRow, SecretVersionRow } from '../../src/storage/types.js';
+import type { AgentRow, AuditDraft, SecretRow, SecretVersionRow } from '../../src/storage/types.js';
 
 export interface StoreFactory {
   open(): Promise<{ store: Store; auditKey: Buffer; cleanup: () => Promise<void> }>;

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { caMetaKey, decodeCa, decodeKeyring, encodeCa, encodeKeyring, keyringMetaKey } from '../meta-codec.js';
 import type { MetaStore } from '../meta-store.js';
 import { bool, bytes } from '../rows.js';
-import type { KeyringRow } from '../types.js';
+import type { KeyringRow, StoreInspection } from '../types.js';
 import { firstOf, rowsOf, transaction, type Write } from './pg-tx.js';
 
 /** One meta row; `lock` (FOR SHARE, FOR UPDATE) holds it until the transaction ends. */
@@ -20,7 +20,7 @@ export function readKeyring(c: pg.Pool | pg.PoolClient, lock = ''): Promise<Keyr
  * Reads the keyring without writing anything: boot decides about the master key first. The
  * session is read-only, so not even a stray statement could create or change a thing.
  */
-export async function inspectPostgresStore(url: string): Promise<{ initialized: boolean; keyring: KeyringRow | null }> {
+export async function inspectPostgresStore(url: string): Promise<StoreInspection> {
   const client = new pg.Client({ connectionString: url, application_name: 'vaultgate-inspect' });
   await client.connect();
   try {

@@ -1,6 +1,6 @@
 // Orgs, API keys, vaults, secrets and their sealed versions on PostgreSQL, and master-key rotation.
 import type pg from 'pg';
-import { VaultError } from '../../contract/errors.js';
+import { masterKeyRotated } from '../../contract/errors.js';
 import { encodeKeyring, keyringMetaKey } from '../meta-codec.js';
 import { maybe, rowDecoder, text, toApiKey, toOrg, toSecret, toVault, toVersion, toVersionMeta, toWrappedKeyRef } from '../rows.js';
 import type { SecretStore } from '../secret-store.js';
@@ -22,7 +22,7 @@ const toSecretRef = rowDecoder<{ id: string; env_key: string }>({ id: text, env_
  */
 async function requireCurrentKek(c: pg.PoolClient, kekId: string): Promise<void> {
   if ((await readKeyring(c, 'FOR SHARE'))?.kek_id !== kekId) {
-    throw new VaultError('unavailable', 'the master key was rotated: restart this node with the new key');
+    throw masterKeyRotated();
   }
 }
 

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { caMetaKey, decodeCa, decodeKeyring, encodeCa, encodeKeyring, keyringMetaKey } from '../meta-codec.js';
 import type { MetaStore } from '../meta-store.js';
 import { bytes } from '../rows.js';
-import type { KeyringRow } from '../types.js';
+import type { KeyringRow, StoreInspection } from '../types.js';
 import type { Write } from './tx.js';
 
 /** A reader of one meta row, its statement prepared once. */
@@ -19,7 +19,7 @@ function metaReader<T>(db: Database.Database, key: string, decode: (value: Buffe
 export const keyringReader = (db: Database.Database) => metaReader(db, keyringMetaKey, decodeKeyring);
 
 /** Reads the keyring without writing anything: boot decides about the master key first. */
-export function inspectSqliteStore(path: string): { initialized: boolean; keyring: KeyringRow | null } {
+export function inspectSqliteStore(path: string): StoreInspection {
   if (!existsSync(path)) return { initialized: false, keyring: null };
   // A read-only connection to a WAL database creates -wal/-shm files it never removes, so a
   // refused boot would leave the data dir changed. A read-write connection that only reads

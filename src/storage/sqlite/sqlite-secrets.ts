@@ -1,6 +1,6 @@
 // Orgs, API keys, vaults, secrets and their sealed versions on SQLite, and master-key rotation.
 import type Database from 'better-sqlite3';
-import { VaultError } from '../../contract/errors.js';
+import { masterKeyRotated } from '../../contract/errors.js';
 import { encodeKeyring, keyringMetaKey } from '../meta-codec.js';
 import { int, maybe, rowDecoder, text, toApiKey, toOrg, toSecret, toVault, toVersion, toVersionMeta, toWrappedKeyRef } from '../rows.js';
 import type { SecretStore } from '../secret-store.js';
@@ -74,7 +74,7 @@ export function createSqliteSecretMethods(db: Database.Database, write: Write, c
    */
   function requireCurrentKek(kekId: string): void {
     if (keyring()?.kek_id !== kekId) {
-      throw new VaultError('unavailable', 'the master key was rotated: restart this node with the new key');
+      throw masterKeyRotated();
     }
   }
 
