@@ -1,5 +1,6 @@
 // Wire schemas for agents, attachments, tokens, grants, the agent runtime API and the default-vault API (/v1/vault).
 import { Type, type Static } from '@sinclair/typebox';
+import { InjectSurface } from './schemas.js';
 
 const Timestamp = Type.String({ format: 'date-time', examples: ['2026-04-25T11:45:19.000Z'] });
 
@@ -93,3 +94,32 @@ export const DefaultVaultSecret = Type.Object({ id: Type.String(), name: Type.St
 export type DefaultVaultSecret = Static<typeof DefaultVaultSecret>;
 
 export const DefaultVaultCreateSecretBody = Type.Object({ name: Type.String(), value: Type.Optional(Type.String()) }, { additionalProperties: false });
+
+// SPEC §10 explain: what the proxy would do with one request, decided without any value.
+export const ExplainBody = Type.Object(
+  {
+    method: Type.String(),
+    url: Type.String({ description: 'Absolute http:// or https:// URL of the request.' }),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    body: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type ExplainBody = Static<typeof ExplainBody>;
+
+
+export const ExplainPlaceholder = Type.Object({
+  env_key: Type.Union([Type.String(), Type.Null()], { description: 'The variable the agent holds it in; null for a placeholder the agent does not hold.' }),
+  secret_id: Type.Union([Type.String(), Type.Null()]),
+  surface: InjectSurface,
+  decision: Type.Unsafe<'inject' | 'block'>({ type: 'string', enum: ['inject', 'block'] }),
+  reason: Type.String(),
+});
+
+export const ExplainResponse = Type.Object({
+  destination: Type.Object({ host: Type.String(), port: Type.Integer() }),
+  agent_status: AgentStatus,
+  placeholders: Type.Array(ExplainPlaceholder),
+  available: Type.Array(Type.Object({ env_key: Type.String(), secret_id: Type.String(), surfaces: Type.Array(InjectSurface) })),
+});
+export type ExplainResponse = Static<typeof ExplainResponse>;

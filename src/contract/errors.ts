@@ -27,6 +27,7 @@ export const errorTable = {
   not_revealable: { status: 403, message: 'secret is not revealable' },
   proxy_auth_required: { status: 407, message: 'proxy authentication required' },
   proxy_blocked: { status: 403, message: 'request blocked by vaultgate' },
+  rate_limited: { status: 429, message: 'rate limit of this secret reached' },
   proxy_bad_request: { status: 400, message: 'bad proxy request' },
   destination_forbidden: { status: 403, message: 'destination address not allowed' },
   upstream_failed: { status: 502, message: 'upstream request failed' },

@@ -10,6 +10,32 @@ export type InjectSurface = (typeof injectSurfaces)[number];
 // A plain `enum` (not anyOf of literals) so that a bad entry gets one clear validation error.
 export const InjectSurface = Type.Unsafe<InjectSurface>({ type: 'string', enum: [...injectSurfaces] });
 
+// SPEC §10: how the proxy uses a secret. `static` values are injected; the others sign or refresh.
+export const credentialTypes = ['static', 'aws_sigv4', 'oauth2'] as const;
+export type CredentialType = (typeof credentialTypes)[number];
+export const CredentialType = Type.Unsafe<CredentialType>({ type: 'string', enum: [...credentialTypes] });
+
+export const ratePeriods = ['second', 'minute', 'hour'] as const;
+export type RatePeriod = (typeof ratePeriods)[number];
+
+export const RequestRule = Type.Object(
+  {
+    methods: Type.Optional(Type.Array(Type.String(), { description: 'Compared case-insensitively; absent: any method.' })),
+    paths: Type.Optional(Type.Array(Type.String(), { description: 'Path globs: `*` one segment, `**` zero or more; absent: any path.' })),
+  },
+  { additionalProperties: false },
+);
+export type RequestRule = Static<typeof RequestRule>;
+
+export const RateLimit = Type.Object(
+  {
+    requests: Type.Integer({ minimum: 1 }),
+    per: Type.Unsafe<RatePeriod>({ type: 'string', enum: [...ratePeriods] }),
+  },
+  { additionalProperties: false },
+);
+export type RateLimit = Static<typeof RateLimit>;
+
 export const Labels = Type.Record(Type.String(), Type.String(), {
   description: 'Immutable key/value labels set at creation.',
 });
@@ -67,22 +93,36 @@ export const Secret = Type.Object(
     labels: Labels,
     description: Nullable(Type.String()),
     inject_in: Type.Array(InjectSurface),
+    type: CredentialType,
+    rules: Nullable(Type.Array(RequestRule)),
+    rate_limit: Nullable(RateLimit),
+    regions: Type.Optional(Type.Array(Type.String(), { description: 'aws_sigv4 only: the regions it may sign for.' })),
+    services: Type.Optional(Type.Array(Type.String(), { description: 'aws_sigv4 only: the services it may sign for.' })),
   },
 
 );
 export type Secret = Static<typeof Secret>;
+
+/** A static value is text; the other credential types hold a JSON object (SPEC §10). */
+const SecretValue = Type.Union([Type.String(), Type.Record(Type.String(), Type.Unknown())]);
 
 // `value` is deliberately loose here: the service answers "value cannot be empty" for a
 // missing or empty value, exactly as the seeds document, instead of a generic schema error.
 export const CreateSecretBody = Type.Object(
   {
     env_key: Type.String(),
-    value: Type.Optional(Type.String()),
+    value: Type.Optional(SecretValue),
     allowed_domains: Type.Optional(Type.Array(Type.String())),
     inject_in: Type.Optional(Type.Array(InjectSurface)),
     description: Type.Optional(Nullable(Type.String())),
     labels: Type.Optional(Labels),
     revealable: Type.Optional(Type.Boolean()),
+    type: Type.Optional(CredentialType),
+    // Checked by the service, which names the exact field at fault.
+    rules: Type.Optional(Nullable(Type.Unknown())),
+    rate_limit: Type.Optional(Nullable(Type.Unknown())),
+    regions: Type.Optional(Type.Array(Type.String())),
+    services: Type.Optional(Type.Array(Type.String())),
   },
   { additionalProperties: false },
 );
@@ -92,13 +132,18 @@ export type CreateSecretBody = Static<typeof CreateSecretBody>;
 // the specific "immutable" error instead of "unknown field".
 export const UpdateSecretBody = Type.Object(
   {
-    value: Type.Optional(Type.String()),
+    value: Type.Optional(SecretValue),
     allowed_domains: Type.Optional(Type.Array(Type.String())),
     inject_in: Type.Optional(Type.Array(InjectSurface)),
     description: Type.Optional(Nullable(Type.String())),
     expected_version: Type.Optional(Type.Integer({ minimum: 1 })),
+    rules: Type.Optional(Nullable(Type.Unknown())),
+    rate_limit: Type.Optional(Nullable(Type.Unknown())),
+    regions: Type.Optional(Type.Array(Type.String())),
+    services: Type.Optional(Type.Array(Type.String())),
     labels: Type.Optional(Type.Unknown()),
     revealable: Type.Optional(Type.Unknown()),
+    type: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
 );
@@ -118,7 +163,7 @@ export const SecretVersion = Type.Object(
 );
 export type SecretVersion = Static<typeof SecretVersion>;
 
-export const RevealResponse = Type.Object({ value: Type.String(), version: Type.Integer() });
+export const RevealResponse = Type.Object({ value: SecretValue, version: Type.Integer() });
 export type RevealResponse = Static<typeof RevealResponse>;
 
 export const AuditEvent = Type.Object(

@@ -1,12 +1,41 @@
 // The one access decision: which secrets an agent may use, and how each value may leave the vault.
-import type { InjectSurface } from '../contract/schemas.js';
+import type { CredentialType, InjectSurface, RequestRule } from '../contract/schemas.js';
 import { isAllowedDestination, type Destination } from './host-match.js';
+import { checkRules } from './request-rules.js';
 
 export interface SecretRef {
   id: string;
   vault_id: string;
   env_key: string;
   allowed_domains: readonly string[];
+  /** Absent: `static`. */
+  type?: CredentialType;
+  /** aws_sigv4: whether the agent also gets a session token placeholder. */
+  signing?: { session_token: boolean } | null;
+}
+
+/**
+ * Which piece of a secret one environment variable holds: `value` for static and oauth2 secrets
+ * (one variable, named `env_key`); an aws_sigv4 secret is three, `<env_key>_ACCESS_KEY_ID`,
+ * `<env_key>_SECRET_ACCESS_KEY` and, with a session token, `<env_key>_SESSION_TOKEN` (SPEC §10).
+ */
+export type CredentialPart = 'value' | 'access_key_id' | 'secret_access_key' | 'session_token';
+
+const awsParts = [
+  ['_ACCESS_KEY_ID', 'access_key_id'],
+  ['_SECRET_ACCESS_KEY', 'secret_access_key'],
+  ['_SESSION_TOKEN', 'session_token'],
+] as const;
+
+/** The environment variables one secret fills under `name`, with the part each holds. */
+export function credentialParts(secret: SecretRef, name: string): { name: string; part: CredentialPart }[] {
+  if (secret.type !== 'aws_sigv4') return [{ name, part: 'value' }];
+  return awsParts.filter(([, part]) => part !== 'session_token' || secret.signing?.session_token === true).map(([suffix, part]) => ({ name: name + suffix, part }));
+}
+
+/** What a placeholder is derived from: the secret id, and the part for the pieces of a multi-part credential. */
+export function placeholderSubject(secretId: string, part: CredentialPart): string {
+  return part === 'value' ? secretId : `${secretId}/${part}`;
 }
 
 export type AccessVia = 'env_var' | 'grant' | 'attached_vault';
@@ -33,6 +62,7 @@ export function isDomainRestricted(secret: SecretRef): boolean {
 export interface EnvEntry<S extends SecretRef> {
   name: string;
   secret: S;
+  part: CredentialPart;
   via: AccessVia;
   /** `value`: injected as the real value; `placeholder`: only the proxy swaps in the value. */
   form: 'value' | 'placeholder';
@@ -45,8 +75,10 @@ export interface EnvEntry<S extends SecretRef> {
  */
 export function secretEnvironment<S extends SecretRef>(access: AgentAccess<S>): EnvEntry<S>[] {
   const out = new Map<string, EnvEntry<S>>();
-  const add = (name: string, secret: S, via: AccessVia) => {
-    if (!out.has(name)) out.set(name, { name, secret, via, form: isDomainRestricted(secret) ? 'placeholder' : 'value' });
+  const add = (base: string, secret: S, via: AccessVia) => {
+    for (const { name, part } of credentialParts(secret, base)) {
+      if (!out.has(name)) out.set(name, { name, secret, part, via, form: isDomainRestricted(secret) ? 'placeholder' : 'value' });
+    }
   };
   for (const e of access.envVars) add(e.name, e.secret, 'env_var');
   for (const s of access.granted) add(s.env_key, s, 'grant');
@@ -84,15 +116,33 @@ export function decideRead<S extends SecretRef>(access: AgentAccess<S>, name: st
   return { allow: true, secret: entry.secret, via: entry.via };
 }
 
-/** The secrets whose placeholders the agent holds: the delivered ones that are domain-restricted. */
-export function placeholderSecrets<S extends SecretRef>(access: AgentAccess<S>, plainEnv: Readonly<Record<string, string>>): S[] {
-  return deliveredSecrets(access, plainEnv).flatMap((e) => (e.form === 'placeholder' ? [e.secret] : []));
+/**
+ * The placeholders the agent holds: the delivered entries that are domain-restricted, one per
+ * (secret, part) even when a secret is delivered under two names.
+ */
+export function placeholderSecrets<S extends SecretRef>(access: AgentAccess<S>, plainEnv: Readonly<Record<string, string>>): { secret: S; part: CredentialPart }[] {
+  const out = new Map<string, { secret: S; part: CredentialPart }>();
+  for (const e of deliveredSecrets(access, plainEnv)) {
+    if (e.form === 'placeholder') out.set(placeholderSubject(e.secret.id, e.part), { secret: e.secret, part: e.part });
+  }
+  return [...out.values()];
 }
 
-/** What a secret says about where its value may go. */
+/** What a secret says about where its value may go, and for which requests. */
 export interface InjectionRules {
   allowed_domains: readonly string[];
   inject_in: readonly InjectSurface[];
+  /** Absent: `static`. */
+  type?: CredentialType;
+  /** null or absent: any request. */
+  rules?: readonly RequestRule[] | null;
+}
+
+/** The request a placeholder travels in: what request rules look at. */
+export interface RequestLine {
+  method: string;
+  /** The request target as sent (origin form: path and query). */
+  target: string;
 }
 
 /** One placeholder seen in one place of one request. */
@@ -101,6 +151,9 @@ export interface PlaceholderUse {
   surface: InjectSurface;
   /** `false` for plain http://, which never carries a value. */
   tls: boolean;
+  request: RequestLine;
+  /** Which piece of its secret the placeholder stands for (absent: `value`). */
+  part?: CredentialPart;
 }
 
 /** Why a placeholder was not replaced. The strings are the audit record's `reason` and the 403's message. */
@@ -110,9 +163,25 @@ export const blockReason = {
   destination: 'destination not allowed for this secret',
   surface: (surface: InjectSurface) => `secret may not be sent in the ${surface}`,
   unavailable: 'secret value unavailable',
+  /** An aws_sigv4 placeholder anywhere but in the signature it stands for. */
+  signOnly: 'an aws_sigv4 credential is only used to sign requests, never sent as a value',
+  rule: (detail: string) => `no request rule of this secret allows it: ${detail}`,
 } as const;
 
-export type PlaceholderVerdict = { inject: true } | { inject: false; reason: string };
+/** The audit record's `reason` for each block, a fixed word a query can group by; the 403's message says more. */
+export type BlockCause = 'unknown_placeholder' | 'plain_http' | 'host' | 'surface' | 'credential_type' | 'rule_denied' | 'scope' | 'unavailable';
+
+/**
+ * The audit record's `reason` for a block: SPEC §10 names `rule_denied` (and `rate_limited`,
+ * counted elsewhere) as fixed words; the older rules keep the sentence they always recorded.
+ */
+export function auditReasonOf(cause: BlockCause | 'rate_limited' | undefined, reason: string): string {
+  return cause === 'rule_denied' || cause === 'rate_limited' ? cause : reason;
+}
+
+export type PlaceholderVerdict = { inject: true } | { inject: false; reason: string; cause: BlockCause };
+
+const block = (cause: BlockCause, reason: string): PlaceholderVerdict => ({ inject: false, reason, cause });
 
 /** Whether a request to `destination` may carry this secret's value at all (before its surface). */
 export function destinationMayReceive(secret: InjectionRules, destination: Destination, tls: boolean): boolean {
@@ -121,26 +190,54 @@ export function destinationMayReceive(secret: InjectionRules, destination: Desti
 
 /**
  * The proxy's rule for one placeholder, in the order the reasons are checked: a placeholder the
- * agent does not hold (`secret` null), plain http, a host outside `allowed_domains`, a surface
- * outside `inject_in`. Everything else about the request (its Host, SNI, the address DNS gives)
- * is the tunnel's and the dialer's to check: src/README.md lists where each rule lives.
+ * agent does not hold (`secret` null), plain http, a host outside `allowed_domains`, an aws_sigv4
+ * piece outside its signature, a surface outside `inject_in`, the secret's request rules.
+ * (The rate limit is counted once the whole request is decided: `proxy-service` `admit`.)
+ * Everything else about the request (its Host, SNI, the address DNS gives) is the tunnel's and
+ * the dialer's to check: src/README.md lists where each rule lives.
  */
 export function decidePlaceholder(secret: InjectionRules | null, use: PlaceholderUse): PlaceholderVerdict {
-  if (!secret) return { inject: false, reason: blockReason.unknown };
-  if (!use.tls) return { inject: false, reason: blockReason.plainHttp };
-  if (!isAllowedDestination(secret.allowed_domains, use.destination)) return { inject: false, reason: blockReason.destination };
-  if (!secret.inject_in.includes(use.surface)) return { inject: false, reason: blockReason.surface(use.surface) };
-  return { inject: true };
+  if (!secret) return block('unknown_placeholder', blockReason.unknown);
+  if (!use.tls) return block('plain_http', blockReason.plainHttp);
+  if (!isAllowedDestination(secret.allowed_domains, use.destination)) return block('host', blockReason.destination);
+  if (secret.type === 'aws_sigv4' || (use.part !== undefined && use.part !== 'value')) return block('credential_type', blockReason.signOnly);
+  if (!secret.inject_in.includes(use.surface)) return block('surface', blockReason.surface(use.surface));
+  return decideRules(secret, use.request);
+}
+
+function decideRules(secret: InjectionRules, request: RequestLine): PlaceholderVerdict {
+  const verdict = checkRules(secret.rules ?? null, request);
+  return verdict.allow ? { inject: true } : block('rule_denied', blockReason.rule(verdict.detail));
+}
+
+/** What an aws_sigv4 secret may sign for (SPEC §10). */
+export interface SigningRules extends InjectionRules {
+  signing: { regions: readonly string[]; services: readonly string[] } | null;
+}
+
+/**
+ * Whether a request signed with an aws_sigv4 secret's placeholder access key may be signed again
+ * with the real key: plain http, host, then the credential scope's region and service, then the
+ * request rules. Nothing else of the secret is ever sent.
+ */
+export function decideSignature(secret: SigningRules, use: Omit<PlaceholderUse, 'surface' | 'part'>, auth: { region: string; service: string }): PlaceholderVerdict {
+  if (!use.tls) return block('plain_http', blockReason.plainHttp);
+  if (!isAllowedDestination(secret.allowed_domains, use.destination)) return block('host', blockReason.destination);
+  if (secret.type !== 'aws_sigv4' || !secret.signing) return block('credential_type', 'only an aws_sigv4 secret signs requests');
+  if (!secret.signing.regions.includes(auth.region.toLowerCase())) return block('scope', 'this secret may not sign for that region');
+  if (!secret.signing.services.includes(auth.service.toLowerCase())) return block('scope', 'this secret may not sign for that service');
+  return decideRules(secret, use.request);
 }
 
 /** A placeholder the agent holds, with its secret and, where this destination may receive it, the value. */
 export interface HeldPlaceholder<S> {
   secret: S;
+  part: CredentialPart;
   /** Opened only when `destinationMayReceive`; null otherwise (nothing is decrypted for a destination that may not have it). */
   value: Buffer | null;
 }
 
-export type PlaceholderResolution<S> = { kind: 'inject'; secret: S; value: Buffer } | { kind: 'block'; reason: string; secret: S | null };
+export type PlaceholderResolution<S> = { kind: 'inject'; secret: S; value: Buffer } | { kind: 'block'; reason: string; cause: BlockCause; secret: S | null };
 
 /** `decidePlaceholder` over what one request holds: the verdict, then the value itself. */
 export function resolvePlaceholder<S extends InjectionRules>(
@@ -149,8 +246,9 @@ export function resolvePlaceholder<S extends InjectionRules>(
   use: PlaceholderUse,
 ): PlaceholderResolution<S> {
   const entry = held.get(placeholder);
-  const verdict = decidePlaceholder(entry?.secret ?? null, use);
-  if (!entry || !verdict.inject) return { kind: 'block', reason: verdict.inject ? blockReason.unknown : verdict.reason, secret: entry?.secret ?? null };
-  if (entry.value === null) return { kind: 'block', reason: blockReason.unavailable, secret: entry.secret };
+  const verdict = decidePlaceholder(entry?.secret ?? null, entry ? { ...use, part: entry.part } : use);
+  if (!verdict.inject) return { kind: 'block', reason: verdict.reason, cause: verdict.cause, secret: entry?.secret ?? null };
+  if (!entry) return { kind: 'block', reason: blockReason.unknown, cause: 'unknown_placeholder', secret: null };
+  if (entry.value === null) return { kind: 'block', reason: blockReason.unavailable, cause: 'unavailable', secret: entry.secret };
   return { kind: 'inject', secret: entry.secret, value: entry.value };
 }

@@ -19,6 +19,7 @@ import { requireAgentToken, requireApiKey } from './auth.js';
 import { registerErrorHandling, sendError } from './errors.js';
 import { registerJsonParser } from './json-body.js';
 import { registerAgentRoutes } from './routes/agents.js';
+import type { ExplainService } from '../services/explain-service.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDefaultVaultRoutes } from './routes/default-vault.js';
 import { registerGrantRoutes } from './routes/grants.js';
@@ -40,6 +41,7 @@ export interface AppServices {
   secrets: SecretsService;
   audit: AuditService;
   agents: AgentsService;
+  explain: ExplainService;
   grants: GrantsService;
   runtime: RuntimeService;
   defaultVault: DefaultVaultService;
@@ -123,7 +125,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
       registerVaultRoutes(scope, services.vaults);
       registerSecretRoutes(scope, services.secrets);
       registerAuditRoutes(scope, services.audit, { heartbeatMs: options.sseHeartbeatMs ?? 15_000, stallMs: options.limits.idleTimeoutMs, openStreams });
-      registerAgentRoutes(scope, services.agents);
+      registerAgentRoutes(scope, services.agents, services.explain);
       registerGrantRoutes(scope, services.grants);
     },
     { prefix: publicApiPrefix },

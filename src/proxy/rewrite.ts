@@ -4,7 +4,7 @@ import type { Transform } from 'node:stream';
 import { chainScrubs, compileScrub, type CompiledScrub, type ScrubValue } from '../core/scrub.js';
 import { encodeBytesURIComponent, substituteHeaderValue, substitutePercentEncoded, type Resolution, type Resolve } from '../core/substitution.js';
 import { takeBody } from './request-body.js';
-import { resolvePlaceholder, type PlaceholderResolution } from '../core/access.js';
+import { resolvePlaceholder, type BlockCause, type PlaceholderResolution } from '../core/access.js';
 import type { ProxyAccess, ProxySecret as SecretRow, Surface } from '../services/proxy-service.js';
 
 const basicToken = /^[ \t]*basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
@@ -24,24 +24,31 @@ export interface Rewritten {
    */
   echoForms: ScrubValue[];
   /** For a streamed body: the secret whose rule blocked it, once the scan past the look-ahead has. */
-  blockedBy: { secret: SecretRow | null };
+  blockedBy: BlockedBy;
 }
 
 /** Not a refusal: the agent went away mid-body, so there is nobody to answer and nothing to audit. */
 export const clientClosed = 499;
 
-export type RewriteResult = { ok: true; request: Rewritten } | { ok: false; status: number; reason: string; secret: SecretRow | null };
+export type RewriteResult = { ok: true; request: Rewritten } | { ok: false; status: number; reason: string; secret: SecretRow | null; cause?: BlockCause };
 
 /** One placeholder found in one surface of this request, decided by the one rule (core/access). */
 export function decideIn(access: ProxyAccess, placeholder: string, surface: Surface): PlaceholderResolution<SecretRow> {
-  return resolvePlaceholder(access.held, placeholder, { destination: access.destination, surface, tls: access.tls });
+  return resolvePlaceholder(access.held, placeholder, { destination: access.destination, surface, tls: access.tls, request: access.request });
 }
 
-export function resolverFor(ctx: ProxyAccess, surface: Surface, injected: Map<string, Set<Surface>>, blockedSecret: { secret: SecretRow | null }, echoForms: ScrubValue[] = []): Resolve {
+/** Where a block came from: the secret whose rule refused, and which rule. */
+export interface BlockedBy {
+  secret: SecretRow | null;
+  cause?: BlockCause;
+}
+
+export function resolverFor(ctx: ProxyAccess, surface: Surface, injected: Map<string, Set<Surface>>, blockedSecret: BlockedBy, echoForms: ScrubValue[] = []): Resolve {
   return (placeholder) => {
     const decision = decideIn(ctx, placeholder, surface);
     if (decision.kind === 'block') {
       blockedSecret.secret = decision.secret;
+      blockedSecret.cause = decision.cause;
       return { kind: 'block', reason: decision.reason, secretId: decision.secret?.id ?? null };
     }
     const surfaces = injected.get(decision.secret.id) ?? new Set<Surface>();
@@ -56,9 +63,10 @@ export function resolverFor(ctx: ProxyAccess, surface: Surface, injected: Map<st
 }
 
 /** A placeholder where no value may go: what blocks it is the secret's own rule, or the gRPC rule. */
-function blockedAs(placeholder: string, ctx: ProxyAccess, blocked: { secret: SecretRow | null }): Resolution {
+function blockedAs(placeholder: string, ctx: ProxyAccess, blocked: BlockedBy): Resolution {
   const decision = decideIn(ctx, placeholder, 'body');
   blocked.secret = decision.secret;
+  if (decision.kind === 'block') blocked.cause = decision.cause;
   const reason = decision.kind === 'block' ? decision.reason : placeholderInGrpcMessage;
   return { kind: 'block', reason, secretId: decision.secret?.id ?? null };
 }
@@ -99,8 +107,8 @@ function announcesBody(req: IncomingMessage, http2: boolean): boolean {
 export async function rewriteRequest(req: IncomingMessage, ctx: ProxyAccess, target: RewriteTarget): Promise<RewriteResult> {
   const injected = new Map<string, Set<Surface>>();
   const echoForms: ScrubValue[] = [];
-  const blocked = { secret: null as SecretRow | null };
-  const fail = (status: number, reason: string): RewriteResult => ({ ok: false, status, reason, secret: blocked.secret });
+  const blocked: BlockedBy = { secret: null };
+  const fail = (status: number, reason: string): RewriteResult => ({ ok: false, status, reason, secret: blocked.secret, cause: blocked.cause });
 
   const qAt = target.path.indexOf('?');
   const rawPath = qAt < 0 ? target.path : target.path.slice(0, qAt);
@@ -174,4 +182,22 @@ export function ownEchoScrub(request: Rewritten): CompiledScrub | null {
 /** What an answer is scrubbed of: the request's own forms in front of the destination's values. */
 export function responseScrub(own: CompiledScrub | null, echo: CompiledScrub | null): CompiledScrub | null {
   return own && echo ? chainScrubs(own, echo) : (own ?? echo);
+}
+
+/**
+ * The request with one injected value replaced by another everywhere it went (an OAuth access token
+ * renewed after a 401): in the path and query (also percent-encoded), the headers and a held body.
+ */
+export function replaceInjected(request: Rewritten, old: Buffer, fresh: Buffer): Rewritten {
+  const swap = (text: string) => text.split(old.toString('latin1')).join(fresh.toString('latin1'));
+  const encodedOld = encodeBytesURIComponent(old);
+  const path = swap(request.path).split(encodedOld).join(encodeBytesURIComponent(fresh));
+  const headers = request.headers.map(([name, value]): [string, string] => [name, swap(value)]);
+  let body = request.body;
+  if (Buffer.isBuffer(body) && body.includes(old)) {
+    body = Buffer.from(swap(body.toString('latin1')), 'latin1');
+    const at = headers.findIndex(([name]) => name.toLowerCase() === 'content-length');
+    if (at >= 0) headers[at] = [headers[at]![0], String(body.length)];
+  }
+  return { ...request, path, headers, body };
 }

@@ -16,13 +16,13 @@ import type { CompiledScrub } from '../core/scrub.js';
 import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } from '../net/connections.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/context.js';
-import type { ProxyAccess, ProxySecret, ProxyService } from '../services/proxy-service.js';
+import type { Blocked, ProxyAccess, ProxySecret, ProxyService } from '../services/proxy-service.js';
 import { relayResponse } from './relay.js';
 import { forwardH2 } from './forward-h2.js';
 import { createH2TunnelServer } from './h2-tunnel.js';
 import { checkH2Request, checkTunnelRequest, sniMatches } from './tunnel-rules.js';
 import { BodyBlockedError } from './request-body.js';
-import { clientClosed, ownEchoScrub, responseScrub, rewriteRequest, type Rewritten } from './rewrite.js';
+import { clientClosed, ownEchoScrub, replaceInjected, responseScrub, rewriteRequest, type Rewritten } from './rewrite.js';
 import { inTurn } from './connection-turns.js';
 import { namesPlaceholder, placeholderInDestination, redactedDestination } from './destination-guard.js';
 import { startTunnelTimers, type TunnelTimers } from './tunnel-timers.js';
@@ -63,7 +63,17 @@ interface TunnelInfo {
 /** Who was refused, and where to: enough for the audit record, with no store read or decryption. */
 type RefusedAt = Pick<ProxyAccess, 'caller' | 'destination'>;
 
+export interface RefuseOptions {
+  secret?: ProxySecret | null;
+  cause?: Blocked['cause'];
+  code?: ErrorCode;
+  message?: string;
+  headers?: Record<string, string>;
+}
+
 const requestIds = createIdFactory();
+/** Methods a request may be resent with (SPEC §10's retry after a 401). */
+const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const maxContexts = 1000;
 
 /** `Proxy-Authorization: Basic base64(agent_id:token)`. */
@@ -123,10 +133,10 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
    * Audits a refusal, logs it (reasons name rules, never values) and answers it with
    * `Connection: close`: the body may be partly unread, and nothing pipelined behind it runs.
    */
-  async function refuse(at: RefusedAt, res: AgentResponse, reason: string, o: { secret?: ProxySecret | null; code?: ErrorCode; message?: string } = {}): Promise<void> {
-    await service.auditBlocked(at.caller, at.destination, { reason, secret: o.secret ?? null });
+  async function refuse(at: RefusedAt, res: AgentResponse, reason: string, o: RefuseOptions = {}): Promise<void> {
+    await service.auditBlocked(at.caller, at.destination, { reason, secret: o.secret ?? null, cause: o.cause });
     logger.warn({ agent_id: at.caller.agentId, host: at.destination.host, reason }, 'proxy.blocked');
-    sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { connection: 'close' });
+    sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { ...o.headers, connection: 'close' });
   }
 
   /** Every request and response stream: a fault ends that exchange, never the process. */
@@ -138,81 +148,136 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 
   /** One request to a destination: rewrite, audit, forward, relay. */
   async function forward(req: AgentRequest, res: AgentResponse, caller: AgentCaller, destination: Destination, tls: boolean, path: string, hostHeader: string) {
-    const ctx = await service.prepare(caller, destination, tls);
+    const line = { method: req.method ?? 'GET', target: path };
+    let ctx = await service.prepare(caller, destination, tls, line);
     // The kill switch (SPEC §2): every request of a stopped agent is refused, placeholder or not.
     if (ctx.stopped) return refuse(ctx, res, 'agent is stopped', { code: 'agent_stopped', message: errorTable.agent_stopped.message });
     // The HTTP/2 compatibility request reads like an IncomingMessage where the rewrite looks.
     const rewritten = await rewriteRequest(req as IncomingMessage, ctx, { path, hostHeader, maxBufferedBody: limits.maxBufferedBody, http2: isH2(res) });
     if (!rewritten.ok) {
       if (rewritten.status === clientClosed) return void (isH2(res) ? res.stream.close(http2Constants.NGHTTP2_CANCEL) : res.destroy());
-      return refuse(ctx, res, rewritten.reason, { secret: rewritten.secret, code: rewritten.status === 413 ? 'body_too_large' : 'proxy_blocked' });
+      return refuse(ctx, res, rewritten.reason, { secret: rewritten.secret, cause: rewritten.cause, code: rewritten.status === 413 ? 'body_too_large' : 'proxy_blocked' });
     }
-    const { request } = rewritten;
+    let { request } = rewritten;
     const target = upstreams.target(destination.host, destination.port);
     if (!upstreams.literalAllowed(target.host)) return refuse(ctx, res, 'destination address not allowed', { code: 'destination_forbidden', message: errorTable.destination_forbidden.message });
+    const admitted = await service.admit(ctx, request.injected.keys());
+    if (!admitted.ok) {
+      const retryAfter = String(admitted.retryAfterSeconds);
+      return refuse(ctx, res, 'rate limit of this secret reached', { secret: admitted.secret, cause: 'rate_limited', code: 'rate_limited', headers: { 'retry-after': retryAfter } });
+    }
     // Fail closed: the injection is on record before the value leaves.
     await service.auditInjected(ctx, request.injected);
     if (res.destroyed) return;
-    // Every response from here is scrubbed of every value that may be sent here (SPEC §6); the
-    // forms this request itself wrote (a re-encoded Basic credential) are added in front.
-    const scrub = responseScrub(ownEchoScrub(request), ctx.echo);
-    if (isH2(res)) return forwardOnH2(req as Http2ServerRequest, res, ctx, request, scrub);
-    const options = {
-      host: target.host,
-      port: target.port,
-      method: req.method,
-      path: request.path,
-      headers: request.headers.flat(),
-      setHost: false,
-      ...(tls ? { servername: destination.isIp ? undefined : destination.host, agent: upstreams.httpsAgent(caller.agentId) } : { agent: upstreams.httpAgent(caller.agentId) }),
-    };
+    if (isH2(res)) return forwardOnH2(req as Http2ServerRequest, res, ctx, request, responseScrub(ownEchoScrub(request), ctx.echo));
+    // SPEC §10: after a 401, an idempotent request that carried an OAuth access token is sent once
+    // more with a fresh one. Only a request whose body is held whole (or has none) can be resent.
+    let retry = Buffer.isBuffer(request.body) || request.body === null ? oauthRetry(ctx, request, line.method) : null;
     let blocked: string | null = null;
     const agentGone = () => res.destroyed || (!req.complete && req.destroyed);
-    const upstreamReq = (tls ? https : http).request(options as https.RequestOptions, (upRes) => {
-      upRes.on('error', (err) => logger.debug({ err: err.message }, 'upstream response fault'));
-      try {
-        relayResponse(upRes, res, scrub, (err) => logger.debug({ err: err.message }, 'relay ended early'));
-      } catch (err) {
-        // Node's client parser accepts heads its server refuses to write (a control character in
-        // the reason phrase or a header): such an answer is the upstream's fault, not the process's.
-        logger.warn({ agent_id: caller.agentId, host: destination.host, code: (err as NodeJS.ErrnoException).code }, 'upstream answer cannot be relayed');
-        upRes.destroy();
-        sendError(res, 'upstream_failed');
-      }
-    });
-    // An upstream that stops sending (or a body the agent stops sending) does not hold the exchange.
-    upstreamReq.setTimeout(limits.idleTimeoutMs, () => upstreamReq.destroy(Object.assign(new Error('upstream idle'), { code: 'EVAULTGATE_IDLE' })));
-    upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
-      if (blocked !== null) return;
-      // The agent went away mid-body (the pipeline then aborts the upstream request): not the upstream's fault.
-      if (agentGone()) return void logger.debug({ agent_id: caller.agentId, host: destination.host }, 'agent left mid-request');
-      const failure = upstreamFailure(err);
-      const forbidden = failure === 'destination_forbidden';
-      logger.warn({ agent_id: caller.agentId, host: destination.host, code: err.code }, 'upstream error');
-      if (forbidden) void service.auditBlocked(caller, destination, { reason: 'destination address not allowed', secret: null }).catch(() => undefined);
-      sendError(res, failure, undefined, forbidden ? { connection: 'close' } : {});
-    });
+    let current: http.ClientRequest | null = null;
     // The agent went away: so does its upstream exchange.
     res.once('close', () => {
-      if (!res.writableFinished) upstreamReq.destroy();
+      if (!res.writableFinished) current?.destroy();
     });
-    const body = request.body;
-    if (body === null || Buffer.isBuffer(body)) {
-      upstreamReq.end(body ?? undefined);
-      return;
-    }
-    // A streamed body: a placeholder found past the look-ahead aborts the upstream request
-    // unfinished (its framing never completes) and the agent gets the block.
-    upstreamReq.write(body.prefix);
-    pipeline(req, body.rest, upstreamReq, (err) => {
-      if (!(err instanceof BodyBlockedError)) return;
-      blocked = err.reason;
-      upstreamReq.destroy();
-      refuse(ctx, res, err.reason, { secret: request.blockedBy.secret }).catch((auditErr: unknown) => {
-        logger.error({ err: auditErr }, 'audit of a blocked request failed');
-        sendError(res, 'internal', undefined, { connection: 'close' });
+
+    const send = () => {
+      // Every response from here is scrubbed of every value that may be sent here (SPEC §6); the
+      // forms this request itself wrote (a re-encoded Basic credential) are added in front.
+      const scrub = responseScrub(ownEchoScrub(request), ctx.echo);
+      const options = {
+        host: target.host,
+        port: target.port,
+        method: req.method,
+        path: request.path,
+        headers: request.headers.flat(),
+        setHost: false,
+        ...(tls ? { servername: destination.isIp ? undefined : destination.host, agent: upstreams.httpsAgent(caller.agentId) } : { agent: upstreams.httpAgent(caller.agentId) }),
+      };
+      const upstreamReq = (tls ? https : http).request(options as https.RequestOptions, (upRes) => {
+        upRes.on('error', (err) => logger.debug({ err: err.message }, 'upstream response fault'));
+        if (upRes.statusCode === 401 && retry) {
+          const renew = retry;
+          retry = null;
+          upRes.resume();
+          void renew()
+            .then((next) => {
+              if (!next || res.destroyed) return void (next === null && sendError(res, 'upstream_failed'));
+              ({ ctx, request } = next);
+              send();
+            })
+            .catch((err: unknown) => {
+              logger.warn({ agent_id: caller.agentId, host: destination.host, err: (err as Error).message }, 'access token renewal failed');
+              sendError(res, 'upstream_failed');
+            });
+          return;
+        }
+        try {
+          relayResponse(upRes, res, scrub, (err) => logger.debug({ err: err.message }, 'relay ended early'));
+        } catch (err) {
+          // Node's client parser accepts heads its server refuses to write (a control character in
+          // the reason phrase or a header): such an answer is the upstream's fault, not the process's.
+          logger.warn({ agent_id: caller.agentId, host: destination.host, code: (err as NodeJS.ErrnoException).code }, 'upstream answer cannot be relayed');
+          upRes.destroy();
+          sendError(res, 'upstream_failed');
+        }
       });
-    });
+      current = upstreamReq;
+      // An upstream that stops sending (or a body the agent stops sending) does not hold the exchange.
+      upstreamReq.setTimeout(limits.idleTimeoutMs, () => upstreamReq.destroy(Object.assign(new Error('upstream idle'), { code: 'EVAULTGATE_IDLE' })));
+      upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
+        if (blocked !== null) return;
+        // The agent went away mid-body (the pipeline then aborts the upstream request): not the upstream's fault.
+        if (agentGone()) return void logger.debug({ agent_id: caller.agentId, host: destination.host }, 'agent left mid-request');
+        const failure = upstreamFailure(err);
+        const forbidden = failure === 'destination_forbidden';
+        logger.warn({ agent_id: caller.agentId, host: destination.host, code: err.code }, 'upstream error');
+        if (forbidden) void service.auditBlocked(caller, destination, { reason: 'destination address not allowed', secret: null }).catch(() => undefined);
+        sendError(res, failure, undefined, forbidden ? { connection: 'close' } : {});
+      });
+      const body = request.body;
+      if (body === null || Buffer.isBuffer(body)) {
+        upstreamReq.end(body ?? undefined);
+        return;
+      }
+      // A streamed body: a placeholder found past the look-ahead aborts the upstream request
+      // unfinished (its framing never completes) and the agent gets the block.
+      upstreamReq.write(body.prefix);
+      pipeline(req, body.rest, upstreamReq, (err) => {
+        if (!(err instanceof BodyBlockedError)) return;
+        blocked = err.reason;
+        upstreamReq.destroy();
+        refuse(ctx, res, err.reason, { secret: request.blockedBy.secret, cause: request.blockedBy.cause }).catch((auditErr: unknown) => {
+          logger.error({ err: auditErr }, 'audit of a blocked request failed');
+          sendError(res, 'internal', undefined, { connection: 'close' });
+        });
+      });
+    };
+    send();
+  }
+
+  /**
+   * How to resend a request after a 401 with fresh access tokens, or null when it may not be: not an
+   * idempotent method, or no oauth2 secret injected. The renewal drops each token the request
+   * carried (if it is still the current one), prepares the request again (new tokens, a scrub that
+   * knows them) and puts the new tokens where the old ones were.
+   */
+  function oauthRetry(ctx: ProxyAccess, request: Rewritten, method: string): (() => Promise<{ ctx: ProxyAccess; request: Rewritten } | null>) | null {
+    if (!idempotentMethods.has(method.toUpperCase())) return null;
+    const used = [...ctx.held.values()].filter(({ secret, value }) => secret.type === 'oauth2' && value !== null && request.injected.has(secret.id));
+    if (used.length === 0) return null;
+    return async () => {
+      for (const { secret, value } of used) await service.renewAccessToken(secret, value!.toString('utf8'));
+      const next = await service.prepare(ctx.caller, ctx.destination, ctx.tls, ctx.request);
+      if (next.stopped) return null;
+      let again = request;
+      for (const { secret, value } of used) {
+        const fresh = [...next.held.values()].find((h) => h.secret.id === secret.id)?.value;
+        if (!fresh) return null;
+        again = replaceInjected(again, value!, fresh);
+      }
+      return { ctx: next, request: again };
+    };
   }
 
   /** Where and how to dial a destination over HTTP/2, and the key its ALPN answer is kept under. */
@@ -323,7 +388,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     if (check) return refuse(info, res, check);
     const caller = await tunnelCaller(info);
     if (!caller) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
-    const ctx = await service.prepare(caller, info.destination, true);
+    const line = { method: req.method ?? 'GET', target: req.url ?? '/' };
+    const ctx = await service.prepare(caller, info.destination, true, line);
     if (ctx.stopped) return refuse(ctx, res, 'agent is stopped', { code: 'agent_stopped', message: errorTable.agent_stopped.message });
     if (!isWebSocketUpgrade(req)) return refuse(ctx, res, 'only WebSocket upgrades are supported');
     await relayWebSocket({
@@ -341,7 +407,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       // Each frame carrying a placeholder re-checks the token and re-reads status and values, as a request would.
       refresh: async () => {
         const again = await tunnelCaller(info);
-        return again ? service.prepare(again, info.destination, true) : null;
+        return again ? service.prepare(again, info.destination, true, line) : null;
       },
     });
   }

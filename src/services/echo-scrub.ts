@@ -1,5 +1,8 @@
 // What a response from a destination is scrubbed of: every value the agent may send there (and,
 // for a day after a rotation, the values before it), in every echo form, compiled once per set of versions.
+import { createHash } from 'node:crypto';
+import type { CredentialPart } from '../core/access.js';
+import { readAwsCredentials, readOAuth2Credentials } from '../core/credential-values.js';
 import { scrubForms } from '../core/echo-forms.js';
 import { compileScrub, type CompiledScrub, type ScrubValue } from '../core/scrub.js';
 import { openValue } from '../crypto/envelope.js';
@@ -24,24 +27,62 @@ export type EchoScrub = CompiledScrub;
 
 export interface ScrubbedSecret {
   secret: SecretRow;
-  placeholder: Buffer;
-  /** The current value, already opened for the request. */
-  current: Buffer;
+  /** The placeholder of each part the agent holds (`value` for static and oauth2 secrets). */
+  placeholders: ReadonlyMap<CredentialPart, Buffer>;
+  /** The current sealed text, already opened for the request. */
+  current: string;
+  /** An oauth2 secret's current access token, which is not in its sealed text. */
+  accessToken?: Buffer;
 }
+
+/**
+ * What of one sealed text must never come back, each mapped to the placeholder the agent knows it
+ * by: a static value; an AWS key id, secret key and session token; an OAuth client secret and
+ * refresh token (its access token is added by the caller: it is not in the text).
+ */
+export function echoValuesOf(secret: SecretRow, text: string, placeholders: ReadonlyMap<CredentialPart, Buffer>): ScrubValue[] {
+  const out: ScrubValue[] = [];
+  const add = (value: string | undefined, part: CredentialPart) => {
+    const placeholder = placeholders.get(part) ?? placeholders.get('value') ?? placeholders.values().next().value;
+    if (value && placeholder) out.push({ value: Buffer.from(value, 'utf8'), placeholder });
+  };
+  switch (secret.type) {
+    case 'static':
+      add(text, 'value');
+      break;
+    case 'aws_sigv4': {
+      const aws = readAwsCredentials(text);
+      add(aws.access_key_id, 'access_key_id');
+      add(aws.secret_access_key, 'secret_access_key');
+      add(aws.session_token, 'session_token');
+      break;
+    }
+    case 'oauth2': {
+      const oauth = readOAuth2Credentials(text);
+      add(oauth.client_secret, 'value');
+      add(oauth.refresh_token, 'value');
+      break;
+    }
+  }
+  return out;
+}
+
+/** Part of a cache key standing for a token without holding it. */
+const tokenTag = (token: Buffer | undefined) => (token ? createHash('sha256').update(token).digest('base64url').slice(0, 16) : '');
 
 export function createEchoScrubs(deps: { store: Pick<Store, 'getSecretVersion'>; keyring: Keyring; clock: Clock }) {
   const cache = new Map<string, EchoScrub>();
   const recent = (secret: SecretRow) => deps.clock.now().getTime() - Date.parse(secret.updated_at) < previousValueGraceMs;
 
   /** Values of the versions before the current one whose successor was written within the grace period. */
-  async function previousValues(secret: SecretRow): Promise<Buffer[]> {
-    const out: Buffer[] = [];
+  async function previousValues(secret: SecretRow): Promise<string[]> {
+    const out: string[] = [];
     const since = deps.clock.now().getTime() - previousValueGraceMs;
     let successorAt = Date.parse(secret.updated_at);
     for (let version = secret.version - 1; version >= 1 && version >= secret.version - maxPrevious && successorAt >= since; version--) {
       const row = await deps.store.getSecretVersion(secret.org_id, secret.id, version);
       if (!row) break;
-      out.push(Buffer.from(openValue(deps.keyring, bindingOf(secret, version), sealedOf(row)), 'utf8'));
+      out.push(openValue(deps.keyring, bindingOf(secret, version), sealedOf(row)));
       successorAt = Date.parse(row.created_at);
     }
     return out;
@@ -51,7 +92,7 @@ export function createEchoScrubs(deps: { store: Pick<Store, 'getSecretVersion'>;
     /** Null when no value may go to the destination: its responses pass through untouched. */
     async forDestination(secrets: readonly ScrubbedSecret[]): Promise<EchoScrub | null> {
       if (secrets.length === 0) return null;
-      const key = secrets.map(({ secret }) => `${secret.id}:${secret.version}:${recent(secret) ? 'p' : ''}`).sort().join(',');
+      const key = secrets.map(({ secret, accessToken }) => `${secret.id}:${secret.version}:${recent(secret) ? 'p' : ''}:${tokenTag(accessToken)}`).sort().join(',');
       const hit = cache.get(key);
       if (hit) {
         cache.delete(key);
@@ -59,9 +100,11 @@ export function createEchoScrubs(deps: { store: Pick<Store, 'getSecretVersion'>;
         return hit;
       }
       const raw: ScrubValue[] = [];
-      for (const { secret, placeholder, current } of secrets) {
-        raw.push({ value: current, placeholder });
-        if (recent(secret)) for (const value of await previousValues(secret)) if (!value.equals(current)) raw.push({ value, placeholder });
+      for (const { secret, placeholders, current, accessToken } of secrets) {
+        raw.push(...echoValuesOf(secret, current, placeholders));
+        const tokenPlaceholder = placeholders.get('value');
+        if (accessToken && tokenPlaceholder) raw.push({ value: accessToken, placeholder: tokenPlaceholder });
+        if (recent(secret)) for (const text of await previousValues(secret)) if (text !== current) raw.push(...echoValuesOf(secret, text, placeholders));
       }
       const scrub = compileScrub(scrubForms(raw));
       cache.set(key, scrub);

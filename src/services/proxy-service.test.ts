@@ -13,16 +13,18 @@ const caller = { orgId: 'org_1', actor: 'agt_1', agentId: 'agt_1', tokenId: 'atk
 
 function secret(id: string, env_key: string, allowed_domains: string[]): SecretRow {
   const at = '2026-01-01T00:00:00.000Z';
-  return { id, org_id: 'org_1', vault_id: 'vlt_1', env_key, allowed_domains, inject_in: ['header'], description: null, labels: {}, revealable: false, version: 1, created_at: at, updated_at: at };
+  return { id, org_id: 'org_1', vault_id: 'vlt_1', env_key, allowed_domains, inject_in: ['header'], description: null, labels: {}, revealable: false, version: 1, created_at: at, updated_at: at, type: 'static', rules: null, rate_limit: null, signing: null };
 }
 
 const stripe = secret('sec_stripe', 'STRIPE_KEY', ['api.stripe.com']);
 const github = secret('sec_github', 'GITHUB_TOKEN', ['api.github.com']);
 
-function serviceOver(status: 'deployed' | 'stopped', env: Record<string, string> = {}) {
+const line = { method: 'GET', target: '/' };
+
+function serviceOver(status: 'deployed' | 'stopped', env: Record<string, string> = {}, attached: SecretRow[] = [stripe, github]) {
   const facts: AgentAccessFacts = {
     agent: { id: 'agt_1', org_id: 'org_1', name: 'a', env, status, created_at: '', updated_at: '', env_vars: [], vault_ids: ['vlt_1'] },
-    attached: [stripe, github],
+    attached,
     granted: [],
     envVars: [],
   };
@@ -32,8 +34,20 @@ function serviceOver(status: 'deployed' | 'stopped', env: Record<string, string>
     getSecretVersion: vi.fn(async () => null),
     appendAudit: vi.fn(async (drafts: AuditDraft[]) => void appended.push(...drafts)),
   };
-  const service = createProxyService({ ids: createIdFactory(), clock: systemClock, random: randomBytes, store, keyring, credentials: {} as never });
-  return { service, store, appended };
+  // A fixed-window counter standing in for the store's (test/storage/rate-limits.test.ts tests that one).
+  const taken = new Map<string, number>();
+  const rates = {
+    take: vi.fn(async (_org: string, secretId: string, agentId: string, limit: { requests: number } | null) => {
+      const key = `${secretId}/${agentId}`;
+      const n = (taken.get(key) ?? 0) + 1;
+      if (limit && n > limit.requests) return { ok: false as const, retryAfterSeconds: 7 };
+      taken.set(key, n);
+      return { ok: true as const };
+    }),
+  };
+  const tokens = { accessToken: vi.fn(async () => ({ token: 'unused' })), invalidate: vi.fn(async () => undefined) };
+  const service = createProxyService({ ids: createIdFactory(), clock: systemClock, random: randomBytes, store, keyring, credentials: {} as never, tokens, rates });
+  return { service, store, appended, rates };
 }
 
 const at = (host: string) => ({ host, port: 443, isIp: false });
@@ -41,7 +55,7 @@ const at = (host: string) => ({ host, port: 443, isIp: false });
 describe('proxy service: prepare reads data, and opens only what the destination may receive', () => {
   it('holds every placeholder the agent was given, but reads the sealed value only of the secret allowed here', async () => {
     const { service, store } = serviceOver('deployed');
-    const access = await service.prepare(caller, at('api.stripe.com'), true);
+    const access = await service.prepare(caller, at('api.stripe.com'), true, line);
     expect([...access.held.keys()].sort()).toEqual([placeholderFor(keyring.placeholderKey, 'agt_1', 'sec_stripe'), placeholderFor(keyring.placeholderKey, 'agt_1', 'sec_github')].sort());
     expect(store.getSecretVersion).toHaveBeenCalledTimes(1);
     expect(store.getSecretVersion).toHaveBeenCalledWith('org_1', 'sec_stripe', 1);
@@ -49,14 +63,14 @@ describe('proxy service: prepare reads data, and opens only what the destination
 
   it('a destination no secret allows, or plain http, opens nothing', async () => {
     const { service, store } = serviceOver('deployed');
-    await service.prepare(caller, at('evil.com'), true);
-    await service.prepare(caller, { host: 'api.stripe.com', port: 80, isIp: false }, false);
+    await service.prepare(caller, at('evil.com'), true, line);
+    await service.prepare(caller, { host: 'api.stripe.com', port: 80, isIp: false }, false, line);
     expect(store.getSecretVersion).not.toHaveBeenCalled();
   });
 
   it('a stopped agent holds nothing and opens nothing', async () => {
     const { service, store } = serviceOver('stopped');
-    const access = await service.prepare(caller, at('api.stripe.com'), true);
+    const access = await service.prepare(caller, at('api.stripe.com'), true, line);
     expect(access.stopped).toBe(true);
     expect(access.held.size).toBe(0);
     expect(store.getSecretVersion).not.toHaveBeenCalled();
@@ -64,7 +78,7 @@ describe('proxy service: prepare reads data, and opens only what the destination
 
   it('a secret shadowed by plain env is not held (the agent never received its placeholder)', async () => {
     const { service } = serviceOver('deployed', { STRIPE_KEY: 'plain' });
-    const access = await service.prepare(caller, at('api.stripe.com'), true);
+    const access = await service.prepare(caller, at('api.stripe.com'), true, line);
     expect([...access.held.values()].map((h) => h.secret.id)).toEqual(['sec_github']);
   });
 
@@ -78,10 +92,30 @@ describe('proxy service: prepare reads data, and opens only what the destination
 
   it('injections are audited one event per secret, with the surfaces used and nothing when none was', async () => {
     const { service, appended } = serviceOver('deployed');
-    const access = await service.prepare(caller, at('api.stripe.com'), true);
+    const access = await service.prepare(caller, at('api.stripe.com'), true, line);
     await service.auditInjected(access, new Map());
     expect(appended).toEqual([]);
     await service.auditInjected(access, new Map([['sec_stripe', new Set(['header'] as const)]]));
     expect(appended).toMatchObject([{ type: 'proxy.injected', secret_id: 'sec_stripe', vault_id: 'vlt_1', details: { host: 'api.stripe.com', surfaces: ['header'], env_key: 'STRIPE_KEY', version: 1 } }]);
+  });
+
+  it('admit counts one slot per secret carried, only for secrets with a rate limit, and names the first one over', async () => {
+    const limited = { ...stripe, rate_limit: { requests: 2, per: 'minute' as const } };
+    const { service, rates } = serviceOver('deployed', {}, [limited, github]);
+    const access = await service.prepare(caller, at('api.stripe.com'), true, line);
+    expect(await service.admit(access, ['sec_stripe'])).toEqual({ ok: true });
+    expect(await service.admit(access, ['sec_stripe', 'sec_github'])).toEqual({ ok: true });
+    expect(await service.admit(access, ['sec_stripe'])).toEqual({ ok: false, secret: limited, retryAfterSeconds: 7 });
+    expect(rates.take.mock.calls.map((c) => c[1])).toEqual(['sec_stripe', 'sec_stripe', 'sec_stripe']);
+  });
+
+  it('a rule or rate-limit refusal is audited under its fixed reason, with the sentence in details', async () => {
+    const { service, appended } = serviceOver('deployed');
+    await service.auditBlocked(caller, at('api.stripe.com'), { reason: 'no request rule of this secret allows it: no rule matches the method and path', secret: stripe, cause: 'rule_denied' });
+    await service.auditBlocked(caller, at('api.stripe.com'), { reason: 'rate limit of this secret reached', secret: stripe, cause: 'rate_limited' });
+    expect(appended).toMatchObject([
+      { reason: 'rule_denied', secret_id: 'sec_stripe', details: { host: 'api.stripe.com', detail: 'no request rule of this secret allows it: no rule matches the method and path' } },
+      { reason: 'rate_limited', secret_id: 'sec_stripe', details: { host: 'api.stripe.com', detail: 'rate limit of this secret reached' } },
+    ]);
   });
 });

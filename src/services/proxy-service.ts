@@ -1,7 +1,17 @@
 // What the egress proxy asks of the vault: who the agent is, which placeholders it holds with the
 // values this destination may receive, and the audit record of every injection and refusal.
-import type { InjectSurface } from '../contract/schemas.js';
-import { destinationMayReceive, placeholderSecrets, receivesValues, type HeldPlaceholder } from '../core/access.js';
+import type { InjectSurface, RateLimit } from '../contract/schemas.js';
+import {
+  auditReasonOf,
+  destinationMayReceive,
+  placeholderSecrets,
+  placeholderSubject,
+  receivesValues,
+  type BlockCause,
+  type CredentialPart,
+  type HeldPlaceholder,
+  type RequestLine,
+} from '../core/access.js';
 import { formatAuthority, type Destination } from '../core/host-match.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -9,7 +19,7 @@ import type { Store } from '../storage/store.js';
 import type { SecretRow } from '../storage/types.js';
 import { agentDenial, draftEvent, type AgentCaller, type ServiceDeps } from './context.js';
 import type { Credentials } from './credentials.js';
-import { createEchoScrubs, type EchoScrub } from './echo-scrub.js';
+import { createEchoScrubs, type EchoScrub, type ScrubbedSecret } from './echo-scrub.js';
 import { openVersion } from './secret-values.js';
 
 export type Surface = InjectSurface;
@@ -22,6 +32,8 @@ export type ProxySecret = SecretRow;
 export interface ProxyAccess {
   caller: AgentCaller;
   destination: Destination;
+  /** The request's method and target, which request rules look at. */
+  request: RequestLine;
   /** `false` for plain http://, which never carries a value. */
   tls: boolean;
   /** The agent is stopped (the kill switch): nothing is held and every request is refused. */
@@ -42,12 +54,25 @@ export interface ProxyAccess {
 export interface Blocked {
   reason: string;
   secret: SecretRow | null;
+  /** The rule that refused it, where one did: the audit record names SPEC §10's causes by a fixed word. */
+  cause?: BlockCause | 'rate_limited';
+}
+
+/** An oauth2 secret's current access token (services/oauth-tokens.ts). */
+export interface AccessTokens {
+  accessToken(secret: SecretRow): Promise<{ token: string }>;
+  invalidate(secret: SecretRow, token: string): Promise<void>;
+}
+
+/** Counts requests against a secret's rate limit (services/rate-limits.ts). */
+export interface RateCounter {
+  take(orgId: string, secretId: string, agentId: string, limit: RateLimit | null, now: Date): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }>;
 }
 
 export type ProxyStore = Pick<Store, 'agentAccessFacts' | 'getSecretVersion' | 'appendAudit'>;
 
-export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyring: Keyring; credentials: Credentials }) {
-  const { store, keyring, credentials } = deps;
+export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyring: Keyring; credentials: Credentials; tokens: AccessTokens; rates: RateCounter }) {
+  const { store, keyring, credentials, tokens, rates } = deps;
   const placeholderKey = keyring.placeholderKey;
   const echoScrubs = createEchoScrubs({ store, keyring, clock: deps.clock });
   // Placeholders never change for an (agent, secret) pair, so remembering them needs no invalidation.
@@ -76,38 +101,88 @@ export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyr
      * current (SQLite memoizes them only until the next write), so a rotation or a revoked grant
      * applies to the very next one. Refusals that need no placeholder decided never come here.
      */
-    async prepare(caller: AgentCaller, destination: Destination, tls: boolean): Promise<ProxyAccess> {
+    async prepare(caller: AgentCaller, destination: Destination, tls: boolean, request: RequestLine): Promise<ProxyAccess> {
       const facts = await store.agentAccessFacts(caller.orgId, caller.agentId);
       // Status is read with the facts, per request: a stop applies to the very next request.
       const served = facts && receivesValues(facts.agent) ? facts : null;
-      // One secret may be delivered under two names; it is one placeholder.
-      const secrets = new Map((served ? placeholderSecrets(served, served.agent.env) : []).map((secret) => [secret.id, secret]));
       const held = new Map<string, HeldPlaceholder<SecretRow>>();
+      // Each secret this destination may receive, with the placeholders of its parts.
+      const receiving = new Map<string, { secret: SecretRow; placeholders: Map<CredentialPart, Buffer> }>();
+      for (const { secret, part } of served ? placeholderSecrets(served, served.agent.env) : []) {
+        const placeholder = placeholderOf(caller.agentId, placeholderSubject(secret.id, part));
+        held.set(placeholder, { secret, part, value: null });
+        if (!destinationMayReceive(secret, destination, tls)) continue;
+        const entry = receiving.get(secret.id) ?? { secret, placeholders: new Map<CredentialPart, Buffer>() };
+        entry.placeholders.set(part, Buffer.from(placeholder));
+        receiving.set(secret.id, entry);
+      }
       // Values are opened up front, so that the decision stays synchronous inside the streaming substitution.
-      await Promise.all(
-        [...secrets.values()].map(async (secret) => {
-          const placeholder = placeholderOf(caller.agentId, secret.id);
-          held.set(placeholder, { secret, value: null });
-          if (!destinationMayReceive(secret, destination, tls)) return;
+      const opened = await Promise.all(
+        [...receiving.values()].map(async ({ secret, placeholders }): Promise<ScrubbedSecret | null> => {
           const version = await store.getSecretVersion(secret.org_id, secret.id, secret.version);
-          if (version) held.set(placeholder, { secret, value: Buffer.from(openVersion(keyring, secret, version), 'utf8') });
+          if (!version) return null;
+          const text = openVersion(keyring, secret, version);
+          const set = (part: CredentialPart, value: Buffer) => {
+            const placeholder = placeholders.get(part);
+            if (placeholder) held.set(placeholder.toString(), { secret, part, value });
+          };
+          switch (secret.type) {
+            case 'static':
+              set('value', Buffer.from(text, 'utf8'));
+              return { secret, placeholders, current: text };
+            case 'aws_sigv4':
+              // The signer reads the key from the access key id's entry; no part is ever substituted.
+              set('access_key_id', Buffer.from(text, 'utf8'));
+              return { secret, placeholders, current: text };
+            case 'oauth2': {
+              const token = Buffer.from((await tokens.accessToken(secret)).token, 'utf8');
+              set('value', token);
+              return { secret, placeholders, current: text, accessToken: token };
+            }
+          }
         }),
       );
-      const opened = [...held].flatMap(([placeholder, { secret, value }]) => (value ? [{ secret, placeholder: Buffer.from(placeholder), current: value }] : []));
+      const scrubbed = opened.filter((o): o is ScrubbedSecret => o !== null);
       return {
         caller,
         destination,
+        request,
         tls,
         stopped: facts !== null && served === null,
         held,
-        bodyInjectable: opened.some(({ secret }) => secret.inject_in.includes('body')),
-        echo: await echoScrubs.forDestination(opened),
+        bodyInjectable: scrubbed.some(({ secret }) => secret.type !== 'aws_sigv4' && secret.inject_in.includes('body')),
+        echo: await echoScrubs.forDestination(scrubbed),
       };
+    },
+
+    /**
+     * The rate limits (SPEC §10): one request takes one slot of each secret it carries (injected or
+     * signed). The first secret over its limit refuses the request with the seconds until a slot frees.
+     */
+    async admit(access: ProxyAccess, secretIds: Iterable<string>): Promise<{ ok: true } | { ok: false; secret: SecretRow; retryAfterSeconds: number }> {
+      const secrets = new Map([...access.held.values()].map(({ secret }) => [secret.id, secret]));
+      const now = deps.clock.now();
+      for (const id of secretIds) {
+        const secret = secrets.get(id);
+        if (!secret?.rate_limit) continue;
+        const verdict = await rates.take(secret.org_id, secret.id, access.caller.agentId, secret.rate_limit, now);
+        if (!verdict.ok) return { ok: false, secret, retryAfterSeconds: verdict.retryAfterSeconds };
+      }
+      return { ok: true };
+    },
+
+    /** After a 401 for a request that carried `token`: drops it if it is still the current one, and returns the next. */
+    async renewAccessToken(secret: SecretRow, token: string): Promise<string> {
+      await tokens.invalidate(secret, token);
+      return (await tokens.accessToken(secret)).token;
     },
 
     /** `proxy.blocked`, under the destination's authority; resolves after the audit commit. */
     async auditBlocked(caller: AgentCaller, destination: Destination, blocked: Blocked): Promise<void> {
-      await store.appendAudit([agentDenial(deps, caller, 'proxy.blocked', { ...blocked, details: { host: formatAuthority(destination, 443) } })]);
+      const reason = auditReasonOf(blocked.cause, blocked.reason);
+      const details: Record<string, unknown> = { host: formatAuthority(destination, 443) };
+      if (reason !== blocked.reason) details.detail = blocked.reason;
+      await store.appendAudit([agentDenial(deps, caller, 'proxy.blocked', { secret: blocked.secret, reason, details })]);
     },
 
     /** One `proxy.injected` per secret (secret id → the surfaces its value went into); resolves after the commit. */

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { VaultError } from '../contract/errors.js';
 import type { AgentEnvironment } from '../contract/agent-schemas.js';
-import { decideRead, deliveredSecrets, receivesValues, secretEnvironment, type AccessVia } from '../core/access.js';
+import { decideRead, deliveredSecrets, placeholderSubject, receivesValues, secretEnvironment, type AccessVia } from '../core/access.js';
 import { isValidEnvKey } from '../core/env-key.js';
 import { placeholderFor } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -68,7 +68,7 @@ export function createRuntimeService(deps: RuntimeDeps) {
       const audit = [];
       for (const entry of deliveredSecrets(facts, facts.agent.env)) {
         if (entry.form === 'placeholder') {
-          env[entry.name] = placeholderFor(placeholderKey, caller.agentId, entry.secret.id);
+          env[entry.name] = placeholderFor(placeholderKey, caller.agentId, placeholderSubject(entry.secret.id, entry.part));
         } else {
           env[entry.name] = await valueOf(entry.secret);
           audit.push(accessed(caller, entry.secret, entry.via, 'environment'));

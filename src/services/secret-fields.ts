@@ -1,8 +1,9 @@
 // Validation and normalization of the secret fields an operator may write.
 import { VaultError } from '../contract/errors.js';
-import { injectSurfaces, type InjectSurface } from '../contract/schemas.js';
+import { injectSurfaces, ratePeriods, type InjectSurface, type RateLimit, type RatePeriod, type RequestRule } from '../contract/schemas.js';
 import { normalizeAllowedDomains } from '../core/allowed-domains.js';
 import { isValidEnvKey } from '../core/env-key.js';
+import { patternProblem } from '../core/request-rules.js';
 
 export const maxValueBytes = 64 * 1024;
 export const maxDescriptionLength = 1024;
@@ -62,6 +63,74 @@ export function checkLabels(input: Record<string, string> | undefined): Record<s
     if (value.includes('\0')) throw invalid('labels values must not contain NUL characters');
   }
   return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+const maxRules = 32;
+const maxRuleEntries = 32;
+export const maxRateRequests = 1_000_000;
+const methodToken = /^[A-Za-z]{1,20}$/;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * `rules` (SPEC §10): null or absent removes them; otherwise at least one rule, each with methods
+ * (stored uppercase), paths (globs, `patternProblem`), or both. An empty list is refused rather than
+ * read as "no restriction" or "nothing allowed": either reading would surprise someone.
+ */
+export function checkRules(input: unknown): RequestRule[] | null {
+  if (input === null || input === undefined) return null;
+  if (!Array.isArray(input)) throw invalid('rules must be a list of rules, or null for none');
+  if (input.length === 0) throw invalid('rules must list at least one rule (null removes them)');
+  if (input.length > maxRules) throw invalid(`rules may hold at most ${maxRules} rules`);
+  return input.map((rule: unknown, i) => {
+    const at = `rules[${i}]`;
+    if (!isRecord(rule)) throw invalid(`${at} must be an object with methods and/or paths`);
+    const unknown = Object.keys(rule).find((k) => k !== 'methods' && k !== 'paths');
+    if (unknown !== undefined) throw invalid(`${at} has an unknown field (only methods and paths are allowed)`);
+    if (rule.methods === undefined && rule.paths === undefined) throw invalid(`${at} must have methods, paths or both`);
+    const out: RequestRule = {};
+    if (rule.methods !== undefined) out.methods = checkRuleList(`${at}.methods`, rule.methods, (m) => (methodToken.test(m) ? null : 'must be an HTTP method name')).map((m) => m.toUpperCase());
+    if (rule.paths !== undefined) out.paths = checkRuleList(`${at}.paths`, rule.paths, patternProblem);
+    return out;
+  });
+}
+
+function checkRuleList(at: string, input: unknown, problem: (entry: string) => string | null): string[] {
+  if (!Array.isArray(input) || input.length === 0) throw invalid(`${at} must be a non-empty list`);
+  if (input.length > maxRuleEntries) throw invalid(`${at} may hold at most ${maxRuleEntries} entries`);
+  return input.map((entry: unknown, j) => {
+    if (typeof entry !== 'string' || entry.length > 1024) throw invalid(`${at}[${j}] must be a string of at most 1024 characters`);
+    const p = problem(entry);
+    if (p) throw invalid(`${at}[${j}] ${p}`);
+    return entry;
+  });
+}
+
+/** `rate_limit` (SPEC §10): `{requests, per}`, or null/absent for none. */
+export function checkRateLimit(input: unknown): RateLimit | null {
+  if (input === null || input === undefined) return null;
+  if (!isRecord(input)) throw invalid('rate_limit must be an object {requests, per}, or null for none');
+  if (Object.keys(input).some((k) => k !== 'requests' && k !== 'per')) throw invalid('rate_limit has an unknown field (only requests and per are allowed)');
+  const { requests, per } = input;
+  if (typeof requests !== 'number' || !Number.isInteger(requests) || requests < 1 || requests > maxRateRequests) {
+    throw invalid(`rate_limit.requests must be an integer from 1 to ${maxRateRequests}`);
+  }
+  if (typeof per !== 'string' || !(ratePeriods as readonly string[]).includes(per)) throw invalid(`rate_limit.per must be one of ${ratePeriods.join(', ')}`);
+  return { requests, per: per as RatePeriod };
+}
+
+/** aws_sigv4's `regions` and `services`: required, lowercase AWS names, kept in the order given without repeats. */
+export function checkSigningList(field: 'regions' | 'services', input: string[] | undefined): string[] {
+  if (input === undefined || input.length === 0) throw invalid(`${field} must list at least one entry for an aws_sigv4 secret`);
+  if (input.length > 64) throw invalid(`${field} may hold at most 64 entries`);
+  input.forEach((name, i) => {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw invalid(`${field}[${i}] must be a lowercase AWS name (letters, digits, -)`);
+  });
+  return [...new Set(input)];
+}
+
+export function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** `?label=key:value`, repeatable; the value may itself contain ':'. */

@@ -1,5 +1,5 @@
 // Row decoding shared by the SQL backends: typed column readers, and every Store row built from them.
-import type { AuditEvent } from '../contract/schemas.js';
+import { credentialTypes, type AuditEvent } from '../contract/schemas.js';
 import type {
   AgentRow,
   AgentStatus,
@@ -110,6 +110,9 @@ export const toVault = rowDecoder<VaultWithCount>({
   secret_count: int,
 });
 
+const credentialType = oneOf(credentialTypes);
+const nullableJson = <T>(v: unknown): T | null => (v === null || v === undefined ? null : jsonValue<T>(v));
+
 /**
  * Written out field by field, not through `rowDecoder`: the proxy decodes every secret an agent may
  * use on each request, and a literal of fixed shape decodes in about half the time of the generic loop.
@@ -129,6 +132,10 @@ export function toSecret(row: unknown): SecretRow {
     version: int(r.version, 'version'),
     created_at: text(r.created_at, 'created_at'),
     updated_at: text(r.updated_at, 'updated_at'),
+    type: credentialType(r.type, 'type'),
+    rules: nullableJson(r.rules),
+    rate_limit: nullableJson(r.rate_limit),
+    signing: nullableJson(r.signing),
   };
 }
 

@@ -1,5 +1,5 @@
 // The rows and results the Store interfaces speak in, shared by every backend and interface file.
-import type { InjectSurface } from '../contract/schemas.js';
+import type { CredentialType, InjectSurface, RateLimit, RequestRule } from '../contract/schemas.js';
 import type { UnsealedEvent } from '../core/audit-chain.js';
 
 export interface KeyringRow {
@@ -61,6 +61,19 @@ export interface SecretRow {
   version: number;
   created_at: string;
   updated_at: string;
+  /** How the proxy uses it (SPEC §10); immutable. */
+  type: CredentialType;
+  /** null: any request to an allowed host may carry it. */
+  rules: RequestRule[] | null;
+  rate_limit: RateLimit | null;
+  /** aws_sigv4 only: what it may sign for, and whether the agent gets a session token placeholder. */
+  signing: SigningScope | null;
+}
+
+export interface SigningScope {
+  regions: string[];
+  services: string[];
+  session_token: boolean;
 }
 
 export interface SecretVersionMeta {

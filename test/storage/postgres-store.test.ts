@@ -26,7 +26,7 @@ function event(orgId: string, type: string, extra: Partial<AuditDraft> = {}): Au
 function secret(orgId: string, vaultId: string, version = 1, kekId = 'mk_test'): { row: SecretRow; version: SecretVersionRow } {
   const row: SecretRow = {
     id: ids('secret'), org_id: orgId, vault_id: vaultId, env_key: 'API_KEY', allowed_domains: [], inject_in: ['header'],
-    description: null, labels: {}, revealable: false, version, created_at: now, updated_at: now,
+    description: null, labels: {}, revealable: false, version, created_at: now, updated_at: now, type: 'static' as const, rules: null, rate_limit: null, signing: null,
   };
   return { row, version: { secret_id: row.id, version, created_at: now, actor: 'admin', changed: ['value'], allowed_domains: [], inject_in: ['header'], description: null, kek_id: kekId, wrapped_key: Buffer.from('w'), ciphertext: Buffer.from('c'), fingerprint: 'f' } };
 }

@@ -28,7 +28,7 @@ async function seed(store: Store): Promise<void> {
   const t = new Date().toISOString();
   await store.createOrg({ id: 'org_1', name: 'acme', is_default: false, created_at: t }, { id: 'key_1', org_id: 'org_1', name: null, hash: 'h', created_at: t, revoked_at: null }, []);
   await store.createVault({ id: 'vlt_1', org_id: 'org_1', name: 'v', description: null, created_at: t, updated_at: t }, []);
-  const row = { id: 'sec_1', org_id: 'org_1', vault_id: 'vlt_1', env_key: 'K', allowed_domains: [], inject_in: ['header' as const], description: null, labels: {}, revealable: false, version: 1, created_at: t, updated_at: t };
+  const row = { id: 'sec_1', org_id: 'org_1', vault_id: 'vlt_1', env_key: 'K', allowed_domains: [], inject_in: ['header' as const], description: null, labels: {}, revealable: false, version: 1, created_at: t, updated_at: t, type: 'static' as const, rules: null, rate_limit: null, signing: null };
   const version = { secret_id: 'sec_1', version: 1, created_at: t, actor: 'a', changed: ['value'], allowed_domains: [], inject_in: ['header' as const], description: null, kek_id: 'mk_test', wrapped_key: Buffer.from('w'), ciphertext: Buffer.from('c'), fingerprint: 'before' };
   await store.createSecret(row, version, []);
 }

@@ -22,7 +22,7 @@ function event(orgId: string, type: string, extra: Partial<AuditDraft> = {}): Au
 function secretRow(orgId: string, vaultId: string, envKey: string, labels: Record<string, string> = {}): SecretRow {
   return {
     id: ids('secret'), org_id: orgId, vault_id: vaultId, env_key: envKey, allowed_domains: [], inject_in: ['header'],
-    description: null, labels, revealable: false, version: 1, created_at: t(1), updated_at: t(1),
+    description: null, labels, revealable: false, version: 1, created_at: t(1), updated_at: t(1), type: 'static', rules: null, rate_limit: null, signing: null,
   };
 }
 

@@ -2,8 +2,21 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { Agent, AgentToken, AgentTokenInfo, AttachVaultBody, CreateAgentBody, CreateResourceBody, EnvironmentEntry, Resource, UpdateAgentBody } from '../../contract/agent-schemas.js';
+import {
+  Agent,
+  AgentToken,
+  AgentTokenInfo,
+  AttachVaultBody,
+  CreateAgentBody,
+  CreateResourceBody,
+  EnvironmentEntry,
+  ExplainBody,
+  ExplainResponse,
+  Resource,
+  UpdateAgentBody,
+} from '../../contract/agent-schemas.js';
 import type { AgentsService } from '../../services/agents-service.js';
+import type { ExplainService } from '../../services/explain-service.js';
 import { callerOf } from '../auth.js';
 import { noContent, requireId, setNextLink } from '../request-helpers.js';
 import { errorResponses, PageQuery } from './shared-schemas.js';
@@ -12,7 +25,7 @@ const AgentParams = Type.Object({ agent_id: Type.String() });
 const AgentVaultParams = Type.Object({ agent_id: Type.String(), vault_id: Type.String() });
 const AgentItemParams = Type.Object({ agent_id: Type.String(), id: Type.String() });
 
-export function registerAgentRoutes(scope: FastifyInstance, agents: AgentsService): void {
+export function registerAgentRoutes(scope: FastifyInstance, agents: AgentsService, explain: ExplainService): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['agents'];
   const agentId = (p: { agent_id: string }) => requireId('agent', p.agent_id, 'agent_not_found');
@@ -35,6 +48,10 @@ export function registerAgentRoutes(scope: FastifyInstance, agents: AgentsServic
     await agents.remove(callerOf(request), agentId(request.params));
     return noContent(reply);
   });
+  // SPEC §10: what the proxy would do with a request, per placeholder; decrypts and sends nothing.
+  app.post('/agents/:agent_id/explain', { schema: { tags, params: AgentParams, body: ExplainBody, response: { 200: ExplainResponse, ...errorResponses } } }, async (request) =>
+    explain.explain(callerOf(request), agentId(request.params), request.body),
+  );
   app.post('/agents/:agent_id/deploy', { schema: { tags, params: AgentParams, response: { 200: Agent, ...errorResponses } } }, async (request) =>
     agents.deploy(callerOf(request), agentId(request.params)),
   );

@@ -26,8 +26,10 @@ async function requireCurrentKek(c: pg.PoolClient, kekId: string): Promise<void>
   }
 }
 
-const insertSecretSql = `INSERT INTO secrets (id, org_id, vault_id, env_key, allowed_domains, inject_in, description, labels, revealable, version, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+const insertSecretSql = `INSERT INTO secrets (id, org_id, vault_id, env_key, allowed_domains, inject_in, description, labels, revealable, version, created_at, updated_at, type, rules, rate_limit, signing)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`;
+
+const nullableJson = (v: unknown) => (v === null ? null : JSON.stringify(v));
 
 const insertVersionSql = `INSERT INTO secret_versions (secret_id, version, created_at, actor, changed, allowed_domains, inject_in, description, kek_id, wrapped_key, ciphertext, fingerprint)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
@@ -152,6 +154,7 @@ export function createPgSecretMethods(pool: pg.Pool, write: Write): SecretStore 
           await rowsOf(c, insertSecretSql, [
             row.id, row.org_id, row.vault_id, row.env_key, json(row.allowed_domains), json(row.inject_in), row.description,
             json(row.labels), row.revealable, row.version, row.created_at, row.updated_at,
+            row.type, nullableJson(row.rules), nullableJson(row.rate_limit), nullableJson(row.signing),
           ]);
           await rowsOf(c, insertVersionSql, versionParams(version));
           return { result: { ok: true }, audit };
@@ -191,8 +194,11 @@ export function createPgSecretMethods(pool: pg.Pool, write: Write): SecretStore 
           const r: SecretRow = next.row;
           await rowsOf(
             c,
-            'UPDATE secrets SET allowed_domains = $1, inject_in = $2, description = $3, version = $4, updated_at = $5 WHERE id = $6',
-            [JSON.stringify(r.allowed_domains), JSON.stringify(r.inject_in), r.description, r.version, r.updated_at, r.id],
+            'UPDATE secrets SET allowed_domains = $1, inject_in = $2, description = $3, version = $4, updated_at = $5, rules = $6, rate_limit = $7, signing = $8 WHERE id = $9',
+            [
+              JSON.stringify(r.allowed_domains), JSON.stringify(r.inject_in), r.description, r.version, r.updated_at,
+              nullableJson(r.rules), nullableJson(r.rate_limit), nullableJson(r.signing), r.id,
+            ],
           );
           await rowsOf(c, insertVersionSql, versionParams(next.version));
           return { result: { ok: true }, audit };

@@ -175,6 +175,18 @@ sqliteMigrations.push({
   `,
 });
 
+sqliteMigrations.push({
+  version: 4,
+  name: 'credential types, request rules and rate limits on secrets',
+  sql: `
+    -- SPEC §10. JSON columns, NULL when absent; signing holds aws_sigv4's regions and services.
+    ALTER TABLE secrets ADD COLUMN type TEXT NOT NULL DEFAULT 'static';
+    ALTER TABLE secrets ADD COLUMN rules TEXT;
+    ALTER TABLE secrets ADD COLUMN rate_limit TEXT;
+    ALTER TABLE secrets ADD COLUMN signing TEXT;
+  `,
+});
+
 /** Applies the pending migrations in order, each in its own IMMEDIATE transaction. */
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');

@@ -11,6 +11,8 @@ import { keyringReader } from './sqlite-meta.js';
 import { liveServingNode } from './sqlite-nodes.js';
 import type { Tx, Write } from './tx.js';
 
+const nullableJson = (v: unknown) => (v === null ? null : JSON.stringify(v));
+
 const toSecretRef = rowDecoder<{ id: string; env_key: string }>({ id: text, env_key: text });
 
 function secretParams(row: SecretRow) {
@@ -20,6 +22,9 @@ function secretParams(row: SecretRow) {
     inject_in: JSON.stringify(row.inject_in),
     labels: JSON.stringify(row.labels),
     revealable: row.revealable ? 1 : 0,
+    rules: nullableJson(row.rules),
+    rate_limit: nullableJson(row.rate_limit),
+    signing: nullableJson(row.signing),
   };
 }
 
@@ -50,11 +55,12 @@ function prepareQueries(db: Database.Database) {
       'SELECT v.* FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE s.org_id = ? AND v.secret_id = ? AND v.version = ?',
     ),
     insertSecret: db.prepare(
-      `INSERT INTO secrets (id, org_id, vault_id, env_key, allowed_domains, inject_in, description, labels, revealable, version, created_at, updated_at)
-       VALUES (@id, @org_id, @vault_id, @env_key, @allowed_domains, @inject_in, @description, @labels, @revealable, @version, @created_at, @updated_at)`,
+      `INSERT INTO secrets (id, org_id, vault_id, env_key, allowed_domains, inject_in, description, labels, revealable, version, created_at, updated_at, type, rules, rate_limit, signing)
+       VALUES (@id, @org_id, @vault_id, @env_key, @allowed_domains, @inject_in, @description, @labels, @revealable, @version, @created_at, @updated_at, @type, @rules, @rate_limit, @signing)`,
     ),
     updateSecret: db.prepare(
-      `UPDATE secrets SET allowed_domains = @allowed_domains, inject_in = @inject_in, description = @description, version = @version, updated_at = @updated_at
+      `UPDATE secrets SET allowed_domains = @allowed_domains, inject_in = @inject_in, description = @description, version = @version, updated_at = @updated_at,
+       rules = @rules, rate_limit = @rate_limit, signing = @signing
        WHERE id = @id`,
     ),
     insertVersion: db.prepare(
