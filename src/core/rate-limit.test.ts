@@ -1,7 +1,7 @@
 // Table and property tests for rate-limit validation and the fixed-window arithmetic.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkRateLimitInput, periodMs, ratePers, retryAfterSeconds, windowOf, type RateLimit } from './rate-limit.js';
+import { checkRateLimitInput, periodMs, ratePers, retryAfterSeconds, takeSlot, windowOf, type RateCounter, type RateLimit, type RateVerdict } from './rate-limit.js';
 
 const RUNS = { numRuns: 500 };
 const at = (iso: string) => new Date(iso);
@@ -125,6 +125,48 @@ describe('checkRateLimitInput', () => {
           expect(result.ok).toBe(false);
           if (!result.ok) expect(result.message).not.toContain(s);
         }
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('takeSlot', () => {
+  const now = at('2026-04-25T11:45:20.000Z');
+  const minute = Date.parse('2026-04-25T11:45:00.000Z');
+  const counter = (start: number, count: number, period = 60_000): RateCounter => ({ start, periodMs: period, count });
+  /** [name, counter held, limit, verdict, counter after] */
+  const rows: [string, RateCounter | null, RateLimit, RateVerdict, RateCounter][] = [
+    ['none yet', null, { requests: 3, per: 'minute' }, { ok: true, remaining: 2 }, counter(minute, 1)],
+    ['below the limit', counter(minute, 1), { requests: 3, per: 'minute' }, { ok: true, remaining: 1 }, counter(minute, 2)],
+    ['the last slot', counter(minute, 2), { requests: 3, per: 'minute' }, { ok: true, remaining: 0 }, counter(minute, 3)],
+    ['full', counter(minute, 3), { requests: 3, per: 'minute' }, { ok: false, retryAfterSeconds: 40 }, counter(minute, 3)],
+    ['over a lowered limit', counter(minute, 3), { requests: 1, per: 'minute' }, { ok: false, retryAfterSeconds: 40 }, counter(minute, 3)],
+    ['below a raised limit', counter(minute, 3), { requests: 5, per: 'minute' }, { ok: true, remaining: 1 }, counter(minute, 4)],
+    ['an earlier window starts over', counter(minute - 60_000, 3), { requests: 3, per: 'minute' }, { ok: true, remaining: 2 }, counter(minute, 1)],
+    ['another period starts over', counter(minute, 3, 1_000), { requests: 3, per: 'minute' }, { ok: true, remaining: 2 }, counter(minute, 1)],
+    ['a later window (a clock ahead) keeps counting there', counter(minute + 60_000, 3), { requests: 3, per: 'minute' }, { ok: false, retryAfterSeconds: 100 }, counter(minute + 60_000, 3)],
+  ];
+  it.each(rows)('%s', (_name, held, limit, verdict, after) => {
+    const copy = held && { ...held };
+    expect(takeSlot(held, limit, now)).toEqual({ verdict, counter: after });
+    expect(held).toEqual(copy);
+  });
+
+  it('lets exactly `requests` through in one window, then refuses until it ends', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 50 }), fc.constantFrom(...ratePers), fc.integer({ min: 0, max: 4_102_444_800_000 }), (requests, per, ms) => {
+        const limit = { requests, per };
+        const when = new Date(ms);
+        let held: RateCounter | null = null;
+        const verdicts: RateVerdict[] = [];
+        for (let i = 0; i <= requests; i++) {
+          const r = takeSlot(held, limit, when);
+          verdicts.push(r.verdict);
+          held = r.counter;
+        }
+        expect(verdicts.filter((v) => v.ok)).toHaveLength(requests);
+        expect(verdicts.at(-1)).toEqual({ ok: false, retryAfterSeconds: retryAfterSeconds(windowOf(limit, when).end, when) });
       }),
       RUNS,
     );

@@ -57,3 +57,31 @@ export function checkRateLimitInput(input: unknown): RateLimitCheck {
   }
   return { ok: true, value: { requests, per: per as RatePer } };
 }
+
+/** `remaining`: the slots left in the window after this one. `retryAfterSeconds`: whole seconds, at least 1. */
+export type RateVerdict = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
+
+/** One (secret, agent)'s count: `count` slots taken in the window from `start` (ms), `periodMs` long. */
+export interface RateCounter {
+  start: number;
+  periodMs: number;
+  count: number;
+}
+
+/**
+ * Taking one slot at `now`: the verdict and the counter after it (the same one when refused).
+ * A counter of an earlier window, or of another period (the operator changed `per`), starts over;
+ * one of a later window (a clock behind another node's) keeps counting there. The limit is read
+ * afresh at every take, so a lowered one refuses at once what is already over it. PostgreSQL's
+ * upsert (storage/postgres/pg-rates.ts) is this rule in SQL.
+ */
+export function takeSlot(counter: RateCounter | null, limit: RateLimit, now: Date): { verdict: RateVerdict; counter: RateCounter } {
+  const current = windowOf(limit, now);
+  const period = periodMs(limit.per);
+  const live = counter !== null && counter.periodMs === period && counter.start >= current.start ? counter : { start: current.start, periodMs: period, count: 0 };
+  if (live.count >= limit.requests) {
+    return { verdict: { ok: false, retryAfterSeconds: retryAfterSeconds(live.start + live.periodMs, now) }, counter: live };
+  }
+  const taken = { ...live, count: live.count + 1 };
+  return { verdict: { ok: true, remaining: limit.requests - taken.count }, counter: taken };
+}
