@@ -3,9 +3,10 @@ import type { AgentStore } from './agent-store.js';
 import type { AuditStore } from './audit-store.js';
 import type { MetaStore } from './meta-store.js';
 import type { NodeStore } from './node-store.js';
+import type { RateStore } from './rate-store.js';
 import type { SecretStore } from './secret-store.js';
 
-export interface Store extends SecretStore, AuditStore, MetaStore, AgentStore, NodeStore {
+export interface Store extends SecretStore, AuditStore, MetaStore, AgentStore, NodeStore, RateStore {
   readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
   ping(): Promise<void>;

@@ -194,6 +194,28 @@ export const postgresMigrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'rate-limit windows',
+    sql: `
+      -- One counter per (secret, agent) with a rate limit, shared by every node: the window it
+      -- counts (start in ms since the epoch, and length), and the slots taken in it. Rewritten in
+      -- place by each take (pg-rates.ts); the free space left on each page lets those updates
+      -- stay on the page without touching the indexes.
+      CREATE TABLE rate_windows (
+        org_id TEXT COLLATE "C" NOT NULL,
+        secret_id TEXT COLLATE "C" NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+        agent_id TEXT COLLATE "C" NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+        window_start BIGINT NOT NULL,
+        period_ms INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (org_id, secret_id, agent_id)
+      ) WITH (fillfactor = 70);
+      -- For the cascades: PostgreSQL does not index referencing columns.
+      CREATE INDEX rate_windows_by_secret ON rate_windows (secret_id);
+      CREATE INDEX rate_windows_by_agent ON rate_windows (agent_id);
+    `,
+  },
 ];
 
 /** Any constant every node agrees on: it names the lock, nothing else ('vgmigr' as a number). */

@@ -8,6 +8,7 @@ import { appendInTx, listAudit } from './pg-audit.js';
 import { startAuditHub, type AuditHub } from './pg-listen.js';
 import { createPgMetaMethods, ensureKeyring } from './pg-meta.js';
 import { createPgNodeMethods } from './pg-nodes.js';
+import { createPgRateMethods } from './pg-rates.js';
 import { createPgSecretMethods } from './pg-secrets.js';
 import { isUniqueViolation, rowsOf, transaction, type Write } from './pg-tx.js';
 
@@ -85,6 +86,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     ...createPgAgentMethods(pool, write),
     ...createPgMetaMethods(pool, write),
     ...createPgNodeMethods(pool),
+    ...createPgRateMethods(pool),
     backend: 'postgres',
     close() {
       closing ??= (async () => {

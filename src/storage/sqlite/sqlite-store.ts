@@ -10,6 +10,7 @@ import { createSqliteAgentMethods } from './sqlite-agents.js';
 import { listAudit, prepareAuditAppend } from './sqlite-audit.js';
 import { createSqliteMetaMethods, ensureKeyring } from './sqlite-meta.js';
 import { createSqliteNodeMethods } from './sqlite-nodes.js';
+import { createSqliteRateCounters } from './sqlite-rates.js';
 import { createSqliteSecretMethods } from './sqlite-secrets.js';
 import type { Tx } from './tx.js';
 import { createWalSync } from './wal-sync.js';
@@ -138,6 +139,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     ...createSqliteAgentMethods(db, write, cache),
     ...createSqliteMetaMethods(db, write),
     ...createSqliteNodeMethods(db),
+    ...createSqliteRateCounters().methods,
     backend: 'sqlite',
     async close() {
       await drainAudit();
