@@ -1,6 +1,7 @@
 // Validation and normalization of the secret fields an operator may write.
 import { VaultError } from '../contract/errors.js';
-import { injectSurfaces, ratePeriods, type InjectSurface, type RateLimit, type RatePeriod, type RequestRule } from '../contract/schemas.js';
+import { injectSurfaces, type InjectSurface, type RateLimit, type RequestRule } from '../contract/schemas.js';
+import { checkRateLimitInput } from '../core/rate-limit.js';
 import { normalizeAllowedDomains } from '../core/allowed-domains.js';
 import { isValidEnvKey } from '../core/env-key.js';
 import { patternProblem } from '../core/request-rules.js';
@@ -67,7 +68,6 @@ export function checkLabels(input: Record<string, string> | undefined): Record<s
 
 const maxRules = 32;
 const maxRuleEntries = 32;
-export const maxRateRequests = 1_000_000;
 const methodToken = /^[A-Za-z]{1,20}$/;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -109,14 +109,9 @@ function checkRuleList(at: string, input: unknown, problem: (entry: string) => s
 /** `rate_limit` (SPEC §10): `{requests, per}`, or null/absent for none. */
 export function checkRateLimit(input: unknown): RateLimit | null {
   if (input === null || input === undefined) return null;
-  if (!isRecord(input)) throw invalid('rate_limit must be an object {requests, per}, or null for none');
-  if (Object.keys(input).some((k) => k !== 'requests' && k !== 'per')) throw invalid('rate_limit has an unknown field (only requests and per are allowed)');
-  const { requests, per } = input;
-  if (typeof requests !== 'number' || !Number.isInteger(requests) || requests < 1 || requests > maxRateRequests) {
-    throw invalid(`rate_limit.requests must be an integer from 1 to ${maxRateRequests}`);
-  }
-  if (typeof per !== 'string' || !(ratePeriods as readonly string[]).includes(per)) throw invalid(`rate_limit.per must be one of ${ratePeriods.join(', ')}`);
-  return { requests, per: per as RatePeriod };
+  const checked = checkRateLimitInput(input);
+  if (!checked.ok) throw invalid(checked.message);
+  return checked.value;
 }
 
 /** aws_sigv4's `regions` and `services`: required, lowercase AWS names, kept in the order given without repeats. */

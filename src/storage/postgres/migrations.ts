@@ -196,6 +196,17 @@ export const postgresMigrations: Migration[] = [
   },
   {
     version: 4,
+    name: 'credential types, request rules and rate limits on secrets',
+    sql: `
+      -- SPEC §10. JSON columns, NULL when absent; signing holds aws_sigv4's regions and services.
+      ALTER TABLE secrets ADD COLUMN type TEXT COLLATE "C" NOT NULL DEFAULT 'static';
+      ALTER TABLE secrets ADD COLUMN rules TEXT COLLATE "C";
+      ALTER TABLE secrets ADD COLUMN rate_limit TEXT COLLATE "C";
+      ALTER TABLE secrets ADD COLUMN signing TEXT COLLATE "C";
+    `,
+  },
+  {
+    version: 5,
     name: 'rate-limit windows',
     sql: `
       -- One counter per (secret, agent) with a rate limit, shared by every node: the window it
@@ -221,16 +232,6 @@ export const postgresMigrations: Migration[] = [
 /** Any constant every node agrees on: it names the lock, nothing else ('vgmigr' as a number). */
 const migrationLockKey = 130186589333362;
 
-postgresMigrations.push({
-  version: 4,
-  name: 'credential types, request rules and rate limits on secrets',
-  sql: `
-    ALTER TABLE secrets ADD COLUMN type TEXT COLLATE "C" NOT NULL DEFAULT 'static';
-    ALTER TABLE secrets ADD COLUMN rules TEXT COLLATE "C";
-    ALTER TABLE secrets ADD COLUMN rate_limit TEXT COLLATE "C";
-    ALTER TABLE secrets ADD COLUMN signing TEXT COLLATE "C";
-  `,
-});
 
 /**
  * Applies the pending migrations in order, each in its own transaction under one advisory
