@@ -263,3 +263,34 @@ describe('refusals', () => {
     expect(newLog()).toEqual([]);
   });
 });
+
+describe('resignSigV4 refuses what it cannot sign faithfully, naming no key', () => {
+  const sig = 'a'.repeat(64);
+  const auth = parseSigV4Authorization(`AWS4-HMAC-SHA256 Credential=${agent.accessKeyId}/20240101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${sig}`)!;
+  const base: [string, string][] = [['Authorization', 'AWS4-HMAC-SHA256 …'], ['x-amz-date', '20240101T120000Z'], ['x-amz-content-sha256', 'UNSIGNED-PAYLOAD']];
+  const without = (name: string) => base.filter(([n]) => n !== name);
+  it.each([
+    ['no X-Amz-Date', { headers: without('x-amz-date') }, 'an AWS request needs an X-Amz-Date header of the form yyyymmddThhmmssZ'],
+    ['an X-Amz-Date of another shape', { headers: [...without('x-amz-date'), ['X-Amz-Date', '2024-01-01T12:00:00Z']] }, 'an AWS request needs an X-Amz-Date header of the form yyyymmddThhmmssZ'],
+    ['an impossible X-Amz-Date', { headers: [...without('x-amz-date'), ['X-Amz-Date', '20240231T120000Z']] }, 'an AWS request needs an X-Amz-Date header of the form yyyymmddThhmmssZ'],
+    ['X-Amz-Date off the scope date', { headers: [...without('x-amz-date'), ['X-Amz-Date', '20240102T000000Z']] }, 'X-Amz-Date is not on the credential scope date'],
+    ['two Authorization headers', { headers: [...base, ['authorization', 'x']] }, 'an AWS request needs exactly one Authorization header'],
+    ['a signed streaming payload', { headers: [...without('x-amz-content-sha256'), ['x-amz-content-sha256', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD']] }, expect.stringContaining('configure the client for unsigned payloads')],
+    ['an absolute target', { target: 'https://s3.amazonaws.com/b/k' }, 'an AWS request target must be a path'],
+    ['a malformed escape in the query', { target: '/b?prefix=%E0%A4%A' }, 'the query string has a malformed percent-encoding'],
+    ['an escape that is not UTF-8 in the query', { target: '/b?prefix=%FF' }, 'the query string has a malformed percent-encoding'],
+  ] as [string, { headers?: [string, string][]; target?: string }, unknown][])('%s', async (_why, change, reason) => {
+    const request = { method: 'GET', host: 's3.amazonaws.com', target: '/b/k', headers: base, body: null, ...change };
+    const result = await resignSigV4(request, auth, realWithToken);
+    expect(result).toEqual({ ok: false, reason });
+    const text = JSON.stringify(result);
+    for (const secret of [realWithToken.secretAccessKey, realWithToken.sessionToken!, realWithToken.accessKeyId, agent.accessKeyId]) expect(text).not.toContain(secret);
+  });
+
+  it('signs with the client\'s date and scope, so the same input gives the same signature', async () => {
+    const request = { method: 'GET', host: 's3.amazonaws.com', target: '/b/k', headers: base, body: null };
+    const [a, b] = await Promise.all([resignSigV4(request, auth, realNoToken), resignSigV4(request, auth, realNoToken)]);
+    expect(a).toEqual(b);
+    expect(a.ok && a.headers[0]?.[1]).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAREALNOTOKEN00002\/20240101\/us-east-1\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+  });
+});
