@@ -218,6 +218,25 @@ describe.each([
   });
 });
 
+describe('botocore as the agent\'s SDK too', () => {
+  it('boto3 PutObject and ListObjectsV2 with placeholder credentials, re-signed, verified', async () => {
+    const script = [
+      'import boto3, json, sys',
+      'c = boto3.client("s3", region_name="us-east-1", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3], aws_session_token=sys.argv[4])',
+      'c.put_object(Bucket="vg-boto", Key="p q/ü+~ 1", Body=b"from boto")',
+      'print(json.dumps([o["Key"] for o in c.list_objects_v2(Bucket="vg-boto", Prefix="p q/ü+")["Contents"]]))',
+    ].join('\n');
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('python3', ['-c', script, `http://127.0.0.1:${relay.port}`, agent.accessKeyId, agent.secretAccessKey, agent.sessionToken], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`boto3 exited ${String(code)}`))));
+    });
+    expect(JSON.parse(out)).toEqual(['p q/ü+~ 1']);
+    expect(newLog().map((r) => [r.method, r.verified, r.access_key_id, r.session_token])).toEqual([['PUT', true, realWithToken.accessKeyId, true], ['GET', true, realWithToken.accessKeyId, true]]);
+  });
+});
+
 describe('session tokens the agent and the secret disagree on', () => {
   it.each([
     ['the agent sends a placeholder token, the secret has none: dropped, not signed', agent, realNoToken],
