@@ -23,6 +23,8 @@ import { createAuthFailureAudit, createAuthThrottle } from './services/auth-fail
 import { createAuditService } from './services/audit-service.js';
 import { createCredentials } from './services/credentials.js';
 import { createDefaultVaultService } from './services/default-vault-service.js';
+import { createExplainService } from './services/explain-service.js';
+import { createRateLimits } from './services/rate-limits.js';
 import { createGrantsService } from './services/grants-service.js';
 import { createKeyringService, holdsKeyring, openStoreKeyring, servingKeyring } from './services/keyring-service.js';
 import { createRuntimeService } from './services/runtime-service.js';
@@ -102,6 +104,7 @@ export function createServices(vg: Vaultgate, config: Config) {
     caCertificate: keyringService.caCertificate,
   });
   const credentials = createCredentials({ ...deps, store, authFailures });
+  const rates = createRateLimits({ store });
   return {
     credentials,
     orgs: createOrgsService({ ...deps, store }),
@@ -112,7 +115,8 @@ export function createServices(vg: Vaultgate, config: Config) {
     audit: createAuditService({ store, auditKey: keyring.auditKey }),
     agents: createAgentsService({ ...deps, store }),
     runtime,
-    proxy: createProxyService({ ...deps, store, keyring, credentials }),
+    proxy: createProxyService({ ...deps, store, keyring, credentials, tokens, rates }),
+    explain: createExplainService({ store, keyring, rates, clock: deps.clock }),
     keyring: keyringService,
     defaultVault: createDefaultVaultService({ store, vaults, secrets, grants }),
     /** Records the port the proxy really listens on (config may say 0). */

@@ -196,8 +196,8 @@ describe('SPEC §10 in the one decision: request rules, credential types, signin
   const s3 = (host: string, method = 'GET', tls = true) => ({ destination: at(host), tls, request: { method, target: '/bucket/key' } });
   it.each([
     ['allowed host, region, service and method', s3('s3.eu-west-1.amazonaws.com'), { region: 'eu-west-1', service: 's3' }, { inject: true }],
-    ['a region not listed', s3('s3.us-east-1.amazonaws.com'), { region: 'us-east-1', service: 's3' }, { inject: false, reason: 'this secret may not sign for that region', cause: 'scope' }],
-    ['a service not listed', s3('sts.eu-west-1.amazonaws.com'), { region: 'eu-west-1', service: 'sts' }, { inject: false, reason: 'this secret may not sign for that service', cause: 'scope' }],
+    ['a region not listed', s3('s3.us-east-1.amazonaws.com'), { region: 'us-east-1', service: 's3' }, { inject: false, reason: 'region us-east-1 is not among the regions this secret may sign for', cause: 'scope' }],
+    ['a service not listed', s3('sts.eu-west-1.amazonaws.com'), { region: 'eu-west-1', service: 'sts' }, { inject: false, reason: 'service sts is not among the services this secret may sign for', cause: 'scope' }],
     ['a host not allowed', s3('evil.com'), { region: 'eu-west-1', service: 's3' }, { inject: false, reason: blockReason.destination, cause: 'host' }],
     ['plain http', s3('s3.eu-west-1.amazonaws.com', 'GET', false), { region: 'eu-west-1', service: 's3' }, { inject: false, reason: blockReason.plainHttp, cause: 'plain_http' }],
     ['a method its rules refuse', s3('s3.eu-west-1.amazonaws.com', 'PUT'), { region: 'eu-west-1', service: 's3' }, { inject: false, reason: blockReason.rule('no rule matches the method and path'), cause: 'rule_denied' }],

@@ -2,6 +2,7 @@
 import type { CredentialType, InjectSurface, RequestRule } from '../contract/schemas.js';
 import { isAllowedDestination, type Destination } from './host-match.js';
 import { checkRules } from './request-rules.js';
+import { checkSigV4Scope, type SigV4Auth } from './sigv4.js';
 
 export interface SecretRef {
   id: string;
@@ -220,12 +221,12 @@ export interface SigningRules extends InjectionRules {
  * with the real key: plain http, host, then the credential scope's region and service, then the
  * request rules. Nothing else of the secret is ever sent.
  */
-export function decideSignature(secret: SigningRules, use: Omit<PlaceholderUse, 'surface' | 'part'>, auth: { region: string; service: string }): PlaceholderVerdict {
+export function decideSignature(secret: SigningRules, use: Omit<PlaceholderUse, 'surface' | 'part'>, auth: Pick<SigV4Auth, 'region' | 'service'>): PlaceholderVerdict {
   if (!use.tls) return block('plain_http', blockReason.plainHttp);
   if (!isAllowedDestination(secret.allowed_domains, use.destination)) return block('host', blockReason.destination);
   if (secret.type !== 'aws_sigv4' || !secret.signing) return block('credential_type', 'only an aws_sigv4 secret signs requests');
-  if (!secret.signing.regions.includes(auth.region.toLowerCase())) return block('scope', 'this secret may not sign for that region');
-  if (!secret.signing.services.includes(auth.service.toLowerCase())) return block('scope', 'this secret may not sign for that service');
+  const scope = checkSigV4Scope(secret.signing, auth);
+  if (!scope.ok) return block('scope', scope.reason);
   return decideRules(secret, use.request);
 }
 

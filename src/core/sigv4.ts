@@ -102,7 +102,7 @@ export interface SigV4Scope {
 export type ScopeVerdict = { ok: true } | { ok: false; reason: string };
 
 /** The request's region and service must each be listed on the secret (compared in lowercase). */
-export function checkSigV4Scope(allowed: SigV4Scope, auth: SigV4Auth): ScopeVerdict {
+export function checkSigV4Scope(allowed: SigV4Scope, auth: Pick<SigV4Auth, 'region' | 'service'>): ScopeVerdict {
   const listed = (list: readonly string[], name: string) => list.some((entry) => entry.toLowerCase() === name.toLowerCase());
   if (!listed(allowed.regions, auth.region)) return { ok: false, reason: `region ${auth.region} is not among the regions this secret may sign for` };
   if (!listed(allowed.services, auth.service)) return { ok: false, reason: `service ${auth.service} is not among the services this secret may sign for` };

@@ -4,7 +4,10 @@ import type { Transform } from 'node:stream';
 import { chainScrubs, compileScrub, type CompiledScrub, type ScrubValue } from '../core/scrub.js';
 import { encodeBytesURIComponent, substituteHeaderValue, substitutePercentEncoded, type Resolution, type Resolve } from '../core/substitution.js';
 import { takeBody } from './request-body.js';
-import { resolvePlaceholder, type BlockCause, type PlaceholderResolution } from '../core/access.js';
+import { blockReason, decideSignature, resolvePlaceholder, type BlockCause, type PlaceholderResolution } from '../core/access.js';
+import { readAwsCredentials } from '../core/credential-values.js';
+import { parseSigV4Authorization, payloadMode, presignedAccessKey, type PayloadMode, type SigV4Auth } from '../core/sigv4.js';
+import { resignSigV4, type AwsCredentials } from './sigv4-sign.js';
 import type { ProxyAccess, ProxySecret as SecretRow, Surface } from '../services/proxy-service.js';
 
 const basicToken = /^[ \t]*basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
@@ -113,6 +116,19 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyAccess, tar
   const qAt = target.path.indexOf('?');
   const rawPath = qAt < 0 ? target.path : target.path.slice(0, qAt);
   const rawQuery = qAt < 0 ? null : target.path.slice(qAt + 1);
+  const presigned = rawQuery === null ? null : presignedAccessKey(rawQuery);
+  if (presigned !== null && ctx.held.get(presigned)?.part === 'access_key_id') {
+    blocked.secret = ctx.held.get(presigned)!.secret;
+    blocked.cause = 'credential_type';
+    return fail(403, 'a URL presigned with a placeholder key cannot be signed again; send the request signed in its Authorization header');
+  }
+  // A request signed with an aws_sigv4 placeholder key: decided here, signed again once it is final.
+  const signing = signingOf(req.rawHeaders, ctx);
+  if (signing && !signing.ok) {
+    blocked.secret = signing.secret;
+    blocked.cause = signing.cause;
+    return fail(403, signing.reason);
+  }
   const path = substitutePercentEncoded(rawPath, resolverFor(ctx, 'path', injected, blocked, echoForms));
   if ('blocked' in path) return fail(403, path.blocked.reason);
   let fullPath = path.value;
@@ -136,6 +152,11 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyAccess, tar
     if (lower === 'content-length') continue;
     if (lower === 'content-encoding' && req.rawHeaders[i + 1]!.trim().toLowerCase() !== 'identity') encoded = true;
     const original = req.rawHeaders[i + 1]!;
+    // The signature and the session token placeholder are the signer's to replace, below.
+    if (signing && (lower === 'authorization' || (lower === 'x-amz-security-token' && original.trim() === signing.sessionPlaceholder))) {
+      headers.push([name, original]);
+      continue;
+    }
     const value = substituteHeaderValue(original, headerResolve);
     if ('blocked' in value) return fail(403, value.blocked.reason);
     const sent = basicToken.exec(original)?.[1];
@@ -152,7 +173,9 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyAccess, tar
     // A gRPC stream may wait for answers between its messages: it streams from the first byte, and
     // any placeholder in it blocks (substituting would break the message framing).
     const bodyResolve: Resolve = grpc ? (placeholder) => blockedAs(placeholder, ctx, blocked) : resolverFor(ctx, 'body', injected, blocked);
-    const taken = await takeBody(req, bodyResolve, { injectable: ctx.bodyInjectable && !grpc, maxBuffered: target.maxBufferedBody, lookAhead: grpc ? 0 : undefined });
+    // A signed request without a payload hash header signs the hash of its body: it is held whole.
+    const holdWhole = (ctx.bodyInjectable || signing?.mode === 'absent') && !grpc;
+    const taken = await takeBody(req, bodyResolve, { injectable: holdWhole, maxBuffered: target.maxBufferedBody, lookAhead: grpc ? 0 : undefined });
     if (taken.kind === 'too_large') return fail(413, `request body too large for inspection (limit ${target.maxBufferedBody} bytes)`);
     if (taken.kind === 'blocked') return fail(403, taken.reason);
     if (taken.kind === 'aborted') return fail(clientClosed, 'the client closed the request before its body ended');
@@ -165,6 +188,25 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyAccess, tar
       if (length !== undefined && req.headers['transfer-encoding'] === undefined) headers.push(['Content-Length', length]);
     }
   }
+  if (signing) {
+    // A hash of the body, or checksums in its trailer, commit to the bytes the agent sent.
+    const bodyChanged = [...injected.values()].some((surfaces) => surfaces.has('body'));
+    if (bodyChanged && signing.mode !== 'absent' && signing.mode !== 'unsigned') {
+      return fail(403, 'a placeholder in the body of an AWS request whose payload hash is signed; send it with UNSIGNED-PAYLOAD');
+    }
+    const signed = await resignSigV4(
+      { method: req.method ?? 'GET', host: target.hostHeader, target: fullPath, headers, body: Buffer.isBuffer(body) ? body : null },
+      signing.auth,
+      signing.credentials,
+    );
+    if (!signed.ok) {
+      blocked.secret = signing.secret;
+      return fail(403, signed.reason);
+    }
+    headers.splice(0, headers.length, ...signed.headers);
+    const surfaces = injected.get(signing.secret.id) ?? new Set<Surface>();
+    injected.set(signing.secret.id, surfaces.add('header'));
+  }
   // When an answer from here is scrubbed (always so where a value went), ask for it uncompressed.
   if (ctx.echo !== null) {
     const coding = grpc ? 'grpc-accept-encoding' : 'accept-encoding';
@@ -172,6 +214,42 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyAccess, tar
     headers.push([grpc ? 'grpc-accept-encoding' : 'Accept-Encoding', 'identity']);
   }
   return { ok: true, request: { path: fullPath, headers, body, injected, echoForms, blockedBy: blocked } };
+}
+
+type Signing =
+  | { ok: true; secret: SecretRow; auth: SigV4Auth; credentials: AwsCredentials; sessionPlaceholder: string | null; mode: PayloadMode['kind'] }
+  | { ok: false; secret: SecretRow; reason: string; cause: BlockCause | undefined };
+
+/**
+ * Whether the request is signed with an aws_sigv4 placeholder access key the agent holds, and if so
+ * whether that secret may sign it (core/access `decideSignature`) and with what. Null: not such a
+ * request (a SigV4 request signed with any other key id passes as it is; a placeholder in it is
+ * found by the scan like any other).
+ */
+function signingOf(rawHeaders: string[], ctx: ProxyAccess): Signing | null {
+  const authorizations: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'authorization') authorizations.push(rawHeaders[i + 1]!);
+  const auth = authorizations.length === 1 ? parseSigV4Authorization(authorizations[0]!) : null;
+  const entry = auth && ctx.held.get(auth.accessKeyId);
+  if (!auth || !entry || entry.part !== 'access_key_id') return null;
+  const { secret } = entry;
+  const verdict = decideSignature(secret, { destination: ctx.destination, tls: ctx.tls, request: ctx.request }, auth);
+  if (!verdict.inject) return { ok: false, secret, reason: verdict.reason, cause: verdict.cause };
+  if (entry.value === null) return { ok: false, secret, reason: blockReason.unavailable, cause: 'unavailable' };
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) pairs.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
+  const mode = payloadMode(pairs);
+  if (mode.kind === 'refused') return { ok: false, secret, reason: mode.reason, cause: undefined };
+  const aws = readAwsCredentials(entry.value.toString('utf8'));
+  const sessionPlaceholder = [...ctx.held].find(([, h]) => h.secret.id === secret.id && h.part === 'session_token')?.[0] ?? null;
+  return {
+    ok: true,
+    secret,
+    auth,
+    credentials: { accessKeyId: aws.access_key_id, secretAccessKey: aws.secret_access_key, sessionToken: aws.session_token },
+    sessionPlaceholder,
+    mode: mode.kind,
+  };
 }
 
 /** The forms this request itself wrote (a re-encoded Basic credential), as a scrubber; null when none. */

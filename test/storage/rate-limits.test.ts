@@ -29,7 +29,7 @@ async function seed(store: Store) {
   const secrets: string[] = [];
   for (const envKey of ['ONE', 'TWO']) {
     const id = ids('secret');
-    const row = { id, org_id: orgId, vault_id: vaultId, env_key: envKey, allowed_domains: [], inject_in: ['header' as const], description: null, labels: {}, revealable: false, version: 1, created_at: created, updated_at: created };
+    const row = { id, org_id: orgId, vault_id: vaultId, env_key: envKey, allowed_domains: [], inject_in: ['header' as const], description: null, labels: {}, revealable: false, version: 1, created_at: created, updated_at: created, type: 'static' as const, rules: null, rate_limit: null, signing: null };
     const version = { secret_id: id, version: 1, created_at: created, actor: 'admin', changed: ['value'], allowed_domains: [], inject_in: ['header' as const], description: null, kek_id: 'mk_test', wrapped_key: Buffer.from('w'), ciphertext: Buffer.from('c'), fingerprint: 'f' };
     expect(await store.createSecret(row, version, [])).toMatchObject({ ok: true });
     secrets.push(id);
