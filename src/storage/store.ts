@@ -4,8 +4,9 @@ import type { AuditStore } from './audit-store.js';
 import type { MetaStore } from './meta-store.js';
 import type { NodeStore } from './node-store.js';
 import type { SecretStore } from './secret-store.js';
+import type { TokenStore } from './token-store.js';
 
-export interface Store extends SecretStore, AuditStore, MetaStore, AgentStore, NodeStore {
+export interface Store extends SecretStore, AuditStore, MetaStore, AgentStore, NodeStore, TokenStore {
   readonly backend: 'sqlite' | 'postgres';
   close(): Promise<void>;
   ping(): Promise<void>;

@@ -9,6 +9,7 @@ import { startAuditHub, type AuditHub } from './pg-listen.js';
 import { createPgMetaMethods, ensureKeyring } from './pg-meta.js';
 import { createPgNodeMethods } from './pg-nodes.js';
 import { createPgSecretMethods } from './pg-secrets.js';
+import { createPgTokenMethods } from './pg-tokens.js';
 import { isUniqueViolation, rowsOf, transaction, type Write } from './pg-tx.js';
 
 export { inspectPostgresStore } from './pg-meta.js';
@@ -85,6 +86,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     ...createPgAgentMethods(pool, write),
     ...createPgMetaMethods(pool, write),
     ...createPgNodeMethods(pool),
+    ...createPgTokenMethods(pool),
     backend: 'postgres',
     close() {
       closing ??= (async () => {

@@ -11,6 +11,7 @@ import { listAudit, prepareAuditAppend } from './sqlite-audit.js';
 import { createSqliteMetaMethods, ensureKeyring } from './sqlite-meta.js';
 import { createSqliteNodeMethods } from './sqlite-nodes.js';
 import { createSqliteSecretMethods } from './sqlite-secrets.js';
+import { createSqliteTokenMethods } from './sqlite-tokens.js';
 import type { Tx } from './tx.js';
 import { createWalSync } from './wal-sync.js';
 
@@ -138,6 +139,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     ...createSqliteAgentMethods(db, write, cache),
     ...createSqliteMetaMethods(db, write),
     ...createSqliteNodeMethods(db),
+    ...createSqliteTokenMethods(db),
     backend: 'sqlite',
     async close() {
       await drainAudit();
