@@ -329,6 +329,55 @@ for (const backend of backends) {
       expect(callsSince(mark)).toBe(2);
     });
 
+    it('a rotation that loses the compare-and-swap to an operator edit re-reads and keeps the new refresh token', async () => {
+      reset();
+      const initial = `rt-canary-${randomBytes(8).toString('hex')}`;
+      handedOut.add(initial);
+      const secret = await newSecret({ token_url: tokenUrl, client_id: 'app', refresh_token: initial });
+      const secrets = createSecretsService({ store, keyring, ids, clock, random: randomBytes });
+      let edits = 0;
+      // The operator changes the description just before the manager's compare-and-swap.
+      const racing: Store = Object.create(store, {
+        putSecretVersion: {
+          value: async (...args: Parameters<Store['putSecretVersion']>) => {
+            if (args[3].version.actor === 'system' && edits++ === 0) await secrets.update(admin(orgId), null, secret.id, { description: 'edited' }, null);
+            return store.putSecretVersion(...args);
+          },
+        },
+      }) as Store;
+      const tokens = createOAuthTokens({ store: racing, keyring, ids, clock, random: randomBytes, fetchToken: fetcher });
+      const got = await tokens.accessToken(secret);
+      const after = (await store.getSecret(orgId, secret.id))!;
+      expect([after.version, after.description, edits]).toEqual([3, 'edited', 2]);
+      expect(parseOAuth2Value(await currentValue(store, keyring, after)).refresh_token).toBe(served.at(-1)!.answered.refresh_token);
+      expect((await store.getOAuthToken(orgId, secret.id))?.secret_version).toBe(3);
+      expect((await tokens.accessToken(after)).token).toBe(got.token);
+    });
+
+    it('a refresh token the operator replaced meanwhile wins over the rotated one, and the token is not kept', async () => {
+      reset();
+      const initial = `rt-canary-${randomBytes(8).toString('hex')}`;
+      const replaced = `rt-canary-${randomBytes(8).toString('hex')}`;
+      handedOut.add(initial).add(replaced);
+      const value: OAuth2Value = { token_url: tokenUrl, client_id: 'app', refresh_token: initial };
+      const secret = await newSecret(value);
+      const secrets = createSecretsService({ store, keyring, ids, clock, random: randomBytes });
+      const racing: Store = Object.create(store, {
+        putSecretVersion: {
+          value: async (...args: Parameters<Store['putSecretVersion']>) => {
+            if (args[3].version.actor === 'system') await secrets.update(admin(orgId), null, secret.id, { value: JSON.stringify({ ...value, refresh_token: replaced }) }, null);
+            return store.putSecretVersion(...args);
+          },
+        },
+      }) as Store;
+      const got = await createOAuthTokens({ store: racing, keyring, ids, clock, random: randomBytes, fetchToken: fetcher }).accessToken(secret);
+      expect(got.token.length).toBeGreaterThan(20);
+      const after = (await store.getSecret(orgId, secret.id))!;
+      expect(after.version).toBe(2);
+      expect(parseOAuth2Value(await currentValue(store, keyring, after)).refresh_token).toBe(replaced);
+      expect(await store.getOAuthToken(orgId, secret.id)).toBeNull();
+    });
+
     it('an endpoint answering 400 invalid_grant raises TokenEndpointError naming it, with no credential in it', async () => {
       reset();
       const refresh = `rt-canary-${randomBytes(8).toString('hex')}`;
