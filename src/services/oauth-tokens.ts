@@ -63,7 +63,7 @@ export function createOAuthTokens(deps: OAuthTokensDeps) {
   const fetchTimeoutMs = deps.fetchTimeoutMs ?? 10_000;
   /** This node's opened tokens, so a request costs no read or decryption while its token is fresh. */
   const remembered = new Map<string, Remembered>();
-  /** This node's refreshes in flight: concurrent callers share one. */
+  /** This node's refreshes in flight, by secret and version: concurrent callers share one. */
   const inFlight = new Map<string, Promise<AccessToken>>();
   const keyOf = (s: SecretRow) => `${s.org_id}/${s.id}`;
 
@@ -163,10 +163,13 @@ export function createOAuthTokens(deps: OAuthTokensDeps) {
       const key = keyOf(secret);
       const hit = remembered.get(key);
       if (hit && hit.version >= secret.version && isFresh(hit)) return { token: hit.token, expiresAt: hit.expiresAt };
-      let flight = inFlight.get(key);
+      // Callers holding the same version share a flight; a newer row must not be served by a
+      // flight that started from an older one (it may take that version's cached token).
+      const flightKey = `${key}@${secret.version}`;
+      let flight = inFlight.get(flightKey);
       if (!flight) {
-        flight = obtain(secret).finally(() => inFlight.delete(key));
-        inFlight.set(key, flight);
+        flight = obtain(secret).finally(() => inFlight.delete(flightKey));
+        inFlight.set(flightKey, flight);
       }
       return flight;
     },
