@@ -25,6 +25,8 @@ import { createCredentials } from './services/credentials.js';
 import { createDefaultVaultService } from './services/default-vault-service.js';
 import { createExplainService } from './services/explain-service.js';
 import { createRateLimits } from './services/rate-limits.js';
+import { createOAuthTokens } from './services/oauth-tokens.js';
+import { createTokenFetcher } from './proxy/token-fetch.js';
 import { createGrantsService } from './services/grants-service.js';
 import { createKeyringService, holdsKeyring, openStoreKeyring, servingKeyring } from './services/keyring-service.js';
 import { createRuntimeService } from './services/runtime-service.js';
@@ -105,6 +107,14 @@ export function createServices(vg: Vaultgate, config: Config) {
   });
   const credentials = createCredentials({ ...deps, store, authFailures });
   const rates = createRateLimits({ store });
+  // The token endpoint is dialled under the rules of any upstream (SPEC §10): connect-to, trust, address checks.
+  const upstreams = createUpstreams({
+    connectTo: parseConnectTo(config.proxyConnectTo),
+    allowPrivate: config.proxyAllowPrivate,
+    extraCaPem: config.upstreamCaFile ? readFileSync(config.upstreamCaFile, 'utf8') : null,
+  });
+  const fetchToken = createTokenFetcher({ route: (host, port) => upstreams.target(host, port), literalAllowed: (host) => upstreams.literalAllowed(host), ...upstreams.dialOptions() });
+  const tokens = createOAuthTokens({ ...deps, store, keyring, fetchToken });
   return {
     credentials,
     orgs: createOrgsService({ ...deps, store }),
@@ -118,6 +128,7 @@ export function createServices(vg: Vaultgate, config: Config) {
     proxy: createProxyService({ ...deps, store, keyring, credentials, tokens, rates }),
     explain: createExplainService({ store, keyring, rates, clock: deps.clock }),
     keyring: keyringService,
+    upstreams,
     defaultVault: createDefaultVaultService({ store, vaults, secrets, grants }),
     /** Records the port the proxy really listens on (config may say 0). */
     setProxyPort(port: number) {
@@ -134,11 +145,7 @@ export const shutdownGraceMs = 3000;
 
 async function startProxy(vg: Vaultgate, config: Config, services: ReturnType<typeof createServices>, logger: Logger) {
   const ca = await services.keyring.openProxyCa();
-  const upstreams = createUpstreams({
-    connectTo: parseConnectTo(config.proxyConnectTo),
-    allowPrivate: config.proxyAllowPrivate,
-    extraCaPem: config.upstreamCaFile ? readFileSync(config.upstreamCaFile, 'utf8') : null,
-  });
+  const upstreams = services.upstreams;
   const leaves = createLeafMinter({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, now: () => vg.deps.clock.now() });
   const server = createProxyServer({ service: services.proxy, leaves, caCertPem: ca.certPem, upstreams, logger, limits: config.limits, throttle: services.authThrottle });
   await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DecryptError } from './aead.js';
-import { bindingOf, openValue, rewrapSealedValue, sealValue } from './envelope.js';
+import { accessTokenBindingOf, bindingOf, openAccessToken, openValue, rewrapSealedValue, sealAccessToken, sealValue } from './envelope.js';
 import type { SealedValue, SecretBinding } from './envelope.js';
 import { createKeyringRecord, openKeyring, rewrapKeyringRecord, WrongMasterKeyError } from './keyring.js';
 
@@ -127,5 +127,23 @@ describe('master-key rotation', () => {
     const to = openKeyring(newMaster, createKeyringRecord(newMaster));
     const sealed = sealValue(keyring, binding, 'v');
     expect(() => rewrapSealedValue(keyring, to, { ...binding, version: 9 }, sealed)).toThrow(DecryptError);
+  });
+});
+
+describe('sealAccessToken / openAccessToken', () => {
+  it('round-trips under its own namespace', () => {
+    expect(accessTokenBindingOf(binding)).toBe('vaultgate/oauth2-access-token/v1|org_1|vlt_1|sec_1|3');
+    expect(openAccessToken(keyring, binding, sealAccessToken(keyring, binding, 'at-1'))).toBe('at-1');
+  });
+
+  it('cannot be opened as a value of the same version, nor a value as a token', () => {
+    expect(() => openValue(keyring, binding, sealAccessToken(keyring, binding, 'at-1'))).toThrow(DecryptError);
+    expect(() => openAccessToken(keyring, binding, sealValue(keyring, binding, '{"token_url":"x"}'))).toThrow(DecryptError);
+  });
+
+  it('cannot be moved onto another secret or version', () => {
+    const sealed = sealAccessToken(keyring, binding, 'at-1');
+    expect(() => openAccessToken(keyring, { ...binding, version: 4 }, sealed)).toThrow(DecryptError);
+    expect(() => openAccessToken(keyring, { ...binding, secretId: 'sec_2' }, sealed)).toThrow(DecryptError);
   });
 });

@@ -24,17 +24,46 @@ function assertId(name: string, id: string): void {
   }
 }
 
-/** The associated data that ties a ciphertext to exactly one org, vault, secret and version. */
-export function bindingOf(b: SecretBinding): string {
+function boundTo(purpose: string, b: SecretBinding): string {
   assertId('orgId', b.orgId);
   assertId('vaultId', b.vaultId);
   assertId('secretId', b.secretId);
   if (!Number.isSafeInteger(b.version) || b.version < 1) throw new TypeError('version must be a positive integer');
-  return `vaultgate/secret/v1|${b.orgId}|${b.vaultId}|${b.secretId}|${b.version}`;
+  return `vaultgate/${purpose}/v1|${b.orgId}|${b.vaultId}|${b.secretId}|${b.version}`;
+}
+
+/** The associated data that ties a ciphertext to exactly one org, vault, secret and version. */
+export function bindingOf(b: SecretBinding): string {
+  return boundTo('secret', b);
+}
+
+/**
+ * The associated data of an OAuth2 access token cached for one secret version. Its own namespace:
+ * a token row cannot be opened as a value (nor a value row as a token), even of the same version.
+ */
+export function accessTokenBindingOf(b: SecretBinding): string {
+  return boundTo('oauth2-access-token', b);
 }
 
 export function sealValue(keyring: Keyring, binding: SecretBinding, plaintext: string): SealedValue {
-  const bound = bindingOf(binding);
+  return sealBound(keyring, bindingOf(binding), plaintext);
+}
+
+/** Throws `DecryptError` if any part was altered or the row belongs to another binding. */
+export function openValue(keyring: Keyring, binding: SecretBinding, sealed: SealedValue): string {
+  return openBound(keyring, bindingOf(binding), sealed);
+}
+
+export function sealAccessToken(keyring: Keyring, binding: SecretBinding, token: string): SealedValue {
+  return sealBound(keyring, accessTokenBindingOf(binding), token);
+}
+
+/** Throws `DecryptError` if any part was altered or the row belongs to another binding or purpose. */
+export function openAccessToken(keyring: Keyring, binding: SecretBinding, sealed: SealedValue): string {
+  return openBound(keyring, accessTokenBindingOf(binding), sealed);
+}
+
+function sealBound(keyring: Keyring, bound: string, plaintext: string): SealedValue {
   const dek = randomBytes(32);
   const clear = Buffer.from(plaintext, 'utf8');
   try {
@@ -46,9 +75,7 @@ export function sealValue(keyring: Keyring, binding: SecretBinding, plaintext: s
   }
 }
 
-/** Throws `DecryptError` if any part was altered or the row belongs to another binding. */
-export function openValue(keyring: Keyring, binding: SecretBinding, sealed: SealedValue): string {
-  const bound = bindingOf(binding);
+function openBound(keyring: Keyring, bound: string, sealed: SealedValue): string {
   const dek = keyring.unwrapDataKey(sealed.wrappedKey, sealed.kekId, bound);
   try {
     const clear = aesGcmOpen(dek, sealed.ciphertext, Buffer.from(bound, 'utf8'));

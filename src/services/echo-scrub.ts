@@ -2,7 +2,8 @@
 // for a day after a rotation, the values before it), in every echo form, compiled once per set of versions.
 import { createHash } from 'node:crypto';
 import type { CredentialPart } from '../core/access.js';
-import { readAwsCredentials, readOAuth2Credentials } from '../core/credential-values.js';
+import { readAwsCredentials } from '../core/credential-values.js';
+import { echoValues, parseOAuth2Value } from '../core/oauth2-value.js';
 import { scrubForms } from '../core/echo-forms.js';
 import { compileScrub, type CompiledScrub, type ScrubValue } from '../core/scrub.js';
 import { openValue } from '../crypto/envelope.js';
@@ -57,12 +58,9 @@ export function echoValuesOf(secret: SecretRow, text: string, placeholders: Read
       add(aws.session_token, 'session_token');
       break;
     }
-    case 'oauth2': {
-      const oauth = readOAuth2Credentials(text);
-      add(oauth.client_secret, 'value');
-      add(oauth.refresh_token, 'value');
+    case 'oauth2':
+      for (const value of echoValues(parseOAuth2Value(text), null)) add(value, 'value');
       break;
-    }
   }
   return out;
 }

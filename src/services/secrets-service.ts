@@ -1,7 +1,8 @@
 // Secrets: create, read metadata, update as new versions, delete, reveal; every change audited.
 import { VaultError } from '../contract/errors.js';
 import type { CreateSecretBody, CredentialType, RevealResponse, Secret, SecretVersion, UpdateSecretBody } from '../contract/schemas.js';
-import { checkCredentialValue, readOAuth2Credentials } from '../core/credential-values.js';
+import { checkCredentialValue } from '../core/credential-values.js';
+import { parseOAuth2Value } from '../core/oauth2-value.js';
 import { isAllowedDestination, parseAuthority } from '../core/host-match.js';
 import { sealValue } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -260,7 +261,7 @@ export function createSecretsService(deps: SecretsServiceDeps) {
           // the new version's binding so that every version row decrypts on its own.
           const value = changed.includes('value') && newValue !== undefined ? newValue : openVersion(keyring, current, currentVersion);
           if (type === 'oauth2' && (changed.includes('value') || changed.includes('allowed_domains'))) {
-            checkTokenUrlAllowed(typed?.tokenUrl ?? new URL(readOAuth2Credentials(value).token_url), nextDomains);
+            checkTokenUrlAllowed(typed?.tokenUrl ?? new URL(parseOAuth2Value(value).token_url), nextDomains);
           }
           const audit = [
             draftEvent(deps, caller, 'secret.updated', {

@@ -17,6 +17,7 @@ import type {
   VaultWithCount,
   WrappedKeyRef,
 } from './types.js';
+import type { OAuthTokenRow } from './token-store.js';
 
 /** A row as a driver hands it over, before decoding. */
 export type Row = Record<string, unknown>;
@@ -213,3 +214,14 @@ export const toAgentToken = rowDecoder<AgentTokenRow>({ id: text, org_id: text, 
 export const toGrant = rowDecoder<GrantRow>({ id: text, org_id: text, agent_id: text, secret_id: text, created_at: text });
 
 export const toServingNode = rowDecoder<ServingNodeRow>({ id: text, pid: int, hostname: text, started_at: text, heartbeat_at: text });
+
+export const toOAuthToken = rowDecoder<OAuthTokenRow>({
+  org_id: text,
+  secret_id: text,
+  secret_version: int,
+  kek_id: text,
+  wrapped_key: bytes,
+  ciphertext: bytes,
+  expires_at: nullableText,
+  obtained_at: text,
+});

@@ -101,7 +101,7 @@ export async function deleteSecret(client: VaultgateClient, secretId: string, op
 export async function revealSecret(client: VaultgateClient, secretId: string, opts: { json?: boolean }): Promise<void> {
   const revealed = await client.secrets.reveal(secretId);
   if (process.stdout.isTTY) writeErr(`vaultgate: printing the value of ${secretId} to the terminal; it stays in the scrollback\n`);
-  printResult(opts.json, revealed, `${revealed.value}\n`);
+  printResult(opts.json, revealed, `${typeof revealed.value === "string" ? revealed.value : JSON.stringify(revealed.value)}\n`);
 }
 
 /** Every secret of one vault, or of every vault; `--label k=v` filters (`?label=k:v`). */

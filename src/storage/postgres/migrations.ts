@@ -227,11 +227,28 @@ export const postgresMigrations: Migration[] = [
       CREATE INDEX rate_windows_by_agent ON rate_windows (agent_id);
     `,
   },
+  {
+    version: 6,
+    name: 'oauth2 access-token cache',
+    sql: `
+      -- The access token of an oauth2 secret, shared by every node: one row per secret, sealed under
+      -- the secret version it was obtained with (a row of an older version is never used).
+      CREATE TABLE oauth_tokens (
+        secret_id TEXT COLLATE "C" PRIMARY KEY REFERENCES secrets (id) ON DELETE CASCADE,
+        org_id TEXT COLLATE "C" NOT NULL,
+        secret_version INTEGER NOT NULL,
+        kek_id TEXT COLLATE "C" NOT NULL,
+        wrapped_key BYTEA NOT NULL,
+        ciphertext BYTEA NOT NULL,
+        expires_at TEXT COLLATE "C",
+        obtained_at TEXT COLLATE "C" NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Any constant every node agrees on: it names the lock, nothing else ('vgmigr' as a number). */
 const migrationLockKey = 130186589333362;
-
 
 /**
  * Applies the pending migrations in order, each in its own transaction under one advisory

@@ -10,6 +10,7 @@ import { createPgMetaMethods, ensureKeyring } from './pg-meta.js';
 import { createPgNodeMethods } from './pg-nodes.js';
 import { createPgRateMethods } from './pg-rates.js';
 import { createPgSecretMethods } from './pg-secrets.js';
+import { createPgTokenMethods } from './pg-tokens.js';
 import { isUniqueViolation, rowsOf, transaction, type Write } from './pg-tx.js';
 
 export { inspectPostgresStore } from './pg-meta.js';
@@ -87,6 +88,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     ...createPgMetaMethods(pool, write),
     ...createPgNodeMethods(pool),
     ...createPgRateMethods(pool),
+    ...createPgTokenMethods(pool),
     backend: 'postgres',
     close() {
       closing ??= (async () => {

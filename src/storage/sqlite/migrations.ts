@@ -187,6 +187,25 @@ sqliteMigrations.push({
   `,
 });
 
+sqliteMigrations.push({
+  version: 5,
+  name: 'oauth2 access-token cache',
+  sql: `
+    -- The access token of an oauth2 secret, shared by every node: one row per secret, sealed under
+    -- the secret version it was obtained with (a row of an older version is never used).
+    CREATE TABLE oauth_tokens (
+      secret_id TEXT PRIMARY KEY REFERENCES secrets (id) ON DELETE CASCADE,
+      org_id TEXT NOT NULL,
+      secret_version INTEGER NOT NULL,
+      kek_id TEXT NOT NULL,
+      wrapped_key BLOB NOT NULL,
+      ciphertext BLOB NOT NULL,
+      expires_at TEXT,
+      obtained_at TEXT NOT NULL
+    );
+  `,
+});
+
 /** Applies the pending migrations in order, each in its own IMMEDIATE transaction. */
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');

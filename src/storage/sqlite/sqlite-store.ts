@@ -12,6 +12,7 @@ import { createSqliteMetaMethods, ensureKeyring } from './sqlite-meta.js';
 import { createSqliteNodeMethods } from './sqlite-nodes.js';
 import { createSqliteRateCounters } from './sqlite-rates.js';
 import { createSqliteSecretMethods } from './sqlite-secrets.js';
+import { createSqliteTokenMethods } from './sqlite-tokens.js';
 import type { Tx } from './tx.js';
 import { createWalSync } from './wal-sync.js';
 
@@ -140,6 +141,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     ...createSqliteMetaMethods(db, write),
     ...createSqliteNodeMethods(db),
     ...createSqliteRateCounters().methods,
+    ...createSqliteTokenMethods(db),
     backend: 'sqlite',
     async close() {
       await drainAudit();
