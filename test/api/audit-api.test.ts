@@ -38,7 +38,7 @@ beforeAll(async () => {
   const v = await mutate('POST', '/vaults', { name: 'ops' }, 201, (j) => ev('vault.created', j.id, null, { name: 'ops' }));
   await mutate('PATCH', `/vaults/${v.id}`, { name: 'ops2' }, 200, () => ev('vault.updated', v.id, null, { changed: ['name'] }));
   await mutate('PATCH', `/vaults/${v.id}`, {}, 200, null);
-  const created = (j: any) => ev('secret.created', v.id, j.id, { env_key: j.env_key, version: 1, allowed_domains: j.allowed_domains, revealable: j.revealable });
+  const created = (j: any) => ev('secret.created', v.id, j.id, { env_key: j.env_key, version: 1, allowed_domains: j.allowed_domains, revealable: j.revealable, type: j.type });
   const sec = await mutate('POST', `/vaults/${v.id}/secrets`, { env_key: 'K', value: values[0], allowed_domains: ['a.example.com'], revealable: true }, 201, created);
   await mutate('PATCH', `/secrets/${sec.id}`, { value: values[1] }, 200, () => ev('secret.updated', v.id, sec.id, { env_key: 'K', version: 2, changed: ['value'] }));
   await mutate('PATCH', `/secrets/${sec.id}`, { value: values[1] }, 200, null);

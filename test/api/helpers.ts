@@ -14,6 +14,10 @@ export const secretKeyOrder = [
   'labels',
   'description',
   'inject_in',
+  // SPEC §10, after the seed's keys (regions and services follow for aws_sigv4 only).
+  'type',
+  'rules',
+  'rate_limit',
 ];
 
 export const auditKeyOrder = [
@@ -85,6 +89,10 @@ export function expectedSecret(created: { id: string; created_at: string; update
     labels: over.labels ?? {},
     description: over.description ?? null,
     inject_in: over.inject_in ?? ['header'],
+    type: over.type ?? 'static',
+    rules: over.rules ?? null,
+    rate_limit: over.rate_limit ?? null,
+    ...(over.regions !== undefined ? { regions: over.regions, services: over.services } : {}),
   };
 }
 

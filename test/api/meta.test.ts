@@ -68,10 +68,11 @@ describe('/openapi.json', () => {
     expect([spec.info.version, cli.stdout, cli.stderr]).toEqual([version, `${version}\n`, '']);
   });
 
-  it('documents the create-secret body with every seed field', async () => {
+  it('documents the create-secret body with every seed and SPEC §10 field', async () => {
     const spec = (await s.call('GET', `${s.url}/openapi.json`, { key: null })).json;
     const body = spec.paths['/api/public/v1/vaults/{vault_id}/secrets'].post.requestBody.content['application/json'].schema;
-    expect(Object.keys(body.properties).sort()).toEqual(['allowed_domains', 'description', 'env_key', 'inject_in', 'labels', 'revealable', 'value']);
+    // The seed's fields and SPEC §10's, no more.
+    expect(Object.keys(body.properties).sort()).toEqual(['allowed_domains', 'description', 'env_key', 'inject_in', 'labels', 'rate_limit', 'regions', 'revealable', 'rules', 'services', 'type', 'value']);
     expect(body.required).toEqual(['env_key']);
     expect(body.additionalProperties).toBe(false);
   });
