@@ -86,7 +86,7 @@ function checkTokenUrlAllowed(tokenUrl: URL | null, domains: readonly string[]):
 /** The rules every non-static type shares: only through the proxy, so at least one allowed host. */
 function checkTypedFields(type: CredentialType, domains: readonly string[], injectIn: readonly string[] | undefined): void {
   if (type === 'static') return;
-  if (domains.length === 0) throw invalid(`allowed_domains must name at least one host for a ${type} secret: it is only ever used through the proxy`);
+  if (domains.length === 0) throw invalid(`allowed_domains must name at least one host for an ${type} secret: it is only ever used through the proxy`);
   if (type === 'aws_sigv4' && injectIn !== undefined && !sameList(injectIn, ['header'])) {
     throw invalid('inject_in does not apply to an aws_sigv4 secret: it signs requests, in the Authorization header');
   }
