@@ -354,6 +354,8 @@ const cpuOf = (pid) => (pid ? cpuTimes(pid) : null);
  * last response; the server-side connection count is sampled at ¼, ½ and ¾ of the run.
  */
 export async function measureRun({ client, upstream, side, mode, conns, duration }) {
+  // Sides that send different credentials (the sign case) each say what the upstream must receive.
+  if (side.expect) await upstream.expect(side.expect);
   await upstream.reset();
   let prep = { connections_opened: 0, prepare_ok: 0 };
   if (mode === 'keepalive') prep = await client.call({ cmd: 'prepare', spec: { ...side.spec, connections: conns } });

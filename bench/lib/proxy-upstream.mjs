@@ -25,7 +25,16 @@ function track(req) {
   req.on('data', (d) => (h.body_bytes += d.length));
 }
 
+// The sign case's OAuth2 token endpoint (bench/lib/proxy-sign.mjs): one long-lived token, so that
+// the measured requests use the cached one. Not counted: it is not a measured request.
+const tokenAnswer = Buffer.from(JSON.stringify({ access_token: 'bench-oauth-access-token-4f1d2c9b7e6a5d3c', token_type: 'Bearer', expires_in: 3600 }));
+
 const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), ALPNProtocols: ['http/1.1'] }, (req, res) => {
+  if (req.method === 'POST' && req.url === '/oauth/token') {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(tokenAnswer.length) }).end(tokenAnswer));
+    return;
+  }
   upstream.count(req.headers.authorization);
   if (received) track(req);
   req.resume();

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'undici';
 import { proxiedAgent } from '../lib/agent-setup.mjs';
+import { signCase } from '../lib/proxy-sign.mjs';
 import { connector } from '../lib/proxy-connect.mjs';
 import { ensureMitmdump, interleavedSides, perRound, profilerEnv, startMitmproxy, startProxiedPair, startProxyClient, startTunnel } from '../lib/proxy-harness.mjs';
 import { withScratch } from '../lib/proc.mjs';
@@ -19,6 +20,8 @@ export const description =
 
 const HOST = 'api.bench.test';
 const OTHER = 'other.bench.test';
+/** The sign case's OAuth2 token endpoint (served by the same upstream). */
+const AUTH = 'auth.bench.test';
 const PATH = '/v1/charges/ch_bench';
 const KEEPALIVE = [1, 32];
 const NEWCONN = [1, 8];
@@ -54,7 +57,7 @@ export async function run({ quick, log }) {
     const mitmBin = await ensureMitmdump({ log });
     // Profiling (not part of a normal run): see bench/lib/proxy-cpuprof.mjs.
     const env = profilerEnv(process.env.BENCH_PROXY_CPU_PROF);
-    const { pki, upstream, vg, connectTo } = await startProxiedPair({ keep, dir, hosts: [HOST, OTHER], env });
+    const { pki, upstream, vg, connectTo } = await startProxiedPair({ keep, dir, hosts: [HOST, OTHER, AUTH], env });
     const tunnel = keep(await startTunnel(connectTo));
 
     // Setup through the operator API: vault, restricted secret (a 40-byte value), agent with the vault, token.
@@ -181,6 +184,8 @@ export async function run({ quick, log }) {
         `; mitmproxy ${out.mitmproxy_install.status}`,
     );
     out.correctness = await checkCorrectness({ vg, secretId, agentId, vgRuns, setupServed, disallowed, disallowedUp, keepalive: runsBy, log });
+    // After the correctness check, which counts the audit events of the runs above.
+    out.sign = await signCase({ client, upstream, vg, proxyPort: proxy.port, host: HOST, authHost: AUTH, path: PATH, base, rounds, duration, warmup, log });
     return out;
   });
 }
@@ -414,6 +419,7 @@ export function render(r) {
   if (!r.mitmproxy) parts.push(`**mitmproxy peer: not measured**${r.mitmproxy_install?.status === 'unavailable' ? ' (see its installation above)' : ` (${mitmReason(r)})`}, so \`inject_vs_mitmproxy\` and \`newconn_inject_vs_mitmproxy\` have no value in this run.\n`);
   else parts.push(`mitmproxy peer: ${r.mitmproxy.version ?? ''}, ${r.mitmproxy.note}; upstream mismatches through it: ${r.mitmproxy.upstream_mismatches}.\n`);
   const extra = join(import.meta.dirname, '../notes/proxy.md');
+  if (r.sign) parts.push(renderSign(r.sign, m));
   if (existsSync(extra)) parts.push(readFileSync(extra, 'utf8'));
   return parts.join('\n');
 }
@@ -458,4 +464,25 @@ export function summary(r) {
     }
   }
   return rows;
+}
+
+/** The sign case (SPEC §10): static header vs SigV4 re-signing vs OAuth2 injection, same run. */
+function renderSign(sign, m) {
+  const rows = [];
+  for (const c of [1, 32]) {
+    for (const key of ['vg_static', 'vg_sigv4', 'vg_oauth2']) {
+      const x = sign[`${key}_c${c}`];
+      if (!x) continue;
+      const vs = key === 'vg_sigv4' ? sign[`sigv4_vs_static_c${c}`] : key === 'vg_oauth2' ? sign[`oauth2_vs_static_c${c}`] : null;
+      rows.push(`| ${sign.sides[key]} | ${c} | ${mmm(x.rps)} | ${mmm(x.p50_ms, 2)} | ${mmm(x.cpu_us_per_req, 1)} | ${vs?.rps ? mmm(vs.rps, 3) : '–'} | ${vs?.cpu ? mmm(vs.cpu, 3) : '–'} | ${num(x.non2xx_total)} / ${num(x.errors_total)} | ${x.rounds_kept} (${x.rounds_dropped}) |`);
+    }
+  }
+  return [
+    '### Sign case — SigV4 re-signing and OAuth2 injection beside the static header (SPEC §10)\n',
+    `The same \`GET https://${m.host}${m.path}\` through Vaultgate, keep-alive, ${m.rounds} interleaved rounds of the three sides: \`Authorization: Bearer vgph_…\` (static value injected); an S3 SigV4 \`Authorization\` made with the placeholder access key and secret key (\`x-amz-content-sha256: UNSIGNED-PAYLOAD\`), which Vaultgate checks (host, region, service) and signs again with the real key through \`@smithy/signature-v4\`; and an OAuth2 placeholder, for which Vaultgate injects the access token it obtained once from the token endpoint (\`auth.bench.test\`, same upstream, \`expires_in\` 3600, so cached through the run). The upstream checks every request carried the side's real credential (mismatches: ${sign.upstream_mismatches?.length ?? 0}). Ratios are per round against the static side of the same round.\n`,
+    '| side | conns | req/s (2xx) | p50 ms | CPU µs/req (proxy) | req/s ÷ static | CPU ÷ static | non-2xx / errors | rounds kept (dropped) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+  ].join('\n');
 }
