@@ -236,6 +236,8 @@ export interface HeldPlaceholder<S> {
   part: CredentialPart;
   /** Opened only when `destinationMayReceive`; null otherwise (nothing is decrypted for a destination that may not have it). */
   value: Buffer | null;
+  /** Why a value that would have been opened could not be (an OAuth token endpoint that failed): said in the block. */
+  unavailable?: string;
 }
 
 export type PlaceholderResolution<S> = { kind: 'inject'; secret: S; value: Buffer } | { kind: 'block'; reason: string; cause: BlockCause; secret: S | null };
@@ -250,6 +252,6 @@ export function resolvePlaceholder<S extends InjectionRules>(
   const verdict = decidePlaceholder(entry?.secret ?? null, entry ? { ...use, part: entry.part } : use);
   if (!verdict.inject) return { kind: 'block', reason: verdict.reason, cause: verdict.cause, secret: entry?.secret ?? null };
   if (!entry) return { kind: 'block', reason: blockReason.unknown, cause: 'unknown_placeholder', secret: null };
-  if (entry.value === null) return { kind: 'block', reason: blockReason.unavailable, cause: 'unavailable', secret: entry.secret };
+  if (entry.value === null) return { kind: 'block', reason: entry.unavailable ? `${blockReason.unavailable}: ${entry.unavailable}` : blockReason.unavailable, cause: 'unavailable', secret: entry.secret };
   return { kind: 'inject', secret: entry.secret, value: entry.value };
 }

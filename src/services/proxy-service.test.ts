@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
+import { VaultError } from '../contract/errors.js';
 import { createIdFactory } from '../core/ids.js';
 import { placeholderFor } from '../core/placeholders.js';
 import { createKeyringRecord, openKeyring } from '../crypto/keyring.js';
 import type { AgentAccessFacts, AuditDraft, SecretRow } from '../storage/types.js';
 import { systemClock } from './context.js';
 import { createProxyService } from './proxy-service.js';
+import { sealValue } from '../crypto/envelope.js';
+import { bindingOf } from './secret-values.js';
 
 const masterKey = randomBytes(32);
 const keyring = openKeyring(masterKey, createKeyringRecord(masterKey));
@@ -21,7 +24,7 @@ const github = secret('sec_github', 'GITHUB_TOKEN', ['api.github.com']);
 
 const line = { method: 'GET', target: '/' };
 
-function serviceOver(status: 'deployed' | 'stopped', env: Record<string, string> = {}, attached: SecretRow[] = [stripe, github]) {
+function serviceOver(status: 'deployed' | 'stopped', env: Record<string, string> = {}, attached: SecretRow[] = [stripe, github], tokenError: Error | null = null) {
   const facts: AgentAccessFacts = {
     agent: { id: 'agt_1', org_id: 'org_1', name: 'a', env, status, created_at: '', updated_at: '', env_vars: [], vault_ids: ['vlt_1'] },
     attached,
@@ -29,9 +32,10 @@ function serviceOver(status: 'deployed' | 'stopped', env: Record<string, string>
     envVars: [],
   };
   const appended: AuditDraft[] = [];
+  const versions = new Map(attached.filter((a) => a.type === 'oauth2').map((a) => [`${a.id}@${a.version}`, sealedVersion(a, JSON.stringify({ token_url: 'https://auth.example.com/t', client_id: 'c', client_secret: 'cs_secret' }))]));
   const store = {
     agentAccessFacts: vi.fn(async () => facts),
-    getSecretVersion: vi.fn(async () => null),
+    getSecretVersion: vi.fn(async (_org: string, secretId: string, version: number) => versions.get(`${secretId}@${version}`) ?? null),
     appendAudit: vi.fn(async (drafts: AuditDraft[]) => void appended.push(...drafts)),
   };
   // A fixed-window counter standing in for the store's (test/storage/rate-limits.test.ts tests that one).
@@ -45,12 +49,26 @@ function serviceOver(status: 'deployed' | 'stopped', env: Record<string, string>
       return { ok: true as const };
     }),
   };
-  const tokens = { accessToken: vi.fn(async () => ({ token: 'unused' })), invalidate: vi.fn(async () => undefined) };
+  const tokens = {
+    accessToken: vi.fn(async () => {
+      if (tokenError) throw tokenError;
+      return { token: 'at_current' };
+    }),
+    invalidate: vi.fn(async () => undefined),
+  };
   const service = createProxyService({ ids: createIdFactory(), clock: systemClock, random: randomBytes, store, keyring, credentials: {} as never, tokens, rates });
   return { service, store, appended, rates };
 }
 
 const at = (host: string) => ({ host, port: 443, isIp: false });
+
+function sealedVersion(row: SecretRow, value: string) {
+  const sealed = sealValue(keyring, bindingOf(row), value);
+  return { secret_id: row.id, version: row.version, created_at: row.created_at, actor: 'admin', changed: ['value'], allowed_domains: row.allowed_domains, inject_in: row.inject_in, description: null, kek_id: sealed.kekId, wrapped_key: sealed.wrappedKey, ciphertext: sealed.ciphertext, fingerprint: 'f' };
+}
+
+const oauth = { ...secret('sec_oauth', 'CRM_TOKEN', ['api.stripe.com', 'auth.example.com']), type: 'oauth2' as const };
+const oauthPlaceholder = placeholderFor(keyring.placeholderKey, 'agt_1', 'sec_oauth');
 
 describe('proxy service: prepare reads data, and opens only what the destination may receive', () => {
   it('holds every placeholder the agent was given, but reads the sealed value only of the secret allowed here', async () => {
@@ -117,5 +135,19 @@ describe('proxy service: prepare reads data, and opens only what the destination
       { reason: 'rule_denied', secret_id: 'sec_stripe', details: { host: 'api.stripe.com', detail: 'no request rule of this secret allows it: no rule matches the method and path' } },
       { reason: 'rate_limited', secret_id: 'sec_stripe', details: { host: 'api.stripe.com', detail: 'rate limit of this secret reached' } },
     ]);
+  });
+
+  it('an oauth2 secret holds its current access token; the echo scrub knows the token and the client secret', async () => {
+    const { service } = serviceOver('deployed', {}, [oauth]);
+    const access = await service.prepare(caller, at('api.stripe.com'), true, line);
+    expect(access.held.get(oauthPlaceholder)?.value?.toString()).toBe('at_current');
+    expect(access.echo).not.toBeNull();
+  });
+
+  it('a token endpoint that fails leaves the placeholder unavailable, saying why, and the request is still prepared', async () => {
+    const { service } = serviceOver('deployed', {}, [oauth, github], new VaultError('upstream_failed', 'the token endpoint answered 400 (invalid_grant)'));
+    const access = await service.prepare(caller, at('api.stripe.com'), true, line);
+    expect(access.held.get(oauthPlaceholder)).toMatchObject({ value: null, unavailable: 'the OAuth token endpoint failed: the token endpoint answered 400 (invalid_grant)' });
+    expect(access.held.size).toBe(2);
   });
 });

@@ -1,5 +1,6 @@
 // What the egress proxy asks of the vault: who the agent is, which placeholders it holds with the
 // values this destination may receive, and the audit record of every injection and refusal.
+import { VaultError } from '../contract/errors.js';
 import type { InjectSurface, RateLimit } from '../contract/schemas.js';
 import {
   auditReasonOf,
@@ -69,6 +70,11 @@ export interface RateCounter {
   take(orgId: string, secretId: string, agentId: string, limit: RateLimit | null, now: Date): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }>;
 }
 
+/** What a refused request says about a token endpoint that failed: its status and OAuth error code, never a token. */
+function tokenFailure(err: unknown): string {
+  return err instanceof VaultError ? `the OAuth token endpoint failed: ${err.message}` : 'the OAuth token endpoint failed';
+}
+
 export type ProxyStore = Pick<Store, 'agentAccessFacts' | 'getSecretVersion' | 'appendAudit'>;
 
 export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyring: Keyring; credentials: Credentials; tokens: AccessTokens; rates: RateCounter }) {
@@ -135,7 +141,18 @@ export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyr
               set('access_key_id', Buffer.from(text, 'utf8'));
               return { secret, placeholders, current: text };
             case 'oauth2': {
-              const token = Buffer.from((await tokens.accessToken(secret)).token, 'utf8');
+              // Obtained for every request to a destination that may receive it, since the decision
+              // is made while the request streams. A token endpoint that fails blocks only the
+              // requests that carry this placeholder, saying why; other requests go on.
+              const token = await tokens.accessToken(secret).then(
+                (t) => Buffer.from(t.token, 'utf8'),
+                (err: unknown) => {
+                  const placeholder = placeholders.get('value');
+                  if (placeholder) held.set(placeholder.toString(), { secret, part: 'value', value: null, unavailable: tokenFailure(err) });
+                  return null;
+                },
+              );
+              if (!token) return { secret, placeholders, current: text };
               set('value', token);
               return { secret, placeholders, current: text, accessToken: token };
             }
