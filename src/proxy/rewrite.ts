@@ -74,6 +74,14 @@ function blockedAs(placeholder: string, ctx: ProxyAccess, blocked: BlockedBy): R
   return { kind: 'block', reason, secretId: decision.secret?.id ?? null };
 }
 
+/**
+ * Whether a Content-Encoding hides the body's bytes from the scan. `aws-chunked` (S3's framing of
+ * a streamed upload, with its checksum in a trailer) does not: the bytes are there as sent.
+ */
+function compresses(contentEncoding: string): boolean {
+  return contentEncoding.split(',').some((coding) => !['', 'identity', 'aws-chunked'].includes(coding.trim().toLowerCase()));
+}
+
 function connectionListed(rawHeaders: string[]): Set<string> {
   const listed = new Set<string>();
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -150,7 +158,7 @@ export async function rewriteRequest(req: IncomingMessage, ctx: ProxyAccess, tar
     if ((hopByHop.has(lower) && !keptTe) || dropped.has(lower)) continue;
     if (/vgph_/i.test(name)) return fail(403, 'placeholder in a header name');
     if (lower === 'content-length') continue;
-    if (lower === 'content-encoding' && req.rawHeaders[i + 1]!.trim().toLowerCase() !== 'identity') encoded = true;
+    if (lower === 'content-encoding' && compresses(req.rawHeaders[i + 1]!)) encoded = true;
     const original = req.rawHeaders[i + 1]!;
     // The signature and the session token placeholder are the signer's to replace, below.
     if (signing && (lower === 'authorization' || (lower === 'x-amz-security-token' && original.trim() === signing.sessionPlaceholder))) {
