@@ -6,6 +6,7 @@ import { registerAdminCommands, registerServeCommand } from './commands/admin.js
 import { registerAgentCommands } from './commands/agents.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCompletionCommand } from './commands/completion.js';
+import { registerExplainCommand } from './commands/explain.js';
 import { registerGrantCommands } from './commands/grants.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerRunCommand } from './commands/run.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerVaultAliases(program);
   registerAgentCommands(program);
   registerGrantCommands(program);
+  registerExplainCommand(program);
   registerAuditCommands(program);
   registerRunCommand(program);
   registerCompletionCommand(program);

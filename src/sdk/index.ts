@@ -1,12 +1,12 @@
 // The Vaultgate SDK: typed clients for the operator API and the agent runtime API.
-import type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, CreateAgentBody, EnvironmentEntry, Grant, Resource, UpdateAgentBody, DefaultVaultSecret } from '../contract/agent-schemas.js';
-import type { AuditEvent, AuditVerifyResult, CreateSecretBody, CreateVaultBody, RevealResponse, Secret, SecretVersion, UpdateSecretBody, UpdateVaultBody, Vault } from '../contract/schemas.js';
+import type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, CreateAgentBody, EnvironmentEntry, ExplainBody, ExplainResponse, Grant, Resource, UpdateAgentBody, DefaultVaultSecret } from '../contract/agent-schemas.js';
+import type { AuditEvent, AuditVerifyResult, CreateSecretBody, CreateVaultBody, CredentialType, RateLimit, RatePeriod, RequestRule, RevealResponse, Secret, SecretVersion, UpdateSecretBody, UpdateVaultBody, Vault } from '../contract/schemas.js';
 import { followAudit, type AuditFilter, type FollowOptions } from './audit-stream.js';
 import { nextCursor, request, type RequestOptions, type Transport } from './http.js';
 
 export { VaultgateError } from './http.js';
 export type { AuditFilter, FollowOptions } from './audit-stream.js';
-export type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, EnvironmentEntry, AuditEvent, AuditVerifyResult, DefaultVaultSecret, Grant, Resource, RevealResponse, Secret, SecretVersion, Vault };
+export type { Agent, AgentEnvironment, AgentToken, AgentTokenInfo, EnvironmentEntry, AuditEvent, AuditVerifyResult, CreateSecretBody, CredentialType, DefaultVaultSecret, ExplainBody, ExplainResponse, Grant, RateLimit, RatePeriod, RequestRule, Resource, RevealResponse, Secret, SecretVersion, UpdateSecretBody, Vault };
 
 export interface ClientOptions {
   url: string;
@@ -95,6 +95,8 @@ export function createClient(opts: ClientOptions & { apiKey: string }) {
       createToken: (id: string) => call<AgentToken>('POST', `/agents/${enc(id)}/tokens`),
       tokens: (id: string) => call<AgentTokenInfo[]>('GET', `/agents/${enc(id)}/tokens`),
       revokeToken: (id: string, tokenId: string) => call<void>('DELETE', `/agents/${enc(id)}/tokens/${enc(tokenId)}`),
+      /** What the proxy would do with this request, per placeholder in it; decrypts and sends nothing. */
+      explain: (id: string, body: ExplainBody) => call<ExplainResponse>('POST', `/agents/${enc(id)}/explain`, { body }),
     },
     grants: {
       create: (agentId: string, secretId: string) => call<Grant>('POST', '/grants', { body: { agent_id: agentId, secret_id: secretId } }),

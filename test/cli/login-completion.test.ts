@@ -85,7 +85,7 @@ describe('login', () => {
 });
 
 describe('completion', () => {
-  const topLevel = ['serve', 'admin', 'login', 'vaults', 'secrets', 'vault', 'agents', 'grants', 'audit', 'run', 'completion'];
+  const topLevel = ['serve', 'admin', 'login', 'vaults', 'secrets', 'vault', 'agents', 'grants', 'explain', 'audit', 'run', 'completion'];
 
   it('bash: completes commands, subcommands and flags from the real command tree', async () => {
     const r = await runCli(['completion', 'bash'], { env: bare() });

@@ -160,8 +160,8 @@ describe('secrets set, list, get, versions, reveal, delete', () => {
     expect(okJson(await vg(['secrets', 'versions', labelled.id, '--json']))).toEqual((await s.call('GET', `/secrets/${labelled.id}/versions`)).json);
 
     const table = await vg(['secrets', 'list']);
-    expect(table.stdout).toMatch(/^ID\s+ENV_KEY\s+VAULT\s+VERSION\s+ALLOWED_DOMAINS\s+UPDATED\n/);
-    expect(table.stdout).toMatch(new RegExp(`${labelled.id}  LABELLED +payments +2 +\\(any\\) +just now\\n`));
+    expect(table.stdout).toMatch(/^ID\s+ENV_KEY\s+TYPE\s+VAULT\s+VERSION\s+ALLOWED_DOMAINS\s+RULES\s+RATE_LIMIT\s+UPDATED\n/);
+    expect(table.stdout).toMatch(new RegExp(`${labelled.id}  LABELLED +static +payments +2 +\\(any\\) +- +- +just now\\n`));
     const details = await vg(['secrets', 'get', labelled.id]);
     expect(details.stdout).toContain('labels:           tier=gold\n');
     const versions = await vg(['secrets', 'versions', labelled.id]);

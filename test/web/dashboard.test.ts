@@ -312,6 +312,129 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
     await page.close();
   });
 
+  it('creates an aws_sigv4 and an oauth2 secret with rules and a rate limit; no value in the page; the secret page edits them', { timeout: 60_000 }, async () => {
+    const vault = (await s.call('POST', '/vaults', { body: { name: 'typed' } })).json;
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await signIn(page, s);
+    await page.goto(`${s.url}/#/vaults/${vault.id}`);
+    await page.getByRole('heading', { name: 'typed', level: 1 }).waitFor();
+
+    // AWS: the key pair in password fields, the signing scope, one rule, 100 a minute.
+    const aws = { access_key_id: `AKIA${canary('k').replace(/[^A-Za-z0-9]/g, '').toUpperCase()}`, secret_access_key: canary('aws-secret'), session_token: canary('aws-session') };
+    await page.getByLabel('Type', { exact: true }).selectOption('aws_sigv4');
+    await page.getByLabel('Name prefix (env_key)').fill('AWS');
+    await page.getByLabel('Access key id').fill(aws.access_key_id);
+    await page.getByLabel('Secret access key').fill(aws.secret_access_key);
+    await page.getByLabel('Session token (optional)').fill(aws.session_token);
+    await page.getByLabel('Regions').fill('eu-west-1, us-east-1');
+    await page.getByLabel('Services').fill('s3');
+    await page.getByRole('textbox', { name: 'Allowed domains' }).fill('*.amazonaws.com');
+    expect(await page.getByRole('group', { name: 'Inject in' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Add a rule' }).click();
+    await page.getByLabel('Rule 1 methods').fill('get, head');
+    await page.getByLabel('Rule 1 paths').fill('/reports/**');
+    await page.getByLabel('Requests').fill('100');
+    await page.getByLabel('per', { exact: true }).selectOption('minute');
+    await page.getByLabel(/^Revealable/).check();
+    for (const f of ['Access key id', 'Secret access key']) expect(await page.getByLabel(f).getAttribute('type')).toBe('password');
+    await page.getByRole('button', { name: 'Create secret' }).click();
+    await page.locator('tr[data-secret="AWS"]').waitFor();
+    const listed = async (envKey: string) => (await s.call('GET', `/vaults/${vault.id}/secrets`)).json.find((x: any) => x.env_key === envKey);
+    const awsSecret = await listed('AWS');
+    expect(awsSecret).toMatchObject({
+      type: 'aws_sigv4',
+      regions: ['eu-west-1', 'us-east-1'],
+      services: ['s3'],
+      allowed_domains: ['*.amazonaws.com'],
+      rules: [{ methods: ['GET', 'HEAD'], paths: ['/reports/**'] }],
+      rate_limit: { requests: 100, per: 'minute' },
+    });
+    expect((await s.call('POST', `/secrets/${awsSecret.id}/reveal`)).json.value).toEqual(aws);
+    for (const f of ['Access key id', 'Secret access key', 'Session token (optional)']) expect(await page.getByLabel(f).count()).toBe(0);
+
+    // OAuth 2: no rule, 5 a second.
+    const oauth = { token_url: 'https://auth.example.com/oauth/token', client_id: 'crm-client', client_secret: canary('client-secret'), refresh_token: canary('refresh'), scopes: ['read', 'write'] };
+    await page.getByLabel('Type', { exact: true }).selectOption('oauth2');
+    await page.getByLabel('Name (env_key)').fill('CRM_TOKEN');
+    await page.getByLabel('Token URL').fill(oauth.token_url);
+    await page.getByLabel('Client id').fill(oauth.client_id);
+    await page.getByLabel('Client secret (optional)').fill(oauth.client_secret);
+    await page.getByLabel(/^Refresh token/).fill(oauth.refresh_token);
+    await page.getByLabel('Scopes (optional)').fill('read write');
+    await page.getByRole('textbox', { name: 'Allowed domains' }).fill('api.example.com\nauth.example.com');
+    await page.getByLabel('Requests').fill('5');
+    await page.getByLabel('per', { exact: true }).selectOption('second');
+    await page.getByLabel(/^Revealable/).check();
+    await page.getByRole('button', { name: 'Create secret' }).click();
+    await page.locator('tr[data-secret="CRM_TOKEN"]').waitFor();
+    const oauthSecret = await listed('CRM_TOKEN');
+    expect(oauthSecret).toMatchObject({ type: 'oauth2', allowed_domains: ['api.example.com', 'auth.example.com'], inject_in: ['header'], rules: null, rate_limit: { requests: 5, per: 'second' } });
+    expect(oauthSecret).not.toHaveProperty('regions');
+    expect((await s.call('POST', `/secrets/${oauthSecret.id}/reveal`)).json.value).toEqual(oauth);
+    const values = [aws.access_key_id, aws.secret_access_key, aws.session_token, oauth.client_secret, oauth.refresh_token];
+    expect(await pageState(page)).not.toMatch(new RegExp(values.join('|')));
+
+    // The secret page shows type, scope, rules and limit, and edits them (not the type).
+    await page.goto(`${s.url}/#/vaults/${vault.id}/secrets/${awsSecret.id}`);
+    await expect.poll(() => page.getByTestId('secret-type').textContent()).toBe('AWS SigV4');
+    expect(await page.getByTestId('secret-regions').innerText()).toMatch(/eu-west-1\s+us-east-1/);
+    expect(await page.getByTestId('secret-services').innerText()).toBe('s3');
+    expect(await page.getByTestId('secret-rules').innerText()).toBe('GET, HEAD on /reports/**');
+    expect(await page.getByTestId('secret-rate-limit').innerText()).toBe('100 per minute per agent');
+    const settings = page.locator('form[aria-labelledby="settings-title"]');
+    await settings.getByLabel('Services').fill('s3, sts');
+    await settings.getByRole('button', { name: 'Remove rule 1' }).click();
+    await settings.getByLabel('Requests').fill('');
+    await settings.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => page.getByTestId('secret-version').textContent()).toBe('v2');
+    expect((await s.call('GET', `/secrets/${awsSecret.id}`)).json).toMatchObject({ type: 'aws_sigv4', regions: ['eu-west-1', 'us-east-1'], services: ['s3', 'sts'], rules: null, rate_limit: null });
+    expect(await page.getByLabel('Type', { exact: true }).count()).toBe(0);
+    expect(await pageState(page)).not.toMatch(new RegExp(values.join('|')));
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('"Test a request" on the agent page: an injected and a blocked placeholder, with their reasons', { timeout: 30_000 }, async () => {
+    const vault = (await s.call('POST', '/vaults', { body: { name: 'explained' } })).json;
+    const value = canary('explain');
+    await s.call('POST', `/vaults/${vault.id}/secrets`, { body: { env_key: 'API_KEY', value, allowed_domains: ['api.example.com'], rules: [{ methods: ['GET'], paths: ['/v1/**'] }] } });
+    const agent = (await s.call('POST', '/agents', { body: { name: 'tester', vault_ids: [vault.id] } })).json;
+    await s.call('POST', `/agents/${agent.id}/deploy`);
+    const token = (await s.call('POST', `/agents/${agent.id}/tokens`)).json.token;
+    const placeholder: string = (await s.call('GET', `${s.url}/api/agent/v1/environment`, { key: token })).json.env.API_KEY;
+    expect(placeholder).toMatch(/^vgph_/);
+
+    const page = await browser.context.newPage();
+    await signIn(page, s);
+    await page.goto(`${s.url}/#/agents/${agent.id}`);
+    const panel = page.locator('form[aria-labelledby="explain-title"]');
+    await panel.getByLabel('URL').fill('https://api.example.com/v1/items?limit=3');
+    await panel.getByLabel('Headers (optional)').fill(`Authorization: Bearer ${placeholder}\nAccept: application/json`);
+    await panel.getByRole('button', { name: 'Explain' }).click();
+    const rows = panel.getByTestId('explain-placeholders').locator('tbody tr');
+    await expect.poll(() => rows.allInnerTexts()).toEqual(['API_KEY\theader\tinject\tallowed']);
+    expect(await panel.getByTestId('explain-destination').textContent()).toBe('api.example.com:443');
+    expect(await panel.getByTestId('explain-available').innerText()).toMatch(/API_KEY\s+header/);
+
+    // Another host: blocked, and nothing available there. Then a POST, outside the rule.
+    await panel.getByLabel('URL').fill('https://other.example.net/v1/items');
+    await panel.getByRole('button', { name: 'Explain' }).click();
+    await expect.poll(() => rows.allInnerTexts()).toEqual([expect.stringMatching(/^API_KEY\theader\tblock\thost: /)]);
+    expect(await panel.getByText('None of this agent’s placeholders may be used here.').count()).toBe(1);
+    await panel.getByLabel('URL').fill('https://api.example.com/v1/items');
+    await panel.getByLabel('Method').selectOption('POST');
+    await panel.getByRole('button', { name: 'Explain' }).click();
+    await expect.poll(() => rows.allInnerTexts()).toEqual([expect.stringMatching(/^API_KEY\theader\tblock\trule: /)]);
+    // A header line without a name: the form says which line, and sends nothing.
+    await panel.getByLabel('Headers (optional)').fill('just text');
+    await panel.getByRole('button', { name: 'Explain' }).click();
+    await expect.poll(() => panel.getByRole('alert').textContent()).toBe('header line 1 must look like Name: value');
+    expect(await pageState(page)).not.toContain(value);
+    await page.close();
+  });
+
   it('fits a narrow window without sideways scrolling', async () => {
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 390, height: 844 });

@@ -13,6 +13,8 @@ export interface DemoData {
   stripe: { id: string };
   github: { id: string };
   agent: { id: string };
+  /** The agent's placeholder for STRIPE_KEY, for the "Test a request" panel. */
+  stripePlaceholder: string;
 }
 
 export async function seedDemo(s: TestServer): Promise<DemoData> {
@@ -21,7 +23,15 @@ export async function seedDemo(s: TestServer): Promise<DemoData> {
   await ok(s.call('POST', '/vaults', { body: { name: 'staging' } }));
   const stripe = await ok(
     s.call('POST', `/vaults/${payments.id}/secrets`, {
-      body: { env_key: 'STRIPE_KEY', value: 'sk_demo_not_a_real_key', allowed_domains: ['api.stripe.com'], labels: { team: 'payments', env: 'prod' }, description: 'Live Stripe key' },
+      body: {
+        env_key: 'STRIPE_KEY',
+        value: 'sk_demo_not_a_real_key',
+        allowed_domains: ['api.stripe.com'],
+        labels: { team: 'payments', env: 'prod' },
+        description: 'Live Stripe key',
+        rules: [{ methods: ['GET'], paths: ['/v1/charges/**', '/v1/customers/*'] }],
+        rate_limit: { requests: 100, per: 'minute' },
+      },
     }),
   );
   await ok(s.call('POST', `/vaults/${payments.id}/secrets`, { body: { env_key: 'WEBHOOK_SIGNING', value: 'whsec_demo', allowed_domains: ['*.example.com'], inject_in: ['header', 'body'] } }));
@@ -37,8 +47,8 @@ export async function seedDemo(s: TestServer): Promise<DemoData> {
   const token = await ok(s.call('POST', `/agents/${agent.id}/tokens`));
   // The agent at work: its environment, a read it may do, and one it may not.
   const runtime = `${s.url}/api/agent/v1`;
-  await ok(s.call('GET', `${runtime}/environment`, { key: token.token }));
+  const environment = await ok(s.call('GET', `${runtime}/environment`, { key: token.token }));
   await s.call('GET', `${runtime}/secrets/LOG_LEVEL_TOKEN`, { key: token.token });
   await s.call('GET', `${runtime}/secrets/STRIPE_KEY`, { key: token.token });
-  return { payments, research, stripe, github, agent };
+  return { payments, research, stripe, github, agent, stripePlaceholder: environment.env.STRIPE_KEY };
 }

@@ -47,6 +47,16 @@ it('saves the main pages', async () => {
   await page.getByRole('button', { name: 'Mint a token' }).waitFor();
   await page.screenshot({ path: join(out, 'agent.png') });
 
+  // "Test a request": the key in a header is injected; in the body of the same request it is not (the secret goes in headers only).
+  const panel = page.locator('form[aria-labelledby="explain-title"]');
+  await panel.getByLabel('URL').fill('https://api.stripe.com/v1/charges');
+  await panel.getByLabel('Headers (optional)').fill(`Authorization: Bearer ${demo.stripePlaceholder}`);
+  await panel.getByLabel('Body (optional)').fill(`key=${demo.stripePlaceholder}`);
+  await panel.getByRole('button', { name: 'Explain' }).click();
+  await panel.getByTestId('explain-placeholders').waitFor();
+  await panel.scrollIntoViewIfNeeded();
+  await panel.screenshot({ path: join(out, 'agent-explain.png') });
+
   await page.goto(`${s.url}/#/audit`);
   await page.getByTestId('audit-events').waitFor();
   await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('Live');

@@ -1,14 +1,24 @@
 // `vaultgate secrets add|set|list|get|versions|reveal|delete`, and the actions the `vault` aliases share.
 import type { Command } from 'commander';
-import type { Secret, VaultgateClient } from '../../sdk/index.js';
+import type { CredentialType, RateLimit, RequestRule, Secret, VaultgateClient } from '../../sdk/index.js';
 import { UsageError } from '../errors.js';
 import { operatorClient, resolveVaultId } from '../client.js';
+import { collectRule, credentialDetails, parseCredentialType, parseRateLimit, rateLimitText, typedValue } from '../credential-options.js';
 import { addFromFile, addIfVersion, addJson, collect, collectList, example, fromFileOf, jsonCommand, parsePairs } from '../options.js';
 import { listText, printDetails, printResult, printTable, relativeTime, writeErr, writeOut } from '../output.js';
 import { changeRestriction, newSecretRestriction, unrestrictedWarning } from '../unrestricted.js';
 import { readOptionalValue, readValue } from '../values.js';
 
-export interface NewSecretOptions {
+/** SPEC §10's fields, on both `add` and `set`. */
+interface CredentialOptions {
+  rule?: RequestRule[];
+  rateLimit?: RateLimit;
+  region?: string[];
+  service?: string[];
+}
+
+export interface NewSecretOptions extends CredentialOptions {
+  type?: CredentialType;
   allowedDomain?: string[];
   unrestricted?: boolean;
   injectIn?: string[];
@@ -20,7 +30,9 @@ export interface NewSecretOptions {
   json?: boolean;
 }
 
-export interface SetSecretOptions {
+export interface SetSecretOptions extends CredentialOptions {
+  clearRules?: boolean;
+  clearRateLimit?: boolean;
   allowedDomain?: string[];
   clearAllowedDomains?: boolean;
   unrestricted?: boolean;
@@ -41,8 +53,28 @@ export function addNewSecretOptions(cmd: Command): Command {
     .option('--inject-in <surfaces>', 'where the proxy may put the value: header, path, query, body, websocket (comma-separated; default header)', collectList)
     .option('--label <key=value>', 'an immutable label (repeatable)', collect)
     .option('--revealable', 'allow `secrets reveal` later (immutable)')
-    .option('--description <text>', 'what the secret is for');
-  return addJson(addFromFile(cmd));
+    .option('--description <text>', 'what the secret is for')
+    .option('--type <type>', 'static (default), aws_sigv4 or oauth2 (immutable); for the last two the value is a JSON object (docs/credentials.md)', parseCredentialType);
+  return addJson(addFromFile(addCredentialOptions(cmd, 'a request rule')));
+}
+
+/** `--rule`, `--rate-limit`, `--region`, `--service`: the same spelling on `add` and `set`. */
+function addCredentialOptions(cmd: Command, rule: string): Command {
+  return cmd
+    .option('--rule <rule>', `${rule}: 'METHODS PATHS', e.g. 'GET,HEAD /v1/charges/*,/v1/customers/**' (repeatable: one rule each; either part may be left out)`, collectRule)
+    .option('--rate-limit <n/period>', 'at most N requests per second, minute or hour per agent, e.g. 100/minute', parseRateLimit)
+    .option('--region <regions>', 'aws_sigv4: a region it may sign for (repeatable or comma-separated)', collectList)
+    .option('--service <services>', 'aws_sigv4: a service it may sign for, e.g. s3 (repeatable or comma-separated)', collectList);
+}
+
+/** The body fields of CredentialOptions that were given. */
+function credentialFields(opts: CredentialOptions) {
+  return {
+    ...(opts.rule ? { rules: opts.rule } : {}),
+    ...(opts.rateLimit ? { rate_limit: opts.rateLimit } : {}),
+    ...(opts.region ? { regions: opts.region } : {}),
+    ...(opts.service ? { services: opts.service } : {}),
+  };
 }
 
 /** The flags that change a secret, shared by `secrets set` and `vault set`. */
@@ -54,17 +86,23 @@ export function addSetSecretOptions(cmd: Command): Command {
     .option('--inject-in <surfaces>', 'replace where the proxy may put the value (comma-separated)', collectList)
     .option('--description <text>', 'replace the description')
     .option('--metadata-only', 'change only the given fields; do not read a new value');
+  addCredentialOptions(cmd, 'replace the request rules with these')
+    .option('--clear-rules', 'remove every request rule (any method and path)')
+    .option('--clear-rate-limit', 'remove the rate limit');
   return addJson(addIfVersion(addFromFile(cmd)));
 }
 
 /** `whenUnsaid`: what no --allowed-domain and no --unrestricted does (unrestricted.ts): `secrets add` refuses, `vault add` warns. */
 export async function createSecret(client: VaultgateClient, vaultId: string, envKey: string, opts: NewSecretOptions, whenUnsaid: 'refuse' | 'warn' = 'refuse'): Promise<void> {
   const unrestricted = newSecretRestriction(opts, whenUnsaid);
-  const value = await readValue({ fromFile: fromFileOf(opts) }, envKey);
+  const type = opts.type ?? 'static';
   const labels = parsePairs(opts.label, '--label');
+  const value = typedValue(type, await readValue({ fromFile: fromFileOf(opts) }, type === 'static' ? envKey : `${envKey} (a JSON object)`));
   const secret = await client.secrets.create(vaultId, {
     env_key: envKey,
     value,
+    ...(opts.type ? { type: opts.type } : {}),
+    ...credentialFields(opts),
     ...(opts.allowedDomain ? { allowed_domains: opts.allowedDomain } : {}),
     ...(opts.injectIn ? { inject_in: opts.injectIn as Secret['inject_in'] } : {}),
     ...(opts.label ? { labels } : {}),
@@ -77,14 +115,21 @@ export async function createSecret(client: VaultgateClient, vaultId: string, env
 
 export async function updateSecret(client: VaultgateClient, secretId: string, opts: SetSecretOptions): Promise<void> {
   if (opts.allowedDomain && opts.clearAllowedDomains) throw new UsageError('give --allowed-domain or --clear-allowed-domains, not both');
+  if (opts.rule && opts.clearRules) throw new UsageError('give --rule or --clear-rules, not both');
+  if (opts.rateLimit && opts.clearRateLimit) throw new UsageError('give --rate-limit or --clear-rate-limit, not both');
   const unrestricted = changeRestriction(opts);
   const fields = {
+    ...credentialFields(opts),
+    ...(opts.clearRules ? { rules: null } : {}),
+    ...(opts.clearRateLimit ? { rate_limit: null } : {}),
     ...(opts.allowedDomain ? { allowed_domains: opts.allowedDomain } : {}),
     ...(opts.clearAllowedDomains ? { allowed_domains: [] } : {}),
     ...(opts.injectIn ? { inject_in: opts.injectIn as Secret['inject_in'] } : {}),
     ...(opts.description !== undefined ? { description: opts.description } : {}),
   };
-  const value = await readOptionalValue({ fromFile: fromFileOf(opts), metadataOnly: opts.metadataOnly }, secretId, Object.keys(fields).length > 0);
+  const text = await readOptionalValue({ fromFile: fromFileOf(opts), metadataOnly: opts.metadataOnly }, secretId, Object.keys(fields).length > 0);
+  // A new value is text or a JSON object by the secret's type, which only the API knows.
+  const value = text === undefined ? undefined : typedValue((await client.secrets.get(secretId)).type, text);
   const body = { ...fields, ...(value !== undefined ? { value } : {}) };
   if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give a new value (stdin, --from-file or the prompt) or a field to change');
   const secret = await client.secrets.update(secretId, body, opts.ifVersionMatches !== undefined ? { ifVersion: opts.ifVersionMatches } : {});
@@ -116,8 +161,18 @@ export async function listSecrets(client: VaultgateClient, opts: { vault?: strin
   printResult(opts.json, secrets, () =>
     printTable(
       'secrets',
-      ['ID', 'ENV_KEY', 'VAULT', 'VERSION', 'ALLOWED_DOMAINS', 'UPDATED'],
-      secrets.map((s) => [s.id, s.env_key, names.get(s.vault_id) ?? s.vault_id, String(s.version), listText(s.allowed_domains, '(any)'), relativeTime(s.updated_at)]),
+      ['ID', 'ENV_KEY', 'TYPE', 'VAULT', 'VERSION', 'ALLOWED_DOMAINS', 'RULES', 'RATE_LIMIT', 'UPDATED'],
+      secrets.map((s) => [
+        s.id,
+        s.env_key,
+        s.type,
+        names.get(s.vault_id) ?? s.vault_id,
+        String(s.version),
+        listText(s.allowed_domains, '(any)'),
+        s.rules === null ? '-' : String(s.rules.length),
+        s.rate_limit === null ? '-' : rateLimitText(s.rate_limit),
+        relativeTime(s.updated_at),
+      ]),
     ),
   );
 }
@@ -128,6 +183,7 @@ function secretDetails(s: Secret): [string, string][] {
     ['env_key', s.env_key],
     ['vault', s.vault_id],
     ['version', String(s.version)],
+    ...credentialDetails(s),
     ['allowed_domains', listText(s.allowed_domains, '(any host: unrestricted)')],
     ['inject_in', listText(s.inject_in)],
     ['revealable', s.revealable ? 'yes' : 'no'],
@@ -153,6 +209,8 @@ export function registerSecretCommands(program: Command): void {
     add,
     'vaultgate secrets add --vault payments --env-key STRIPE_KEY --allowed-domain api.stripe.com      # prompts',
     'vaultgate secrets add --vault payments --env-key DB_URL --from-file db-url.txt --label env=prod --unrestricted   # agents get the real value',
+    "vaultgate secrets add --vault payments --env-key STRIPE_KEY --allowed-domain api.stripe.com --rule 'GET /v1/charges/**' --rate-limit 100/minute",
+    'vaultgate secrets add --vault aws --env-key AWS --type aws_sigv4 --allowed-domain *.amazonaws.com --region eu-west-1 --service s3 --from-file aws.json',
   ).action(async (opts: NewSecretOptions & { vault: string; envKey: string }) => {
     const client = operatorClient();
     await createSecret(client, await resolveVaultId(client, opts.vault), opts.envKey, opts);
@@ -163,6 +221,7 @@ export function registerSecretCommands(program: Command): void {
     set,
     'vaultgate secrets set sec_01KQ27AQH800XQTQPJZ0DH14SJ --from-file new-key.txt --if-version-matches 3',
     'vaultgate secrets set sec_01KQ27AQH800XQTQPJZ0DH14SJ --allowed-domain api.stripe.com --metadata-only',
+    "vaultgate secrets set sec_01KQ27AQH800XQTQPJZ0DH14SJ --rule 'GET,HEAD /v1/**' --clear-rate-limit --metadata-only",
   ).action(async (id: string, opts: SetSecretOptions) => updateSecret(operatorClient(), id, opts));
 
   jsonCommand(

@@ -28,3 +28,39 @@ export function Labels({ labels }: { labels: Secret['labels'] }) {
     </ul>
   );
 }
+
+export const typeLabels: Record<Secret['type'], string> = { static: 'static', aws_sigv4: 'AWS SigV4', oauth2: 'OAuth 2' };
+
+export function Rules({ rules }: { rules: Secret['rules'] }) {
+  if (rules === null) return <span className="muted">none: any method and path</span>;
+  return (
+    <ul className="rule-list" aria-label="Request rules">
+      {rules.map((r, i) => (
+        <li key={i}>
+          <span className="mono">{r.methods?.join(', ') ?? 'any method'}</span> <span className="muted">on</span> <span className="mono">{r.paths?.join(', ') ?? 'any path'}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function RateLimitText({ limit }: { limit: Secret['rate_limit'] }) {
+  if (limit === null) return <span className="muted">none</span>;
+  return (
+    <>
+      {limit.requests} per {limit.per} per agent
+    </>
+  );
+}
+
+export function Chips({ items, label }: { items: readonly string[]; label: string }) {
+  return (
+    <ul className="chips" aria-label={label}>
+      {items.map((d) => (
+        <li key={d}>
+          <code>{d}</code>
+        </li>
+      ))}
+    </ul>
+  );
+}

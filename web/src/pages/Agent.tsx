@@ -1,4 +1,4 @@
-// One agent: status, deploy/stop (the kill switch), vaults, configuration, grants, tokens and its effective environment.
+// One agent: status, deploy/stop (the kill switch), vaults, configuration, grants, tokens, its effective environment, and a test request.
 import { useState } from 'react';
 import { Badge } from '../components/Badge.js';
 import { ConfirmButton } from '../components/ConfirmButton.js';
@@ -9,6 +9,7 @@ import { useOrgSecrets } from '../org-secrets.js';
 import { href, navigate } from '../router.js';
 import { AgentEnv } from './agent/AgentEnv.js';
 import { AgentEnvironment } from './agent/AgentEnvironment.js';
+import { AgentExplain } from './agent/AgentExplain.js';
 import { AgentGrants } from './agent/AgentGrants.js';
 import { AgentTokens } from './agent/AgentTokens.js';
 import { AgentVaults } from './agent/AgentVaults.js';
@@ -82,6 +83,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
           </div>
         </div>
       )}
+      {a && <AgentExplain agent={a} />}
     </>
   );
 }

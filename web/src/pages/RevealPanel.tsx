@@ -34,7 +34,8 @@ export function RevealPanel({ secret }: { secret: Secret }) {
     await action.run(async (c) => {
       const r = await c.secrets.reveal(secret.id);
       setLeft(revealSeconds);
-      setShown({ value: r.value, version: r.version, until: Date.now() + revealSeconds * 1000 });
+      // A non-static value is a JSON object (SPEC §10): shown, and copied, as its JSON.
+      setShown({ value: typeof r.value === 'string' ? r.value : JSON.stringify(r.value, null, 2), version: r.version, until: Date.now() + revealSeconds * 1000 });
     });
   }
 

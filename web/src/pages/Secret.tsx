@@ -6,7 +6,7 @@ import { ErrorNote } from '../components/ErrorNote.js';
 import { Fact } from '../components/Facts.js';
 import { PageHeader } from '../components/PageHeader.js';
 import { RelativeTime } from '../components/RelativeTime.js';
-import { Domains, Labels } from '../components/SecretMeta.js';
+import { Chips, Domains, Labels, RateLimitText, Rules, typeLabels } from '../components/SecretMeta.js';
 import { Table } from '../components/Table.js';
 import { shortId } from '../format.js';
 import { useAction, useLoad } from '../hooks.js';
@@ -20,10 +20,30 @@ function Facts({ secret }: { secret: Secret }) {
       <Fact term="Version" testId="secret-version">
         v{secret.version}
       </Fact>
+      <Fact term="Type" testId="secret-type">
+        {typeLabels[secret.type]}
+      </Fact>
       <Fact term="Allowed domains">
         <Domains domains={secret.allowed_domains} />
       </Fact>
-      <Fact term="Inject in">{secret.inject_in.join(', ')}</Fact>
+      {secret.type === 'aws_sigv4' ? (
+        <>
+          <Fact term="Regions" testId="secret-regions">
+            <Chips items={secret.regions ?? []} label="Regions" />
+          </Fact>
+          <Fact term="Services" testId="secret-services">
+            <Chips items={secret.services ?? []} label="Services" />
+          </Fact>
+        </>
+      ) : (
+        <Fact term="Inject in">{secret.inject_in.join(', ')}</Fact>
+      )}
+      <Fact term="Request rules" testId="secret-rules">
+        <Rules rules={secret.rules} />
+      </Fact>
+      <Fact term="Rate limit" testId="secret-rate-limit">
+        <RateLimitText limit={secret.rate_limit} />
+      </Fact>
       <Fact term="Labels">
         <Labels labels={secret.labels} />
       </Fact>
