@@ -46,6 +46,8 @@ const causeWords: Record<BlockCause | 'rate_limited' | 'stopped', string> = {
 };
 
 const invalid = (message: string) => new VaultError('invalid_request', message);
+/** `$NAME` or `${NAME}`: a variable of the agent's environment, as a shell would write it. */
+const envReference = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 const maxExplainBody = 1024 * 1024;
 
 interface Held {
@@ -89,7 +91,12 @@ export function createExplainService(deps: { store: ExplainStore; keyring: Keyri
         if (e.form !== 'placeholder') continue;
         held.set(placeholderFor(keyring.placeholderKey, agentId, placeholderSubject(e.secret.id, e.part)), { name: e.name, secret: e.secret, part: e.part });
       }
-      const headers = input.headers ?? {};
+      // An operator writes `$STRIPE_KEY` (or `${STRIPE_KEY}`) where the agent would send its placeholder.
+      const byName = new Map([...held].map(([placeholder, h]) => [h.name, placeholder]));
+      const resolve = (text: string) => text.replace(envReference, (whole, braced: string | undefined, bare: string | undefined) => byName.get(braced ?? bare ?? '') ?? whole);
+      const headers = Object.fromEntries(Object.entries(input.headers ?? {}).map(([name, value]) => [name, resolve(value)]));
+      const body = input.body === undefined ? undefined : resolve(input.body);
+      line.target = resolve(line.target);
       const signature = signatureIn(headers, held);
       const now = deps.clock.now();
 
@@ -105,7 +112,7 @@ export function createExplainService(deps: { store: ExplainStore; keyring: Keyri
       };
 
       const placeholders = await Promise.all(
-        findPlaceholders(line.target, headers, input.body).map(async (found) => {
+        findPlaceholders(line.target, headers, body).map(async (found) => {
           const h = held.get(found.placeholder);
           const verdict = await verdictFor(h, found);
           return {

@@ -150,6 +150,11 @@ describe('POST /agents/{id}/explain (SPEC §10)', () => {
       placeholders: [{ env_key: 'STRIPE_KEY', secret_id: stripe.id, surface: 'header', decision: 'inject', reason: 'allowed' }],
       available: [{ env_key: 'STRIPE_KEY', secret_id: stripe.id, surfaces: ['header'] }],
     });
+    // The operator writes the agent's variable; explain puts the agent's placeholder there.
+    expectJson(await explain({ method: 'GET', url: 'https://api.stripe.com/v1/charges/ch_1', headers: { Authorization: 'Bearer $STRIPE_KEY' } }), 200, ok.json);
+    expect((await explain({ method: 'POST', url: 'https://api.stripe.com/v1/charges/x', body: '{"k":"${STRIPE_KEY}","o":"$OTHER"}' })).json.placeholders).toEqual([
+      { env_key: 'STRIPE_KEY', secret_id: stripe.id, surface: 'body', decision: 'block', reason: 'surface: secret may not be sent in the body' },
+    ]);
     const reasons = async (body: Record<string, unknown>) => (await explain(body)).json.placeholders.map((p: { decision: string; reason: string }) => `${p.decision} ${p.reason}`);
     expect(await reasons({ method: 'POST', url: 'https://api.stripe.com/v1/charges/ch_1', headers: auth })).toEqual(['block rule: no request rule of this secret allows it: no rule matches the method and path']);
     expect(await reasons({ method: 'GET', url: 'https://evil.com/v1/charges/ch_1', headers: auth })).toEqual(['block host: destination not allowed for this secret']);

@@ -103,8 +103,8 @@ export function AgentExplain({ agent }: { agent: Agent }) {
     <form className="card form-card" onSubmit={submit} aria-labelledby="explain-title" autoComplete="off">
       <h2 id="explain-title">Test a request</h2>
       <p className="muted">
-        What the proxy would do with this request from {agent.name}: inject or block each placeholder in it, and why. Nothing is sent and no value is read. Paste
-        the placeholders as the agent holds them (the value of its variable, e.g. <code>echo $STRIPE_KEY</code> in the agent).
+        What the proxy would do with this request from {agent.name}: inject or block each placeholder in it, and why. Nothing is sent and no value is read. Write
+        the agent’s variables as <code>$STRIPE_KEY</code> or <code>{'${STRIPE_KEY}'}</code>, where the agent would send them.
       </p>
       <div className="form-row">
         <div className="field">
@@ -123,7 +123,7 @@ export function AgentExplain({ agent }: { agent: Agent }) {
       <div className="form-row">
         <div className="field grow">
           <label htmlFor="explain-headers">Headers (optional)</label>
-          <textarea id="explain-headers" name="headers" rows={3} placeholder="Authorization: Bearer vgph_…" spellCheck={false} aria-describedby="explain-headers-help" />
+          <textarea id="explain-headers" name="headers" rows={3} placeholder="Authorization: Bearer $STRIPE_KEY" spellCheck={false} aria-describedby="explain-headers-help" />
           <p className="help" id="explain-headers-help">
             One <code>Name: value</code> per line.
           </p>
