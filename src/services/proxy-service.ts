@@ -60,7 +60,7 @@ export interface Blocked {
 
 /** An oauth2 secret's current access token (services/oauth-tokens.ts). */
 export interface AccessTokens {
-  accessToken(secret: SecretRow): Promise<{ token: string }>;
+  accessToken(secret: SecretRow): Promise<{ token: string; superseded?: readonly string[] }>;
   invalidate(secret: SecretRow, token: string): Promise<void>;
 }
 
@@ -135,9 +135,11 @@ export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyr
               set('access_key_id', Buffer.from(text, 'utf8'));
               return { secret, placeholders, current: text };
             case 'oauth2': {
-              const token = Buffer.from((await tokens.accessToken(secret)).token, 'utf8');
+              const current = await tokens.accessToken(secret);
+              const token = Buffer.from(current.token, 'utf8');
               set('value', token);
-              return { secret, placeholders, current: text, accessToken: token };
+              const superseded = (current.superseded ?? []).map((t) => Buffer.from(t, 'utf8'));
+              return { secret, placeholders, current: text, accessToken: token, supersededTokens: superseded };
             }
           }
         }),
