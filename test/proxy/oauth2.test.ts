@@ -296,6 +296,35 @@ describe('scrubbing', () => {
   });
 });
 
+describe('scrubbing a superseded access token', () => {
+  it('a token renewed ahead of its expiry is still live: an upstream echoing it later shows the agent the placeholder', async () => {
+    const cc = clientCredentials('superseded');
+    ep.ttl.set(cc.clientId, 5);
+    const fx = await agentWithSecrets([cc.body]);
+    const startedAt = Date.now();
+    expect((await through(fx)).status).toBe(200);
+    const old = ep.latestToken(cc.clientId);
+    // Renewed 1 s before it expires; the old token is still accepted until then.
+    await sleep(Math.max(0, 4300 - (Date.now() - startedAt)));
+    expect((await through(fx)).status).toBe(200);
+    const renewed = ep.latestToken(cc.clientId);
+    expect(renewed).not.toBe(old);
+    expect(ep.isValid(old)).toBe(true);
+    up.routes.set('/api/sessions', (_req, res) => res.end(JSON.stringify({ sessions: [old, renewed] })));
+    const r = await through(fx, { path: '/api/sessions' });
+    expect(r.json).toEqual({ sessions: [fx.env.CRM_TOKEN, fx.env.CRM_TOKEN] });
+    expect([...leaks('response', r.body, old), ...leaks('response', r.body, renewed)]).toEqual([]);
+
+    // So is a token dropped after a 401 (the upstream may still hold it).
+    const dropped = renewed;
+    ep.revoke(dropped);
+    expect((await through(fx)).status).toBe(200);
+    up.routes.set('/api/dropped', (_req, res) => res.end(`dropped=${dropped}`));
+    const again = await through(fx, { path: '/api/dropped' });
+    expect(again.text).toBe(`dropped=${fx.env.CRM_TOKEN}`);
+  }, 30_000);
+});
+
 describe('the token endpoint must be a host the secret may go to', () => {
   it('creating a secret whose token_url host is not in allowed_domains is refused, naming value.token_url', async () => {
     const vault = await createVault(s, 'oauth-refused');
