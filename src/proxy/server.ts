@@ -17,6 +17,7 @@ import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } 
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/context.js';
 import type { Blocked, ProxyAccess, ProxySecret, ProxyService } from '../services/proxy-service.js';
+import { TokenEndpointError } from '../services/token-endpoint.js';
 import { relayResponse } from './relay.js';
 import { forwardH2 } from './forward-h2.js';
 import { createH2TunnelServer } from './h2-tunnel.js';
@@ -137,6 +138,19 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     await service.auditBlocked(at.caller, at.destination, { reason, secret: o.secret ?? null, cause: o.cause });
     logger.warn({ agent_id: at.caller.agentId, host: at.destination.host, reason }, 'proxy.blocked');
     sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { ...o.headers, connection: 'close' });
+  }
+
+  /**
+   * A request that failed past its checks. An oauth2 secret's token endpoint refusing or unreachable
+   * is an upstream's failure (502; its message is scrubbed of the secret's credentials); anything else is ours.
+   */
+  function failed(res: AgentResponse, err: unknown, what: string): void {
+    if (err instanceof TokenEndpointError) {
+      logger.warn({ err: err.message, endpoint_status: err.endpointStatus }, 'oauth2 token endpoint failed');
+      return sendError(res, 'upstream_failed');
+    }
+    logger.error({ err }, what);
+    sendError(res, 'internal');
   }
 
   /** Every request and response stream: a fault ends that exchange, never the process. */
@@ -327,10 +341,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     ownExchange(req, res);
     const info = req.stream.session && h2Tunnels.get(req.stream.session);
     if (!info) return sendError(res, 'proxy_bad_request');
-    void handleH2Request(req, res, info).catch((err: unknown) => {
-      logger.error({ err }, 'proxy request failed');
-      sendError(res, 'internal');
-    });
+    void handleH2Request(req, res, info).catch((err: unknown) => failed(res, err, 'proxy request failed'));
   });
 
   // A session's tunnel: Node creates the session, synchronously, inside the emit of 'connection'.
@@ -357,10 +368,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const info = tunnels.get(req.socket);
     if (!info) return sendError(res, 'proxy_bad_request');
     info.timers?.requestStarted(req, res);
-    void inTurn(req, res, () => handleTunnelRequest(req, res, info)).catch((err: unknown) => {
-      logger.error({ err }, 'proxy request failed');
-      sendError(res, 'internal');
-    });
+    void inTurn(req, res, () => handleTunnelRequest(req, res, info)).catch((err: unknown) => failed(res, err, 'proxy request failed'));
   });
 
   // Node re-arms a socket's timeout with this between requests; keep it the idle limit.
@@ -377,10 +385,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const info = tunnels.get(req.socket);
     if (!info) return sendError(res, 'proxy_bad_request');
     info.timers?.upgraded();
-    void handleTunnelUpgrade(req, res, socket, head, info).catch((err: unknown) => {
-      logger.error({ err }, 'proxy upgrade failed');
-      sendError(res, 'internal');
-    });
+    void handleTunnelUpgrade(req, res, socket, head, info).catch((err: unknown) => failed(res, err, 'proxy upgrade failed'));
   });
 
   async function handleTunnelUpgrade(req: IncomingMessage, res: ServerResponse, socket: Duplex, head: Buffer, info: TunnelInfo) {
@@ -424,10 +429,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 
   const server = http.createServer(httpServerOptions(limits), (req, res) => {
     ownExchange(req, res);
-    void inTurn(req, res, () => handlePlainRequest(req, res)).catch((err: unknown) => {
-      logger.error({ err }, 'proxy request failed');
-      sendError(res, 'internal');
-    });
+    void inTurn(req, res, () => handlePlainRequest(req, res)).catch((err: unknown) => failed(res, err, 'proxy request failed'));
   });
   guardHttpServer(server, limits, logger, 'proxy');
 
