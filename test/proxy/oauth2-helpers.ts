@@ -37,6 +37,8 @@ export interface TokenEndpoint {
   ttl: Map<string, number>;
   /** Clients whose refresh grant hands out a new refresh token (rotation); others get none. */
   rotating: Set<string>;
+  /** Clients the endpoint refuses, with the answer they get. */
+  refusals: Map<string, { status: number; body: Record<string, unknown> }>;
   /** The /userinfo answer's body, set by a test (the token host's own responses, for scrubbing). */
   userinfo: Record<string, unknown>;
   /** Whether the API admits this bearer token now. */
@@ -75,6 +77,7 @@ export async function startTokenEndpoint(pki: Pki): Promise<TokenEndpoint> {
     handedOut: new Set(),
     ttl: new Map(),
     rotating: new Set(),
+    refusals: new Map(),
     userinfo: { sub: 'johndoe' },
     isValid: (token) => (valid.get(token) ?? 0) > Date.now(),
     revoke: (token) => void valid.delete(token),
@@ -90,6 +93,13 @@ export async function startTokenEndpoint(pki: Pki): Promise<TokenEndpoint> {
   server.service.on('beforeResponse', (response: { body: Record<string, unknown>; statusCode: number }, req: { body: Record<string, string>; headers: Record<string, string | undefined> }) => {
     const basic = fromBasic(req.headers.authorization);
     const clientId = basic?.id ?? req.body.client_id ?? '';
+    const refusal = ep.refusals.get(clientId);
+    if (refusal) {
+      response.statusCode = refusal.status;
+      response.body = refusal.body;
+      ep.served.push({ grant: req.body.grant_type ?? '', clientId, clientSecret: basic?.secret ?? null, form: { ...req.body }, status: refusal.status, answered: refusal.body });
+      return;
+    }
     const ttl = ep.ttl.get(clientId) ?? 3600;
     const access = tokenLike('oat');
     const body: Record<string, unknown> = { access_token: access, token_type: 'Bearer', expires_in: ttl };

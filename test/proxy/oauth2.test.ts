@@ -325,6 +325,28 @@ describe('scrubbing a superseded access token', () => {
   }, 30_000);
 });
 
+describe('a token endpoint that refuses', () => {
+  it('the agent gets 502 upstream_failed (not 500), nothing reaches the API, and no credential is in the answer or the log', async () => {
+    const cc = clientCredentials('refused');
+    // The endpoint repeats the client secret in its description: it must be scrubbed wherever it is kept.
+    ep.refusals.set(cc.clientId, { status: 401, body: { error: 'invalid_client', error_description: `client secret ${cc.secret} is not valid` } });
+    const fx = await agentWithSecrets([cc.body]);
+    const logsBefore = s.logs.length;
+    const r = await through(fx);
+    expect(r.status, r.text).toBe(502);
+    expect(r.json).toEqual({ error: 'upstream request failed', code: 'upstream_failed' });
+    expect(up.requests).toHaveLength(0);
+    expect(ep.callsFor(cc.clientId)).toHaveLength(1);
+    const logged = s.logs.slice(logsBefore).join('\n');
+    expect(logged).toContain('token endpoint answered 401 (invalid_client: client secret [redacted] is not valid)');
+    expect(leaks('log', logged, cc.secret)).toEqual([]);
+
+    // Once the endpoint answers again, so does the proxy.
+    ep.refusals.delete(cc.clientId);
+    expect((await through(fx)).status).toBe(200);
+  });
+});
+
 describe('the token endpoint must be a host the secret may go to', () => {
   it('creating a secret whose token_url host is not in allowed_domains is refused, naming value.token_url', async () => {
     const vault = await createVault(s, 'oauth-refused');
