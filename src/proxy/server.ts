@@ -307,6 +307,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const route = h2Route(ctx.destination);
     const session = await upstreams.h2.session(tunnel, ctx.caller.agentId, route.target, route.key);
     if (!session || session.closed || session.destroyed) return sendError(res, 'upstream_failed');
+    const retry = Buffer.isBuffer(request.body) || request.body === null ? oauthRetry(ctx, request, req.method) : null;
     forwardH2({
       req,
       res,
@@ -326,6 +327,13 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
         });
       },
       unrelayable: () => sendError(res, 'upstream_failed'),
+      // SPEC §10's retry after a 401, as forward() does for HTTP/1.1: only a body held whole (or none) can be resent.
+      ...(retry && {
+        retry: async () => {
+          const next = await retry();
+          return next && { request: next.request, scrub: responseScrub(ownEchoScrub(next.request), next.ctx.echo) };
+        },
+      }),
     });
   }
 
