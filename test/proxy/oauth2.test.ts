@@ -3,10 +3,13 @@
 // token currently valid. First use and reuse, renewal before expiry, one token call for a burst,
 // the retry after a 401 (idempotent only, once), a rotated refresh token kept as a new version,
 // scrubbing on the API host and on the token host, the token_url check, and a canary sweep.
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { agentWithToken, createVault, envOf, placeholderRe } from '../agents/helpers.js';
 import { leaks, needlesFor, searchDir, sleep } from '../helpers/kit.js';
-import { makePki, send, startUpstream, type Recorded, type SendOpts, type Sent, type Upstream } from './helpers.js';
+import { connect, makePki, send, startUpstream, type Recorded, type SendOpts, type Sent, type Upstream } from './helpers.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { apiHost, authHost, bearerOf, createOAuthSecret, oauthConnectTo, oauthSecret, routeApi, startTokenEndpoint, tokenLike, type TokenEndpoint } from './oauth2-helpers.js';
 
@@ -14,6 +17,10 @@ let s: TestServer;
 let up: Upstream;
 let ep: TokenEndpoint;
 let dataDir: string;
+/** An HTTP/2-only API on h2Host: the same token check as the recorder's /api/. */
+const h2Host = 'files.stripe.com';
+let h2Api: http2.Http2SecureServer;
+const h2Seen: { method: string; path: string; token: string }[] = [];
 /** Every response the agent received, every operator API answer: the sweep reads them all. */
 const agentSaw: Buffer[] = [];
 const apiSaw: string[] = [];
@@ -25,7 +32,21 @@ beforeAll(async () => {
   up = await startUpstream(pki);
   ep = await startTokenEndpoint(pki);
   routeApi(up, ep);
-  s = await startTestServer({ env: { VAULTGATE_PROXY_CONNECT_TO: oauthConnectTo(up, ep), VAULTGATE_UPSTREAM_CA_FILE: pki.caFile, VAULTGATE_PROXY_ALLOW_PRIVATE: '1' } });
+  h2Api = http2.createSecureServer({ key: pki.good.keyPem, cert: pki.good.certPem, allowHTTP1: false });
+  h2Api.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined);
+    stream.resume();
+    stream.on('end', () => {
+      const token = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1] ?? '';
+      h2Seen.push({ method: String(headers[':method']), path: String(headers[':path']), token });
+      const valid = ep.isValid(token) && headers[':path'] !== '/h2/deny';
+      stream.respond({ ':status': valid ? 200 : 401, 'content-type': 'application/json' });
+      stream.end(valid ? '{"ok":true}' : '{"error":"invalid_token"}');
+    });
+  });
+  await new Promise<void>((r) => h2Api.listen(0, '127.0.0.1', r));
+  const h2Port = (h2Api.address() as AddressInfo).port;
+  s = await startTestServer({ env: { VAULTGATE_PROXY_CONNECT_TO: `${oauthConnectTo(up, ep)},${h2Host}:443=127.0.0.1:${h2Port}`, VAULTGATE_UPSTREAM_CA_FILE: pki.caFile, VAULTGATE_PROXY_ALLOW_PRIVATE: '1' } });
   dataDir = s.dataDir;
   const call = s.call.bind(s);
   s.call = async (method, path, o) => {
@@ -39,6 +60,7 @@ afterAll(async () => {
   await s?.close();
   await up?.close();
   await ep?.close();
+  await new Promise((r) => h2Api?.close(r));
 });
 
 beforeEach(() => up.reset());
@@ -244,6 +266,55 @@ describe('an oauth2 secret through the proxy', () => {
     // A public client names itself in the form and sends no Basic credentials.
     expect(call).toMatchObject({ grant: 'refresh_token', clientSecret: null, form: { client_id: clientId } });
     expect((await s.call('GET', `/secrets/${fx.secretIds.CRM_TOKEN}`)).json.version).toBe(1);
+  });
+});
+
+describe('an HTTP/2 agent', () => {
+  /** One request on an HTTP/2 session through a CONNECT tunnel to h2Host. */
+  async function h2Request(fx: Fx, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+    const c = await connect(s, `${h2Host}:443`, fx.auth);
+    const socket = tls.connect({ socket: c.socket, ca: fx.ca, servername: h2Host, ALPNProtocols: ['h2'] });
+    await new Promise<void>((r, j) => socket.once('secureConnect', r).once('error', j));
+    const session = http2.connect(`https://${h2Host}`, { createConnection: () => socket });
+    session.on('error', () => undefined);
+    try {
+      return await new Promise((resolve) => {
+        const req = session.request({ ':method': method, ':path': path, authorization: `Bearer ${fx.env.CRM_TOKEN}` }, { endStream: body === undefined });
+        let status = 0;
+        const parts: Buffer[] = [];
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (d: Buffer) => parts.push(d));
+        req.on('error', () => undefined);
+        req.on('close', () => resolve({ status, body: Buffer.concat(parts).toString() }));
+        if (body !== undefined) req.end(body);
+      });
+    } finally {
+      session.close();
+    }
+  }
+
+  it('a GET after a 401 is retried once with a fresh token over HTTP/2 too; a POST is not; a second 401 reaches the agent', async () => {
+    const cc = clientCredentials('h2');
+    const fx = await agentWithSecrets([{ ...cc.body, allowed_domains: [apiHost, authHost, h2Host] }]);
+    expect(await h2Request(fx, 'GET', '/h2/first')).toEqual({ status: 200, body: '{"ok":true}' });
+    const first = ep.latestToken(cc.clientId);
+    expect(h2Seen.at(-1)).toEqual({ method: 'GET', path: '/h2/first', token: first });
+
+    ep.revoke(first);
+    h2Seen.length = 0;
+    expect(await h2Request(fx, 'GET', '/h2/again')).toEqual({ status: 200, body: '{"ok":true}' });
+    const renewed = ep.latestToken(cc.clientId);
+    expect(h2Seen.map((x) => x.token)).toEqual([first, renewed]);
+
+    ep.revoke(renewed);
+    h2Seen.length = 0;
+    expect((await h2Request(fx, 'POST', '/h2/post', '{}')).status).toBe(401);
+    expect(h2Seen.map((x) => x.token)).toEqual([renewed]);
+
+    // A second 401 after the retry reaches the agent.
+    h2Seen.length = 0;
+    expect(await h2Request(fx, 'GET', '/h2/deny')).toEqual({ status: 401, body: '{"error":"invalid_token"}' });
+    expect(h2Seen.map((x) => x.token)).toEqual([renewed, ep.latestToken(cc.clientId)]);
   });
 });
 
