@@ -21,6 +21,11 @@ export interface H2Exchange {
   blocked(reason: string): void;
   /** The upstream's answer cannot be relayed safely (a coding that cannot be scrubbed): answer 502. */
   unrelayable(): void;
+  /**
+   * After a 401: the request again with fresh access tokens (SPEC §10's one retry), or null when it
+   * may not be resent. Absent when the request is not retried.
+   */
+  retry?: () => Promise<{ request: Rewritten; scrub: CompiledScrub | null } | null>;
 }
 
 function append(headers: OutgoingHttpHeaders, name: string, value: string): void {
@@ -57,16 +62,31 @@ export function forwardH2(x: H2Exchange): void {
   const up = x.session.request(head, { endStream: body === null });
   let answered = false;
   let blocked = false;
+  /** This stream's 401 was dropped for a retry: nothing more of it reaches the agent. */
+  let superseded = false;
   up.setTimeout(x.idleTimeoutMs, () => up.close(http2.constants.NGHTTP2_CANCEL));
   up.on('error', (err: NodeJS.ErrnoException) => {
     // The pipeline destroys the stream with the block before its own callback sees it.
-    if (blocked || err instanceof BodyBlockedError) return;
+    if (blocked || superseded || err instanceof BodyBlockedError) return;
     if (!answered) return x.failed(err);
     x.debug({ code: err.code, err: err.message }, 'upstream h2 stream fault');
     x.res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   });
   up.once('response', (headers, flags) => {
     answered = true;
+    const retry = x.retry;
+    if (Number(headers[':status']) === 401 && retry) {
+      superseded = true;
+      up.close(http2.constants.NGHTTP2_CANCEL);
+      void retry()
+        .then((next) => {
+          if (x.res.stream.destroyed || x.res.stream.closed) return;
+          if (!next) return x.unrelayable();
+          forwardH2({ ...x, request: next.request, scrub: next.scrub, retry: undefined });
+        })
+        .catch((err: NodeJS.ErrnoException) => x.failed(err));
+      return;
+    }
     relayH2(up, headers, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, x);
   });
   // The agent went away (or reset its stream): so does the upstream stream.

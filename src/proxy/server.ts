@@ -17,6 +17,7 @@ import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } 
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/context.js';
 import type { Blocked, ProxyAccess, ProxySecret, ProxyService } from '../services/proxy-service.js';
+import { TokenEndpointError } from '../services/token-endpoint.js';
 import { relayResponse } from './relay.js';
 import { forwardH2 } from './forward-h2.js';
 import { createH2TunnelServer } from './h2-tunnel.js';
@@ -139,6 +140,19 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { ...o.headers, connection: 'close' });
   }
 
+  /**
+   * A request that failed past its checks. An oauth2 secret's token endpoint refusing or unreachable
+   * is an upstream's failure (502; its message is scrubbed of the secret's credentials); anything else is ours.
+   */
+  function failed(res: AgentResponse, err: unknown, what: string): void {
+    if (err instanceof TokenEndpointError) {
+      logger.warn({ err: err.message, endpoint_status: err.endpointStatus }, 'oauth2 token endpoint failed');
+      return sendError(res, 'upstream_failed');
+    }
+    logger.error({ err }, what);
+    sendError(res, 'internal');
+  }
+
   /** Every request and response stream: a fault ends that exchange, never the process. */
   function ownExchange(req: AgentRequest, res: AgentResponse): void {
     const log = (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, err: err.message }, 'proxy exchange fault');
@@ -156,7 +170,9 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const rewritten = await rewriteRequest(req as IncomingMessage, ctx, { path, hostHeader, maxBufferedBody: limits.maxBufferedBody, http2: isH2(res) });
     if (!rewritten.ok) {
       if (rewritten.status === clientClosed) return void (isH2(res) ? res.stream.close(http2Constants.NGHTTP2_CANCEL) : res.destroy());
-      return refuse(ctx, res, rewritten.reason, { secret: rewritten.secret, cause: rewritten.cause, code: rewritten.status === 413 ? 'body_too_large' : 'proxy_blocked' });
+      // A value that could not be had (an OAuth token endpoint that failed) is the upstream side's failure: 502.
+      const code = rewritten.status === 413 ? 'body_too_large' : rewritten.cause === 'unavailable' ? 'upstream_failed' : 'proxy_blocked';
+      return refuse(ctx, res, rewritten.reason, { secret: rewritten.secret, cause: rewritten.cause, code, ...(code === 'upstream_failed' ? { message: `upstream request failed: ${rewritten.reason}` } : {}) });
     }
     let { request } = rewritten;
     const target = upstreams.target(destination.host, destination.port);
@@ -293,6 +309,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const route = h2Route(ctx.destination);
     const session = await upstreams.h2.session(tunnel, ctx.caller.agentId, route.target, route.key);
     if (!session || session.closed || session.destroyed) return sendError(res, 'upstream_failed');
+    const retry = Buffer.isBuffer(request.body) || request.body === null ? oauthRetry(ctx, request, req.method) : null;
     forwardH2({
       req,
       res,
@@ -312,6 +329,13 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
         });
       },
       unrelayable: () => sendError(res, 'upstream_failed'),
+      // SPEC §10's retry after a 401, as forward() does for HTTP/1.1: only a body held whole (or none) can be resent.
+      ...(retry && {
+        retry: async () => {
+          const next = await retry();
+          return next && { request: next.request, scrub: responseScrub(ownEchoScrub(next.request), next.ctx.echo) };
+        },
+      }),
     });
   }
 
@@ -327,10 +351,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     ownExchange(req, res);
     const info = req.stream.session && h2Tunnels.get(req.stream.session);
     if (!info) return sendError(res, 'proxy_bad_request');
-    void handleH2Request(req, res, info).catch((err: unknown) => {
-      logger.error({ err }, 'proxy request failed');
-      sendError(res, 'internal');
-    });
+    void handleH2Request(req, res, info).catch((err: unknown) => failed(res, err, 'proxy request failed'));
   });
 
   // A session's tunnel: Node creates the session, synchronously, inside the emit of 'connection'.
@@ -357,10 +378,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const info = tunnels.get(req.socket);
     if (!info) return sendError(res, 'proxy_bad_request');
     info.timers?.requestStarted(req, res);
-    void inTurn(req, res, () => handleTunnelRequest(req, res, info)).catch((err: unknown) => {
-      logger.error({ err }, 'proxy request failed');
-      sendError(res, 'internal');
-    });
+    void inTurn(req, res, () => handleTunnelRequest(req, res, info)).catch((err: unknown) => failed(res, err, 'proxy request failed'));
   });
 
   // Node re-arms a socket's timeout with this between requests; keep it the idle limit.
@@ -377,10 +395,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const info = tunnels.get(req.socket);
     if (!info) return sendError(res, 'proxy_bad_request');
     info.timers?.upgraded();
-    void handleTunnelUpgrade(req, res, socket, head, info).catch((err: unknown) => {
-      logger.error({ err }, 'proxy upgrade failed');
-      sendError(res, 'internal');
-    });
+    void handleTunnelUpgrade(req, res, socket, head, info).catch((err: unknown) => failed(res, err, 'proxy upgrade failed'));
   });
 
   async function handleTunnelUpgrade(req: IncomingMessage, res: ServerResponse, socket: Duplex, head: Buffer, info: TunnelInfo) {
@@ -424,10 +439,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
 
   const server = http.createServer(httpServerOptions(limits), (req, res) => {
     ownExchange(req, res);
-    void inTurn(req, res, () => handlePlainRequest(req, res)).catch((err: unknown) => {
-      logger.error({ err }, 'proxy request failed');
-      sendError(res, 'internal');
-    });
+    void inTurn(req, res, () => handlePlainRequest(req, res)).catch((err: unknown) => failed(res, err, 'proxy request failed'));
   });
   guardHttpServer(server, limits, logger, 'proxy');
 

@@ -34,6 +34,8 @@ export interface ScrubbedSecret {
   current: string;
   /** An oauth2 secret's current access token, which is not in its sealed text. */
   accessToken?: Buffer;
+  /** Its earlier access tokens that may still be live (renewed ahead of expiry, dropped after a 401). */
+  supersededTokens?: readonly Buffer[];
 }
 
 /**
@@ -90,7 +92,10 @@ export function createEchoScrubs(deps: { store: Pick<Store, 'getSecretVersion'>;
     /** Null when no value may go to the destination: its responses pass through untouched. */
     async forDestination(secrets: readonly ScrubbedSecret[]): Promise<EchoScrub | null> {
       if (secrets.length === 0) return null;
-      const key = secrets.map(({ secret, accessToken }) => `${secret.id}:${secret.version}:${recent(secret) ? 'p' : ''}:${tokenTag(accessToken)}`).sort().join(',');
+      const key = secrets
+        .map(({ secret, accessToken, supersededTokens }) => `${secret.id}:${secret.version}:${recent(secret) ? 'p' : ''}:${[accessToken, ...(supersededTokens ?? [])].map(tokenTag).join('+')}`)
+        .sort()
+        .join(',');
       const hit = cache.get(key);
       if (hit) {
         cache.delete(key);
@@ -98,10 +103,10 @@ export function createEchoScrubs(deps: { store: Pick<Store, 'getSecretVersion'>;
         return hit;
       }
       const raw: ScrubValue[] = [];
-      for (const { secret, placeholders, current, accessToken } of secrets) {
+      for (const { secret, placeholders, current, accessToken, supersededTokens } of secrets) {
         raw.push(...echoValuesOf(secret, current, placeholders));
         const tokenPlaceholder = placeholders.get('value');
-        if (accessToken && tokenPlaceholder) raw.push({ value: accessToken, placeholder: tokenPlaceholder });
+        if (tokenPlaceholder) for (const token of [accessToken, ...(supersededTokens ?? [])]) if (token) raw.push({ value: token, placeholder: tokenPlaceholder });
         if (recent(secret)) for (const text of await previousValues(secret)) if (text !== current) raw.push(...echoValuesOf(secret, text, placeholders));
       }
       const scrub = compileScrub(scrubForms(raw));

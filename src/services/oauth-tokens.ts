@@ -31,6 +31,11 @@ export interface AccessToken {
   token: string;
   /** null: the endpoint named no lifetime. */
   expiresAt: Date | null;
+  /**
+   * Tokens of this secret this node handed out before `token` and that may still be live (renewed
+   * ahead of their expiry, or dropped after a 401): an upstream may echo them, so they are scrubbed too.
+   */
+  superseded: string[];
 }
 
 /**
@@ -42,6 +47,8 @@ const lifetimeShareRenewedAhead = 0.2;
 /** Extra wait for another node's refresh, beyond its own fetch timeout. */
 const lockWaitSlackMs = 5_000;
 const maxRemembered = 10_000;
+/** Superseded tokens kept per secret for scrubbing (the newest). */
+const maxSuperseded = 4;
 
 interface Remembered {
   version: number;
@@ -66,6 +73,24 @@ export function createOAuthTokens(deps: OAuthTokensDeps) {
   /** This node's refreshes in flight, by secret and version: concurrent callers share one. */
   const inFlight = new Map<string, Promise<AccessToken>>();
   const keyOf = (s: SecretRow) => `${s.org_id}/${s.id}`;
+  /** Tokens replaced on this node, until they would have expired: still scrubbed from responses. */
+  const supersededBy = new Map<string, { token: string; until: number }[]>();
+
+  function supersede(key: string, r: Remembered): void {
+    const now = deps.clock.now().getTime();
+    const until = r.expiresAt?.getTime() ?? now + unknownExpiryMs;
+    const kept = (supersededBy.get(key) ?? []).filter((s) => s.until > now && s.token !== r.token);
+    if (until > now) kept.push({ token: r.token, until });
+    supersededBy.delete(key);
+    if (kept.length === 0) return;
+    if (supersededBy.size >= maxRemembered) supersededBy.delete(supersededBy.keys().next().value as string);
+    supersededBy.set(key, kept.slice(-maxSuperseded));
+  }
+
+  function supersededOf(key: string, current: string): string[] {
+    const now = deps.clock.now().getTime();
+    return (supersededBy.get(key) ?? []).filter((s) => s.until > now && s.token !== current).map((s) => s.token);
+  }
 
   function staleAt(obtainedAt: Date, expiresAt: Date | null): number {
     if (expiresAt === null) return obtainedAt.getTime() + unknownExpiryMs;
@@ -76,10 +101,12 @@ export function createOAuthTokens(deps: OAuthTokensDeps) {
 
   function remember(secret: SecretRow, r: Remembered): AccessToken {
     const key = keyOf(secret);
+    const before = remembered.get(key);
+    if (before && before.token !== r.token) supersede(key, before);
     remembered.delete(key);
     if (remembered.size >= maxRemembered) remembered.delete(remembered.keys().next().value as string);
     remembered.set(key, r);
-    return { token: r.token, expiresAt: r.expiresAt };
+    return { token: r.token, expiresAt: r.expiresAt, superseded: supersededOf(key, r.token) };
   }
 
   /** The cached row opened, or null if it cannot be (sealed under a master key since rotated, or tampered). */
@@ -132,7 +159,7 @@ export function createOAuthTokens(deps: OAuthTokensDeps) {
       const fresh: Remembered = { version: owner?.version ?? current.version, token: answer.accessToken, expiresAt, staleAt: staleAt(obtainedAt, expiresAt) };
       // The operator replaced the credential while this token was obtained with the old one: hand it
       // to the callers waiting now, but keep it for nobody.
-      if (!owner) return { token: fresh.token, expiresAt };
+      if (!owner) return { token: fresh.token, expiresAt, superseded: supersededOf(keyOf(current), fresh.token) };
       const sealed = sealAccessToken(keyring, bindingOf(owner), fresh.token);
       await cache.write({
         org_id: owner.org_id,
@@ -162,7 +189,7 @@ export function createOAuthTokens(deps: OAuthTokensDeps) {
     async accessToken(secret: SecretRow): Promise<AccessToken> {
       const key = keyOf(secret);
       const hit = remembered.get(key);
-      if (hit && hit.version >= secret.version && isFresh(hit)) return { token: hit.token, expiresAt: hit.expiresAt };
+      if (hit && hit.version >= secret.version && isFresh(hit)) return { token: hit.token, expiresAt: hit.expiresAt, superseded: supersededOf(key, hit.token) };
       // Callers holding the same version share a flight; a newer row must not be served by a
       // flight that started from an older one (it may take that version's cached token).
       const flightKey = `${key}@${secret.version}`;
@@ -178,7 +205,10 @@ export function createOAuthTokens(deps: OAuthTokensDeps) {
     async invalidate(secret: SecretRow, token: string): Promise<void> {
       const key = keyOf(secret);
       const hit = remembered.get(key);
-      if (hit && sameText(hit.token, token)) remembered.delete(key);
+      if (hit && sameText(hit.token, token)) {
+        remembered.delete(key);
+        supersede(key, hit);
+      }
       const row = await store.getOAuthToken(secret.org_id, secret.id);
       const cached = row ? opened(secret, row) : null;
       if (row && cached && sameText(cached.token, token)) await store.deleteOAuthToken(secret.org_id, secret.id, row.ciphertext);

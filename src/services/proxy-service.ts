@@ -61,7 +61,7 @@ export interface Blocked {
 
 /** An oauth2 secret's current access token (services/oauth-tokens.ts). */
 export interface AccessTokens {
-  accessToken(secret: SecretRow): Promise<{ token: string }>;
+  accessToken(secret: SecretRow): Promise<{ token: string; superseded?: readonly string[] }>;
   invalidate(secret: SecretRow, token: string): Promise<void>;
 }
 
@@ -144,17 +144,16 @@ export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyr
               // Obtained for every request to a destination that may receive it, since the decision
               // is made while the request streams. A token endpoint that fails blocks only the
               // requests that carry this placeholder, saying why; other requests go on.
-              const token = await tokens.accessToken(secret).then(
-                (t) => Buffer.from(t.token, 'utf8'),
-                (err: unknown) => {
-                  const placeholder = placeholders.get('value');
-                  if (placeholder) held.set(placeholder.toString(), { secret, part: 'value', value: null, unavailable: tokenFailure(err) });
-                  return null;
-                },
-              );
-              if (!token) return { secret, placeholders, current: text };
+              const current = await tokens.accessToken(secret).catch((err: unknown) => {
+                const placeholder = placeholders.get('value');
+                if (placeholder) held.set(placeholder.toString(), { secret, part: 'value', value: null, unavailable: tokenFailure(err) });
+                return null;
+              });
+              if (!current) return { secret, placeholders, current: text };
+              const token = Buffer.from(current.token, 'utf8');
               set('value', token);
-              return { secret, placeholders, current: text, accessToken: token };
+              const superseded = (current.superseded ?? []).map((t) => Buffer.from(t, 'utf8'));
+              return { secret, placeholders, current: text, accessToken: token, supersededTokens: superseded };
             }
           }
         }),
