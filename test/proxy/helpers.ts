@@ -138,7 +138,7 @@ export async function startWorld(opts: { allowPrivate?: boolean; extraConnect?: 
   return { s, up, pki, close: async () => { await s.close(); await up.close(); } };
 }
 
-export interface SecretSpec { key: string; value: string; allowed_domains?: string[]; inject_in?: string[] }
+export interface SecretSpec { key: string; value: string; allowed_domains?: string[]; inject_in?: string[]; rules?: unknown; rate_limit?: unknown }
 /** The secret env keys the proxy suites use (typed so that `fx.ph.K` is a string under noUncheckedIndexedAccess). */
 export type Key = 'K' | 'STRIPE_KEY' | 'OWN' | 'STRIPE' | 'WILD' | 'PORT' | 'EVERY' | 'IDN' | 'CRLF' | 'EXACT' | 'BAD' | 'R' | 'U' | 'B';
 export interface AgentFx { id: string; token: string; tokenId: string; auth: string; env: Record<string, string>; ph: Record<Key, string>; ids: Record<string, string>; ca: string; proxyUrl: string; vaultId: string }
