@@ -52,11 +52,12 @@ export const badNames = { expired: 'expired.test', wrongName: 'wrongname.test', 
 
 export interface Pki { dir: string; caFile: string; ca: Issued; good: Issued; byName: Map<string, Issued> }
 
-export async function makePki(): Promise<Pki> {
+/** `extraNames`: more names (wildcards allowed) the good leaf also carries, for an upstream of a suite's own. */
+export async function makePki(extraNames: string[] = []): Promise<Pki> {
   const ca = await makeCa('vaultgate test upstream CA');
   const rogue = await makeCa('some other CA');
   const dir = mkdtempSync(join(tmpdir(), 'vg-proxy-pki-'));
-  const good = await makeLeaf(ca, goodNames);
+  const good = await makeLeaf(ca, [...goodNames, ...extraNames]);
   const byName = new Map<string, Issued>([
     [badNames.expired, await makeLeaf(ca, [badNames.expired], new Date(Date.now() - 10 * day), new Date(Date.now() - day))],
     [badNames.wrongName, await makeLeaf(ca, ['other.example'])],
