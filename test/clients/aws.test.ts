@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { agentWithToken, createVault, envOf, ok } from '../agents/helpers.js';
-import { leaks, needlesFor, requireBuiltCli, searchDir } from '../helpers/kit.js';
+import { leaks, needlesFor, requireBuiltCli, searchDir, sleep } from '../helpers/kit.js';
 import { repoRoot, startTestServer, type TestServer } from '../helpers/server.js';
 import { makePki, runAs, type Pki, type RunResult } from '../proxy/helpers.js';
 
@@ -20,13 +20,16 @@ const awsCli = '/usr/bin/aws';
 const python = '/usr/bin/python3';
 
 const REAL = { access_key_id: 'AKIAVGREALE2E0000001', secret_access_key: 'vgE2E/Real+Secret=Access0Key1234567890abcd' };
+/** A second secret, with a session token, read-only request rules and a rate limit (another agent holds it). */
+const TEMP = { access_key_id: 'ASIAVGTEMPE2E0000002', secret_access_key: 'vgE2E/Temp+Secret=Access0Key0987654321wxyz', session_token: 'FwoGZXIvYXdzE2E//session+token/for=the-e2e-test==' };
+const reals = [REAL.access_key_id, REAL.secret_access_key, TEMP.access_key_id, TEMP.secret_access_key, TEMP.session_token];
 const region = 'us-east-1';
 const bucket = 'vg-e2e-bucket';
 /** The hosts the clients reach: virtual-hosted and path-style S3 in the allowed region, S3 in another region, and STS. */
 const s3Hosts = [`${bucket}.s3.${region}.amazonaws.com`, `s3.${region}.amazonaws.com`, `${bucket}.s3.eu-west-1.amazonaws.com`, 's3.eu-west-1.amazonaws.com', `sts.${region}.amazonaws.com`, 'sts.amazonaws.com'];
 const placeholder = /^vgph_[0-9A-Za-z]{40}$/;
 
-interface LogRecord { method: string; target: string; host: string; verified: boolean; signature_ok?: boolean; error?: string; access_key_id?: string; region?: string; service?: string; payload_mode?: string; bucket?: string; key?: string; range?: string }
+interface LogRecord { session_token?: boolean; method: string; target: string; host: string; verified: boolean; signature_ok?: boolean; error?: string; access_key_id?: string; region?: string; service?: string; payload_mode?: string; bucket?: string; key?: string; range?: string }
 
 let pki: Pki;
 let verifier: ChildProcess;
@@ -34,6 +37,8 @@ let verifierPort = 0;
 let logFile = '';
 let s: TestServer;
 let agentId = '';
+let tempAgentId = '';
+let tempSecretId = '';
 let secretId = '';
 let agentEnv: Record<string, string> = {};
 let scratch = '';
@@ -56,7 +61,7 @@ beforeAll(async () => {
   writeFileSync(cert, pki.good.certPem);
   writeFileSync(key, pki.good.keyPem);
   writeFileSync(logFile, '');
-  verifier = spawn(python, [join(repoRoot, 'test/fixtures/s3-verifier.py'), cert, key, logFile], { env: { PATH: process.env.PATH ?? '', S3_VERIFIER_CREDENTIALS: JSON.stringify([REAL]) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  verifier = spawn(python, [join(repoRoot, 'test/fixtures/s3-verifier.py'), cert, key, logFile], { env: { PATH: process.env.PATH ?? '', S3_VERIFIER_CREDENTIALS: JSON.stringify([REAL, TEMP]) }, stdio: ['ignore', 'pipe', 'inherit'] });
   verifierPort = await new Promise<number>((resolve, reject) => {
     verifier.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     verifier.once('exit', (code) => reject(new Error(`verifier exited ${String(code)}`)));
@@ -79,6 +84,18 @@ beforeAll(async () => {
   const a = await agentWithToken(s, { name: `aws-agent-${Date.now()}`, vault_ids: [v.id] });
   agentId = a.agent.id;
   agentEnv = await envOf(s, a.token);
+  const tv = await createVault(s, `aws-temp-${Date.now()}`);
+  const temp = await ok(
+    s.call('POST', `/vaults/${tv.id}/secrets`, {
+      body: {
+        env_key: 'AWS', type: 'aws_sigv4', value: TEMP, regions: [region], services: ['s3'], allowed_domains: ['*.amazonaws.com'],
+        rules: [{ methods: ['GET', 'HEAD'] }], rate_limit: { requests: 3, per: 'hour' },
+      },
+    }),
+    201,
+  );
+  tempSecretId = temp.id;
+  tempAgentId = (await agentWithToken(s, { name: `aws-temp-agent-${Date.now()}`, vault_ids: [tv.id] })).agent.id;
 });
 
 afterAll(async () => {
@@ -103,23 +120,23 @@ const awsEnv = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-async function run(command: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  const r = await runAs(s, agentId, command, { cwd: scratch, env: awsEnv(env) });
+async function run(command: string[], env: Record<string, string> = {}, agent = agentId): Promise<RunResult> {
+  const r = await runAs(s, agent, command, { cwd: scratch, env: awsEnv(env) });
   outputs.push(r.stdout, r.stderr);
   return r;
 }
 
 /** Audit records of this agent of one type, oldest first. */
 interface AuditEvent { agent_id: string; secret_id: string | null; reason: string; details: Record<string, unknown> }
-const eventsOf = async (type: string) => ((await ok(s.call('GET', `/audit?type=${type}&limit=1000`), 200)) as AuditEvent[]).filter((e) => e.agent_id === agentId);
+const eventsOf = async (type: string, agent = agentId) => ((await ok(s.call('GET', `/audit?type=${type}&limit=1000`), 200)) as AuditEvent[]).filter((e) => e.agent_id === agent);
 
 /** Every request since the test began reached the verifier signed with the real key id, and verified. */
-function allVerified(records: LogRecord[]): void {
+function allVerified(records: LogRecord[], keyId = REAL.access_key_id): void {
   expect(records.length).toBeGreaterThan(0);
   for (const rec of records) {
     expect({ target: rec.target, access_key_id: rec.access_key_id, verified: rec.verified, signature_ok: rec.signature_ok, error: rec.error }).toEqual({
       target: rec.target,
-      access_key_id: REAL.access_key_id,
+      access_key_id: keyId,
       verified: true,
       signature_ok: true,
       error: undefined,
@@ -300,20 +317,62 @@ describe('out of scope: refused before anything is sent, and audited', () => {
   });
 });
 
+describe('a session token, request rules and a rate limit on the secret (another agent)', () => {
+  // The limit counts per hour, in windows aligned to the hour: all of this must fall in one.
+  beforeAll(async () => {
+    const left = 3_600_000 - (Date.now() % 3_600_000);
+    if (left < 40_000) await sleep(left + 250);
+  });
+
+  it('the CLI gets AWS_SESSION_TOKEN as a placeholder; GET and HEAD arrive with the real token, signed and verified', async () => {
+    const env = await run(['sh', '-c', 'echo "$AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN"'], {}, tempAgentId);
+    const held = env.stdout.trim().split(' ');
+    expect(held).toHaveLength(3);
+    for (const p of held) expect(p).toMatch(placeholder);
+    const list = await run([awsCli, 's3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'cli/put'], {}, tempAgentId);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).Contents.map((o: { Key: string }) => o.Key)).toEqual(['cli/put.bin']);
+    const head = await run([awsCli, 's3api', 'head-object', '--bucket', bucket, '--key', 'cli/put.bin'], {}, tempAgentId);
+    expect(head.code, head.stderr).toBe(0);
+    const log = newLog();
+    allVerified(log, TEMP.access_key_id);
+    expect(log.map((r) => [r.method, r.session_token])).toEqual([['GET', true], ['HEAD', true]]);
+  });
+
+  it('a PUT is refused by the rules (rule_denied), nothing reached the verifier', async () => {
+    const r = await run([awsCli, 's3api', 'put-object', '--bucket', bucket, '--key', 'cli/denied.bin', '--body', file('denied.bin', Buffer.from('no'))], {}, tempAgentId);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/403|Forbidden/);
+    expect(newLog()).toEqual([]);
+    const blocked = await eventsOf('proxy.blocked', tempAgentId);
+    expect(blocked.map((e) => [e.reason, e.secret_id, e.details.detail])).toEqual([['rule_denied', tempSecretId, 'no request rule of this secret allows it: no rule matches the method and path']]);
+  });
+
+  it('the third request this hour passes, the fourth is 429 rate_limited (the refused PUT took no slot)', async () => {
+    const third = await run([awsCli, 's3api', 'head-object', '--bucket', bucket, '--key', 'cli/put.bin'], {}, tempAgentId);
+    expect(third.code, third.stderr).toBe(0);
+    const fourth = await run([awsCli, 's3api', 'head-object', '--bucket', bucket, '--key', 'cli/put.bin'], {}, tempAgentId);
+    expect(fourth.code).not.toBe(0);
+    expect(fourth.stderr).toMatch(/429|Too Many Requests/);
+    expect(newLog().map((r) => r.method)).toEqual(['HEAD']);
+    const blocked = await eventsOf('proxy.blocked', tempAgentId);
+    expect(blocked.map((e) => [e.reason, e.secret_id])).toEqual([['rule_denied', tempSecretId], ['rate_limited', tempSecretId]]);
+  });
+});
+
 describe('canary sweep: the real key id and secret key appear nowhere but upstream', () => {
   it('not in the children’s output or environment, the server log, the audit log, nor any file in the data dir', async () => {
-    const needles = [...needlesFor(REAL.secret_access_key), ...needlesFor(REAL.access_key_id)];
-    const hits = [
-      ...outputs.flatMap((o, i) => leaks(`child output ${i}`, o, REAL.secret_access_key).concat(leaks(`child output ${i}`, o, REAL.access_key_id))),
-      ...leaks('server log', s.logs.join(''), REAL.secret_access_key),
-      ...leaks('server log', s.logs.join(''), REAL.access_key_id),
-    ];
     const audit = JSON.stringify(await ok(s.call('GET', '/audit?limit=1000'), 200));
-    hits.push(...leaks('audit', audit, REAL.secret_access_key), ...leaks('audit', audit, REAL.access_key_id));
-    hits.push(...searchDir(s.dataDir, needles).map((h) => `${h.where}: ${h.encoding}`));
+    const hits: string[] = [];
+    for (const real of reals) {
+      hits.push(...outputs.flatMap((o, i) => leaks(`child output ${i}`, o, real)));
+      hits.push(...leaks('server log', s.logs.join(''), real), ...leaks('audit', audit, real));
+      hits.push(...searchDir(s.dataDir, needlesFor(real)).map((h) => `${h.where}: ${h.encoding}`));
+    }
     expect(hits).toEqual([]);
     expect(outputs.length).toBeGreaterThan(10);
-    // The sweep would find them: the verifier's log (the upstream) holds the real key id.
+    // The sweep would find them: the verifier's log (the upstream) holds the real key ids.
     expect(leaks('verifier log', readFileSync(logFile), REAL.access_key_id)).not.toEqual([]);
+    expect(leaks('verifier log', readFileSync(logFile), TEMP.access_key_id)).not.toEqual([]);
   });
 });
