@@ -145,6 +145,28 @@ describe(`rate_limit {requests: 3, per: minute} (${testBackend})`, () => {
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(3600);
   }, 60_000);
 
+  it('a request refused by one secret\'s limit takes no slot of another secret it carries', async () => {
+    await roomInWindow();
+    const fx = (await agentWith(w.s, [
+      { key: 'A', value: 'value-of-A-3f1e', allowed_domains: ['api.stripe.com'], rate_limit: { requests: 2, per: 'minute' } },
+      { key: 'B', value: 'value-of-B-8c2d', allowed_domains: ['api.stripe.com'], rate_limit: { requests: 2, per: 'minute' } },
+    ])) as AgentFx & { ph: Record<'A' | 'B', string> };
+    const withA = () => send(w.s, fx, { path: '/v1/a', headers: { 'X-A': fx.ph.A } });
+    for (let i = 0; i < 2; i++) expect((await send(w.s, fx, { path: '/v1/b', headers: { 'X-B': fx.ph.B } })).status).toBe(200);
+    // B is spent: a request carrying A and B is refused, and sends nothing.
+    w.up.reset();
+    for (const order of [[['X-A', fx.ph.A], ['X-B', fx.ph.B]], [['X-B', fx.ph.B], ['X-A', fx.ph.A]]] as [string, string][][]) {
+      expect((await send(w.s, fx, { path: '/v1/ab', headers: order })).status).toBe(429);
+    }
+    expect(w.up.requests).toHaveLength(0);
+    // A's two slots are still free.
+    for (let i = 0; i < 2; i++) {
+      const r = await withA();
+      expect(r.status, r.text).toBe(200);
+    }
+    expect((await withA()).status).toBe(429);
+  }, 60_000);
+
   it('per second: the next window admits again after Retry-After', async () => {
     const fx = await limitedAgent();
     await ok(w.s.call('PATCH', `/vaults/${fx.vaultId}/secrets/${fx.ids.LIMITED}`, { body: { rate_limit: { requests: 1, per: 'second' } } }), 200);
