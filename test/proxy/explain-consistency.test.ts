@@ -12,7 +12,10 @@ const V = {
   LIMITED: 'sk_live_EXPLAIN_limited_7c2e',
   OPEN: 'sk_live_EXPLAIN_open_0d5b',
   QUERY: 'sk_live_EXPLAIN_query_93fa',
+  /** What the upstream sees of an aws_sigv4 secret: its real key id, in the signature's credential. */
+  AWS_ACCESS_KEY_ID: 'AKIAEXPLAINREAL00001',
 };
+const AWS_SECRET = 'explain/Real+Secret=Key00000000000000000';
 type Name = keyof typeof V;
 
 let w: World;
@@ -27,6 +30,8 @@ beforeAll(async () => {
     { key: 'LIMITED', value: V.LIMITED, allowed_domains: ['api.stripe.com'], rate_limit: { requests: 2, per: 'hour' } },
     { key: 'OPEN', value: V.OPEN, allowed_domains: ['api.stripe.com'] },
     { key: 'QUERY', value: V.QUERY, allowed_domains: ['api.stripe.com'], inject_in: ['header', 'query'] },
+    // The recording upstream plays S3 here: what it checks is the key id the proxy signed with.
+    { key: 'AWS', type: 'aws_sigv4', value: { access_key_id: V.AWS_ACCESS_KEY_ID, secret_access_key: AWS_SECRET }, regions: ['us-east-1'], services: ['s3'], allowed_domains: ['api.stripe.com'] },
   ]);
   ph = Object.fromEntries(Object.keys(V).map((k) => [k, fx.env[k]!])) as Record<Name, string>;
   stream = await SseClient.open(w.s, '/audit/stream?type=proxy.blocked');
@@ -129,6 +134,27 @@ describe('explain predicts the proxy', () => {
       const { explained } = await consistent(req);
       expect(explained.placeholders.map((p) => p.reason.startsWith(reason))).toEqual([true]);
     }
+  });
+
+  it('aws_sigv4: a request signed with the placeholder key is signed again for its region and service only; the secret key placeholder never goes', async () => {
+    const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+    const signed = (scope: string): Record<string, string> => ({
+      Authorization: `AWS4-HMAC-SHA256 Credential=${fx.env.AWS_ACCESS_KEY_ID}/${date.slice(0, 8)}/${scope}/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${'0'.repeat(64)}`,
+      'X-Amz-Date': date,
+      'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD',
+    });
+    w.up.reset();
+    const ok1 = await consistent({ method: 'GET', url: stripe('/bucket/key'), headers: signed('us-east-1/s3') });
+    expect(ok1.explained.placeholders.map((p) => [p.env_key, p.decision, p.reason])).toEqual([['AWS_ACCESS_KEY_ID', 'inject', 'signed with the real key']]);
+    expect(w.up.requests[0]!.headers.authorization).toMatch(new RegExp(`^AWS4-HMAC-SHA256 Credential=${V.AWS_ACCESS_KEY_ID}/`));
+    for (const [scope, reason] of [['eu-west-1/s3', 'credential type: region eu-west-1 is not among the regions this secret may sign for'], ['us-east-1/sts', 'credential type: service sts is not among the services this secret may sign for']]) {
+      w.up.reset();
+      const { explained } = await consistent({ method: 'GET', url: stripe('/bucket/key'), headers: signed(scope!) });
+      expect(explained.placeholders.map((p) => [p.decision, p.reason])).toEqual([['block', reason]]);
+    }
+    w.up.reset();
+    const { explained } = await consistent({ method: 'GET', url: stripe('/x'), headers: { 'X-Key': fx.env.AWS_SECRET_ACCESS_KEY! } });
+    expect(explained.placeholders.map((p) => [p.env_key, p.reason])).toEqual([['AWS_SECRET_ACCESS_KEY', 'credential type: an aws_sigv4 credential is only used to sign requests, never sent as a value']]);
   });
 
   it('a rate limit: explain takes no slot, predicts the two that pass and the third that is refused', async () => {

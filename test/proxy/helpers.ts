@@ -139,7 +139,8 @@ export async function startWorld(opts: { allowPrivate?: boolean; extraConnect?: 
   return { s, up, pki, close: async () => { await s.close(); await up.close(); } };
 }
 
-export interface SecretSpec { key: string; value: string; allowed_domains?: string[]; inject_in?: string[]; rules?: unknown; rate_limit?: unknown }
+/** `value` is an object for the credential types other than `static` (then `type` and, for aws_sigv4, `regions` and `services`). */
+export interface SecretSpec { key: string; value: string | Record<string, string>; allowed_domains?: string[]; inject_in?: string[]; rules?: unknown; rate_limit?: unknown; type?: string; regions?: string[]; services?: string[] }
 /** The secret env keys the proxy suites use (typed so that `fx.ph.K` is a string under noUncheckedIndexedAccess). */
 export type Key = 'K' | 'STRIPE_KEY' | 'OWN' | 'STRIPE' | 'WILD' | 'PORT' | 'EVERY' | 'IDN' | 'CRLF' | 'EXACT' | 'BAD' | 'R' | 'U' | 'B';
 export interface AgentFx { id: string; token: string; tokenId: string; auth: string; env: Record<string, string>; ph: Record<Key, string>; ids: Record<string, string>; ca: string; proxyUrl: string; vaultId: string }
@@ -152,7 +153,7 @@ export async function agentWith(s: TestServer, secrets: SecretSpec[], vaultIds: 
   const ids: Record<string, string> = {};
   for (const sec of secrets) {
     const { key, value, ...extra } = sec;
-    ids[key] = (await createSecret(s, v.id, key, value, extra)).id;
+    ids[key] = (await createSecret(s, v.id, key, '', { ...extra, value })).id;
   }
   const a = await agentWithToken(s, { name: `pa-${fixtures}-${Date.now()}`, vault_ids: [v.id, ...vaultIds] });
   const env = await envOf(s, a.token);
