@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
-// The API suite runs a second time on PostgreSQL when a server can be had (a throwaway cluster
+// The API suite (and the proxy's rate limits, counted by the store) runs a second time on PostgreSQL when a server can be had (a throwaway cluster
 // from the installed binaries, or VAULTGATE_TEST_DATABASE_URL); otherwise it is skipped loudly
 // by the global setup, or fails with VAULTGATE_TEST_REQUIRE_PG=1.
 const pgRoot = '/usr/lib/postgresql';
@@ -19,7 +19,7 @@ export default defineConfig({
     projects: [
       { extends: true as const, test: { name: 'sqlite', include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
       ...(havePostgres
-        ? [{ extends: true as const, test: { name: 'postgres', include: ['test/api/**/*.test.ts'], env: { VAULTGATE_TEST_BACKEND: 'postgres' } } }]
+        ? [{ extends: true as const, test: { name: 'postgres', include: ['test/api/**/*.test.ts', 'test/proxy/rate-limits.test.ts'], env: { VAULTGATE_TEST_BACKEND: 'postgres' } } }]
         : []),
     ],
   },

@@ -112,7 +112,8 @@ function relayH2(up: ClientHttp2Stream, headers: IncomingHttpHeaders, ended: boo
     return x.unrelayable();
   }
   const decoded = decoders.length > 0;
-  const pairs = relayedPairs(pairsOf(headers), scrub, (lower) => (scrub !== null && lower === 'content-length') || (decoded && lower === 'content-encoding'));
+  // An answer that ends with its headers (to HEAD, a 304) has no body to scrub: its Content-Length stays.
+  const pairs = relayedPairs(pairsOf(headers), scrub, (lower) => (scrub !== null && !ended && lower === 'content-length') || (decoded && lower === 'content-encoding'));
   const out = headerBlock(pairs, { ':status': Number(headers[':status'] ?? 502) });
   try {
     // An answer that is only a header block (gRPC's trailers-only status) must stay one.

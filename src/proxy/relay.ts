@@ -63,7 +63,10 @@ export function relayResponse(upstream: IncomingMessage, res: ServerResponse, sc
     return;
   }
   const decoded = decoders.length > 0;
-  const headers = relayedPairs(upstream.rawHeaders, scrub, (lower) => (scrub !== null && lower === 'content-length') || (decoded && lower === 'content-encoding'));
+  // A scrubbed body may change length, so its Content-Length goes; an answer without a body (to HEAD,
+  // or a 304) keeps it: there it states the representation's length (S3's HeadObject reads it).
+  const bodiless = res.req?.method === 'HEAD' || upstream.statusCode === 304;
+  const headers = relayedPairs(upstream.rawHeaders, scrub, (lower) => (scrub !== null && !bodiless && lower === 'content-length') || (decoded && lower === 'content-encoding'));
   res.writeHead(upstream.statusCode ?? 502, scrubText(scrub, upstream.statusMessage ?? ''), headers.flat());
   const body = scrub?.stream() ?? null;
   const transform = new Transform({

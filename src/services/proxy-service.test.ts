@@ -48,6 +48,10 @@ function serviceOver(status: 'deployed' | 'stopped', env: Record<string, string>
       taken.set(key, n);
       return { ok: true as const };
     }),
+    peek: vi.fn(async (_org: string, secretId: string, agentId: string, limit: { requests: number } | null) => {
+      const n = (taken.get(`${secretId}/${agentId}`) ?? 0) + 1;
+      return limit && n > limit.requests ? { ok: false as const, retryAfterSeconds: 7 } : { ok: true as const };
+    }),
   };
   const tokens = {
     accessToken: vi.fn(async () => {
@@ -125,6 +129,17 @@ describe('proxy service: prepare reads data, and opens only what the destination
     expect(await service.admit(access, ['sec_stripe', 'sec_github'])).toEqual({ ok: true });
     expect(await service.admit(access, ['sec_stripe'])).toEqual({ ok: false, secret: limited, retryAfterSeconds: 7 });
     expect(rates.take.mock.calls.map((c) => c[1])).toEqual(['sec_stripe', 'sec_stripe', 'sec_stripe']);
+  });
+
+  it('admit takes no slot of any secret when one of several limited secrets it carries is over its limit', async () => {
+    const limitedStripe = { ...stripe, rate_limit: { requests: 5, per: 'minute' as const } };
+    const limitedGithub = { ...github, rate_limit: { requests: 1, per: 'minute' as const } };
+    const { service, rates } = serviceOver('deployed', {}, [limitedStripe, limitedGithub]);
+    const access = await service.prepare(caller, at('api.stripe.com'), true, line);
+    expect(await service.admit(access, ['sec_github'])).toEqual({ ok: true });
+    expect(await service.admit(access, ['sec_stripe', 'sec_github'])).toEqual({ ok: false, secret: limitedGithub, retryAfterSeconds: 7 });
+    expect(rates.take.mock.calls.map((c) => c[1])).toEqual(['sec_github']);
+    expect(await service.admit(access, ['sec_stripe'])).toEqual({ ok: true });
   });
 
   it('a rule or rate-limit refusal is audited under its fixed reason, with the sentence in details', async () => {

@@ -68,6 +68,8 @@ export interface AccessTokens {
 /** Counts requests against a secret's rate limit (services/rate-limits.ts). */
 export interface RateCounter {
   take(orgId: string, secretId: string, agentId: string, limit: RateLimit | null, now: Date): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }>;
+  /** Whether `take` would refuse now, taking nothing. */
+  peek(orgId: string, secretId: string, agentId: string, limit: RateLimit | null, now: Date): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }>;
 }
 
 /** What a refused request says about a token endpoint that failed: its status and OAuth error code, never a token. */
@@ -178,9 +180,17 @@ export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyr
     async admit(access: ProxyAccess, secretIds: Iterable<string>): Promise<{ ok: true } | { ok: false; secret: SecretRow; retryAfterSeconds: number }> {
       const secrets = new Map([...access.held.values()].map(({ secret }) => [secret.id, secret]));
       const now = deps.clock.now();
-      for (const id of secretIds) {
-        const secret = secrets.get(id);
-        if (!secret?.rate_limit) continue;
+      const limited = [...secretIds].map((id) => secrets.get(id)).filter((secret): secret is SecretRow => Boolean(secret?.rate_limit));
+      // A request refused by one secret's limit is not sent, so it must take no slot of another: with
+      // several limited secrets, each is checked before any slot is taken. (Two requests racing for
+      // the last slots can still both pass the check; then the later take refuses, as it would alone.)
+      if (limited.length > 1) {
+        for (const secret of limited) {
+          const verdict = await rates.peek(secret.org_id, secret.id, access.caller.agentId, secret.rate_limit, now);
+          if (!verdict.ok) return { ok: false, secret, retryAfterSeconds: verdict.retryAfterSeconds };
+        }
+      }
+      for (const secret of limited) {
         const verdict = await rates.take(secret.org_id, secret.id, access.caller.agentId, secret.rate_limit, now);
         if (!verdict.ok) return { ok: false, secret, retryAfterSeconds: verdict.retryAfterSeconds };
       }

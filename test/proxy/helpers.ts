@@ -52,11 +52,12 @@ export const badNames = { expired: 'expired.test', wrongName: 'wrongname.test', 
 
 export interface Pki { dir: string; caFile: string; ca: Issued; good: Issued; byName: Map<string, Issued> }
 
-export async function makePki(): Promise<Pki> {
+/** `extraNames`: more names (wildcards allowed) the good leaf also carries, for an upstream of a suite's own. */
+export async function makePki(extraNames: string[] = []): Promise<Pki> {
   const ca = await makeCa('vaultgate test upstream CA');
   const rogue = await makeCa('some other CA');
   const dir = mkdtempSync(join(tmpdir(), 'vg-proxy-pki-'));
-  const good = await makeLeaf(ca, goodNames);
+  const good = await makeLeaf(ca, [...goodNames, ...extraNames]);
   const byName = new Map<string, Issued>([
     [badNames.expired, await makeLeaf(ca, [badNames.expired], new Date(Date.now() - 10 * day), new Date(Date.now() - day))],
     [badNames.wrongName, await makeLeaf(ca, ['other.example'])],
@@ -138,7 +139,8 @@ export async function startWorld(opts: { allowPrivate?: boolean; extraConnect?: 
   return { s, up, pki, close: async () => { await s.close(); await up.close(); } };
 }
 
-export interface SecretSpec { key: string; value: string; allowed_domains?: string[]; inject_in?: string[] }
+/** `value` is an object for the credential types other than `static` (then `type` and, for aws_sigv4, `regions` and `services`). */
+export interface SecretSpec { key: string; value: string | Record<string, string>; allowed_domains?: string[]; inject_in?: string[]; rules?: unknown; rate_limit?: unknown; type?: string; regions?: string[]; services?: string[] }
 /** The secret env keys the proxy suites use (typed so that `fx.ph.K` is a string under noUncheckedIndexedAccess). */
 export type Key = 'K' | 'STRIPE_KEY' | 'OWN' | 'STRIPE' | 'WILD' | 'PORT' | 'EVERY' | 'IDN' | 'CRLF' | 'EXACT' | 'BAD' | 'R' | 'U' | 'B';
 export interface AgentFx { id: string; token: string; tokenId: string; auth: string; env: Record<string, string>; ph: Record<Key, string>; ids: Record<string, string>; ca: string; proxyUrl: string; vaultId: string }
@@ -151,7 +153,7 @@ export async function agentWith(s: TestServer, secrets: SecretSpec[], vaultIds: 
   const ids: Record<string, string> = {};
   for (const sec of secrets) {
     const { key, value, ...extra } = sec;
-    ids[key] = (await createSecret(s, v.id, key, value, extra)).id;
+    ids[key] = (await createSecret(s, v.id, key, '', { ...extra, value })).id;
   }
   const a = await agentWithToken(s, { name: `pa-${fixtures}-${Date.now()}`, vault_ids: [v.id, ...vaultIds] });
   const env = await envOf(s, a.token);

@@ -127,6 +127,17 @@ function curl(args: string[]): Promise<{ code: number; stdout: string; stderr: s
   });
 }
 
+describe('HEAD over h2 where responses are scrubbed', () => {
+  it('the answer ends with its headers and keeps its Content-Length', async () => {
+    h2.routes.set('/head', (_seen, stream) => stream.respond({ ':status': 200, 'content-length': '4321' }, { endStream: true }));
+    const { session } = await h2Session('api.x.com:443');
+    const r = await h2Request(session, { ...get('/head', { authorization: `Bearer ${fx.ph.K}` }), ':method': 'HEAD' });
+    session.close();
+    expect([r.status, r.headers['content-length'], r.body, r.reset]).toEqual([200, '4321', '', null]);
+    expect(h2.seen[0]!.headers[':method']).toBe('HEAD');
+  });
+});
+
 describe('ALPN: h2 only where the upstream speaks it', () => {
   it('an h2 upstream gets h2 offered and the request arrives over h2, the value substituted byte for byte', async () => {
     const { session, alpn } = await h2Session('api.x.com:443');
