@@ -117,7 +117,7 @@ beforeAll(async () => {
   writeFileSync(key, pki.good.keyPem);
   writeFileSync(logFile, '');
   const credentials = [realWithToken, realNoToken].map((c) => ({ access_key_id: c.accessKeyId, secret_access_key: c.secretAccessKey, session_token: c.sessionToken }));
-  verifier = spawn('python3', [join(import.meta.dirname, '../fixtures/s3-verifier.py'), cert, key, logFile], { env: { ...process.env, S3_VERIFIER_CREDENTIALS: JSON.stringify(credentials) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  verifier = spawn('/usr/bin/python3', [join(import.meta.dirname, '../fixtures/s3-verifier.py'), cert, key, logFile], { env: { ...process.env, S3_VERIFIER_CREDENTIALS: JSON.stringify(credentials) }, stdio: ['ignore', 'pipe', 'inherit'] });
   verifierPort = await new Promise<number>((resolve, reject) => {
     verifier.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     verifier.once('exit', (code) => reject(new Error(`verifier exited ${String(code)}`)));
@@ -227,7 +227,7 @@ describe('botocore as the agent\'s SDK too', () => {
       'print(json.dumps([o["Key"] for o in c.list_objects_v2(Bucket="vg-boto", Prefix="p q/ü+")["Contents"]]))',
     ].join('\n');
     const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn('python3', ['-c', script, `http://127.0.0.1:${relay.port}`, agent.accessKeyId, agent.secretAccessKey, agent.sessionToken], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn('/usr/bin/python3', ['-c', script, `http://127.0.0.1:${relay.port}`, agent.accessKeyId, agent.secretAccessKey, agent.sessionToken], { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
       child.stdout.on('data', (d: Buffer) => (text += d.toString()));
       child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`boto3 exited ${String(code)}`))));
