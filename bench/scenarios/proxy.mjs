@@ -463,6 +463,19 @@ export function summary(r) {
       rows.push(row);
     }
   }
+  // The sign case (SPEC §10): CPU per request of SigV4 re-signing and OAuth2 injection ÷ the static header, same run.
+  for (const c of r.sign ? [1, 32] : []) {
+    const base = r.sign[`vg_static_c${c}`];
+    for (const [key, label] of [['sigv4', 'SigV4 re-signed'], ['oauth2', 'OAuth2 token injected']]) {
+      const x = r.sign[`vg_${key}_c${c}`];
+      rows.push({
+        figure: `sign case, keep-alive c=${c}: CPU µs/req, ${label} ÷ static header`,
+        value: ratioCell(r.sign[`${key}_vs_static_c${c}`]?.cpu, 2),
+        vaultgate: `${label}: ${glanceCase(x)}, ${mmm(x?.cpu_us_per_req, 0)} µs/req`,
+        baseline: `static header: ${glanceCase(base)}, ${mmm(base?.cpu_us_per_req, 0)} µs/req`,
+      });
+    }
+  }
   return rows;
 }
 
