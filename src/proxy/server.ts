@@ -62,7 +62,7 @@ interface TunnelInfo {
 }
 
 /** Who was refused, and where to: enough for the audit record, with no store read or decryption. */
-type RefusedAt = Pick<ProxyAccess, 'caller' | 'destination'>;
+type RefusedAt = Pick<ProxyAccess, 'caller' | 'destination'> & Partial<Pick<ProxyAccess, 'request'>>;
 
 export interface RefuseOptions {
   secret?: ProxySecret | null;
@@ -135,7 +135,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
    * `Connection: close`: the body may be partly unread, and nothing pipelined behind it runs.
    */
   async function refuse(at: RefusedAt, res: AgentResponse, reason: string, o: RefuseOptions = {}): Promise<void> {
-    await service.auditBlocked(at.caller, at.destination, { reason, secret: o.secret ?? null, cause: o.cause });
+    await service.auditBlocked(at.caller, at.destination, { reason, secret: o.secret ?? null, cause: o.cause, ...(at.request ? { request: at.request } : {}) });
     logger.warn({ agent_id: at.caller.agentId, host: at.destination.host, reason }, 'proxy.blocked');
     sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { ...o.headers, connection: 'close' });
   }

@@ -144,10 +144,10 @@ describe('proxy service: prepare reads data, and opens only what the destination
 
   it('a rule or rate-limit refusal is audited under its fixed reason, with the sentence in details', async () => {
     const { service, appended } = serviceOver('deployed');
-    await service.auditBlocked(caller, at('api.stripe.com'), { reason: 'no request rule of this secret allows it: no rule matches the method and path', secret: stripe, cause: 'rule_denied' });
+    await service.auditBlocked(caller, at('api.stripe.com'), { reason: 'no request rule of this secret allows it: no rule matches the method and path', secret: stripe, cause: 'rule_denied', request: { method: 'POST', target: '/v1/charges/ch_1?key=vgph_x' } });
     await service.auditBlocked(caller, at('api.stripe.com'), { reason: 'rate limit of this secret reached', secret: stripe, cause: 'rate_limited' });
     expect(appended).toMatchObject([
-      { reason: 'rule_denied', secret_id: 'sec_stripe', details: { host: 'api.stripe.com', detail: 'no request rule of this secret allows it: no rule matches the method and path' } },
+      { reason: 'rule_denied', secret_id: 'sec_stripe', details: { host: 'api.stripe.com', detail: 'no request rule of this secret allows it: no rule matches the method and path', method: 'POST', path: '/v1/charges/ch_1' } },
       { reason: 'rate_limited', secret_id: 'sec_stripe', details: { host: 'api.stripe.com', detail: 'rate limit of this secret reached' } },
     ]);
   });

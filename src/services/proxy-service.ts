@@ -14,7 +14,7 @@ import {
   type RequestLine,
 } from '../core/access.js';
 import { formatAuthority, type Destination } from '../core/host-match.js';
-import { placeholderFor } from '../core/placeholders.js';
+import { placeholderFor, placeholderPattern } from '../core/placeholders.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store.js';
 import type { SecretRow } from '../storage/types.js';
@@ -57,6 +57,8 @@ export interface Blocked {
   secret: SecretRow | null;
   /** The rule that refused it, where one did: the audit record names SPEC §10's causes by a fixed word. */
   cause?: BlockCause | 'rate_limited';
+  /** The request's method and target: a request rule's refusal records the method and path it judged. */
+  request?: RequestLine;
 }
 
 /** An oauth2 secret's current access token (services/oauth-tokens.ts). */
@@ -208,6 +210,12 @@ export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyr
       const reason = auditReasonOf(blocked.cause, blocked.reason);
       const details: Record<string, unknown> = { host: formatAuthority(destination, 443) };
       if (reason !== blocked.reason) details.detail = blocked.reason;
+      if (blocked.cause === 'rule_denied' && blocked.request) {
+        // What the rule judged: the method and the path as sent (never the query, where values travel).
+        const q = blocked.request.target.search(/[?#]/);
+        details.method = blocked.request.method.slice(0, 32);
+        details.path = (q < 0 ? blocked.request.target : blocked.request.target.slice(0, q)).slice(0, 512).replace(placeholderPattern, 'vgph_…');
+      }
       await store.appendAudit([agentDenial(deps, caller, 'proxy.blocked', { secret: blocked.secret, reason, details })]);
     },
 

@@ -54,13 +54,14 @@ beforeAll(async () => void (await newBlocks()));
 const ruleDenied = (detail: string) => blocked(`no request rule of this secret allows it: ${detail}`);
 
 /** The one audit record of a rule refusal: reason `rule_denied`, the secret named, the detail a sentence without the value. */
-async function expectRuleDenied(detail: string): Promise<void> {
+async function expectRuleDenied(detail: string): Promise<AuditEvent> {
   const events = await newBlocks();
   expect(events).toHaveLength(1);
   const e = events[0]!;
   expect([e.reason, e.secret_id, e.details.host, e.details.detail]).toEqual(['rule_denied', fx.ids.CHARGES, 'api.stripe.com', `no request rule of this secret allows it: ${detail}`]);
   expect(leaks('audit', JSON.stringify(e), V.CHARGES)).toEqual([]);
   expect(JSON.stringify(e)).not.toContain(ph.CHARGES);
+  return e;
 }
 
 /** curl through the proxy with the target exactly as written (`--path-as-is`); the status and body it got. */
@@ -97,7 +98,8 @@ describe('one secret with rules [{methods: [GET], paths: [/v1/charges/*]}]', () 
     expect([r.status, r.json]).toEqual([403, ruleDenied('no rule matches the method and path')]);
     expect(w.up.requests).toHaveLength(0);
     expect(w.up.received).toHaveLength(0);
-    await expectRuleDenied('no rule matches the method and path');
+    // The record says what the rule judged: the method and the path (never the query).
+    expect((await expectRuleDenied('no rule matches the method and path')).details).toMatchObject({ method: 'POST', path: '/v1/charges/ch_1' });
   });
 
   it('HEAD is not implied by GET', async () => {
