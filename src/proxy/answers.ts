@@ -12,15 +12,36 @@ export type AgentRequest = IncomingMessage | Http2ServerRequest;
 
 export const isH2 = (res: AgentResponse): res is Http2ServerResponse => res instanceof Http2ServerResponse;
 
-export function sendError(res: AgentResponse, code: ErrorCode, message?: string, extraHeaders: Record<string, string> = {}): void {
+/**
+ * AWS SDKs and the AWS CLI read an error from XML (`<Error><Code>…`) and show a JSON body as a
+ * parse failure, so a refusal of a SigV4-signed request is written their way: a block is
+ * `AccessDenied`, a rate limit `SlowDown` (which they retry, after a pause).
+ */
+export type ErrorFormat = 'json' | 'aws-xml';
+
+const awsCodes: Partial<Record<ErrorCode, string>> = { rate_limited: 'SlowDown', upstream_failed: 'ServiceUnavailable' };
+const xmlEscape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Whether the request is signed with AWS Signature Version 4 (then its client expects AWS's error format). */
+export function errorFormatOf(req: AgentRequest): ErrorFormat {
+  const auth = req.headers.authorization;
+  return typeof auth === 'string' && auth.trimStart().startsWith('AWS4-') ? 'aws-xml' : 'json';
+}
+
+export function sendError(res: AgentResponse, code: ErrorCode, message?: string, extraHeaders: Record<string, string> = {}, format: ErrorFormat = 'json'): void {
   const err = new VaultError(code, message);
-  const body = JSON.stringify({ error: err.message, code: err.code });
+  const body =
+    format === 'aws-xml'
+      ? // The ErrorResponse wrapper is read alike by the REST-XML (S3) and query (STS, …) error parsers.
+        `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>Sender</Type><Code>${awsCodes[code] ?? 'AccessDenied'}</Code><Message>${xmlEscape(err.message)}</Message><VaultgateCode>${err.code}</VaultgateCode></Error></ErrorResponse>`
+      : JSON.stringify({ error: err.message, code: err.code });
+  const contentType = format === 'aws-xml' ? 'application/xml' : 'application/json; charset=utf-8';
   if (isH2(res)) {
     // An HTTP/2 refusal ends its stream only: the session's other streams are framed apart.
     const { connection: _close, ...headers } = extraHeaders;
     if (res.stream.destroyed || res.writableEnded) return;
     if (res.headersSent) return void res.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
-    res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+    res.writeHead(err.status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...headers });
     return void res.end(body);
   }
   // Every refusal closes the connection, and nothing pipelined behind it is processed.
@@ -32,7 +53,7 @@ export function sendError(res: AgentResponse, code: ErrorCode, message?: string,
   }
   // A relay that failed may have left the upstream's (unwritable) reason phrase behind.
   res.statusMessage = '';
-  res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extraHeaders });
+  res.writeHead(err.status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...extraHeaders });
   res.end(body);
 }
 

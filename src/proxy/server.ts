@@ -9,7 +9,7 @@ import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { pipeline } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorTable, VaultError, type ErrorCode } from '../contract/errors.js';
-import { isH2, sendError, upstreamFailure, type AgentRequest, type AgentResponse } from './answers.js';
+import { errorFormatOf, isH2, sendError, upstreamFailure, type AgentRequest, type AgentResponse, type ErrorFormat } from './answers.js';
 import { formatAuthority, parseAuthority, type Destination } from '../core/host-match.js';
 import { createIdFactory } from '../core/ids.js';
 import type { CompiledScrub } from '../core/scrub.js';
@@ -65,6 +65,8 @@ interface TunnelInfo {
 type RefusedAt = Pick<ProxyAccess, 'caller' | 'destination'> & Partial<Pick<ProxyAccess, 'request'>>;
 
 export interface RefuseOptions {
+  /** `aws-xml` for a SigV4-signed request (`errorFormatOf`). */
+  format?: ErrorFormat;
   secret?: ProxySecret | null;
   cause?: Blocked['cause'];
   code?: ErrorCode;
@@ -137,7 +139,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   async function refuse(at: RefusedAt, res: AgentResponse, reason: string, o: RefuseOptions = {}): Promise<void> {
     await service.auditBlocked(at.caller, at.destination, { reason, secret: o.secret ?? null, cause: o.cause, ...(at.request ? { request: at.request } : {}) });
     logger.warn({ agent_id: at.caller.agentId, host: at.destination.host, reason }, 'proxy.blocked');
-    sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { ...o.headers, connection: 'close' });
+    sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { ...o.headers, connection: 'close' }, o.format);
   }
 
   /**
@@ -172,7 +174,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       if (rewritten.status === clientClosed) return void (isH2(res) ? res.stream.close(http2Constants.NGHTTP2_CANCEL) : res.destroy());
       // A value that could not be had (an OAuth token endpoint that failed) is the upstream side's failure: 502.
       const code = rewritten.status === 413 ? 'body_too_large' : rewritten.cause === 'unavailable' ? 'upstream_failed' : 'proxy_blocked';
-      return refuse(ctx, res, rewritten.reason, { secret: rewritten.secret, cause: rewritten.cause, code, ...(code === 'upstream_failed' ? { message: `upstream request failed: ${rewritten.reason}` } : {}) });
+      return refuse(ctx, res, rewritten.reason, { secret: rewritten.secret, cause: rewritten.cause, code, format: errorFormatOf(req), ...(code === 'upstream_failed' ? { message: `upstream request failed: ${rewritten.reason}` } : {}) });
     }
     let { request } = rewritten;
     const target = upstreams.target(destination.host, destination.port);
@@ -180,7 +182,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const admitted = await service.admit(ctx, request.injected.keys());
     if (!admitted.ok) {
       const retryAfter = String(admitted.retryAfterSeconds);
-      return refuse(ctx, res, 'rate limit of this secret reached', { secret: admitted.secret, cause: 'rate_limited', code: 'rate_limited', headers: { 'retry-after': retryAfter } });
+      return refuse(ctx, res, 'rate limit of this secret reached', { secret: admitted.secret, cause: 'rate_limited', code: 'rate_limited', headers: { 'retry-after': retryAfter }, format: errorFormatOf(req) });
     }
     // Fail closed: the injection is on record before the value leaves.
     await service.auditInjected(ctx, request.injected);
