@@ -4,12 +4,12 @@
 // test/fixtures/s3-verifier.py, which recomputes every signature with botocore and the REAL key, so
 // its log is what S3 would have accepted. Out-of-scope regions and services are refused before
 // anything is sent, and the real key never shows up anywhere the agent, the logs or the disk hold.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { debianPython, startS3Verifier, type S3Verifier, type VerifierRecord } from '../helpers/s3-verifier.js';
 import { agentWithToken, createVault, envOf, ok } from '../agents/helpers.js';
 import { leaks, needlesFor, requireBuiltCli, searchDir, sleep } from '../helpers/kit.js';
 import { repoRoot, startTestServer, type TestServer } from '../helpers/server.js';
@@ -17,7 +17,7 @@ import { makePki, runAs, type Pki, type RunResult } from '../proxy/helpers.js';
 
 /** Debian's AWS CLI v2 and the interpreter with Debian's botocore (awscli and python3-boto3; .ci/run installs them). */
 const awsCli = '/usr/bin/aws';
-const python = '/usr/bin/python3';
+const python = debianPython;
 
 const REAL = { access_key_id: 'AKIAVGREALE2E0000001', secret_access_key: 'vgE2E/Real+Secret=Access0Key1234567890abcd' };
 /** A second secret, with a session token, read-only request rules and a rate limit (another agent holds it). */
@@ -29,12 +29,10 @@ const bucket = 'vg-e2e-bucket';
 const s3Hosts = [`${bucket}.s3.${region}.amazonaws.com`, `s3.${region}.amazonaws.com`, `${bucket}.s3.eu-west-1.amazonaws.com`, 's3.eu-west-1.amazonaws.com', `sts.${region}.amazonaws.com`, 'sts.amazonaws.com'];
 const placeholder = /^vgph_[0-9A-Za-z]{40}$/;
 
-interface LogRecord { session_token?: boolean; method: string; target: string; host: string; verified: boolean; signature_ok?: boolean; error?: string; access_key_id?: string; region?: string; service?: string; payload_mode?: string; bucket?: string; key?: string; range?: string }
+type LogRecord = VerifierRecord;
 
 let pki: Pki;
-let verifier: ChildProcess;
-let verifierPort = 0;
-let logFile = '';
+let verifier: S3Verifier;
 let s: TestServer;
 let agentId = '';
 let tempAgentId = '';
@@ -45,7 +43,7 @@ let scratch = '';
 /** Everything the children printed, for the canary sweep. */
 const outputs: string[] = [];
 
-const readLog = (): LogRecord[] => readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogRecord);
+const readLog = (): LogRecord[] => verifier.log();
 let logStart = 0;
 const newLog = () => readLog().slice(logStart);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -55,20 +53,10 @@ beforeAll(async () => {
   for (const f of [awsCli, python]) if (!existsSync(f)) throw new Error(`${f} is missing: install awscli and python3-boto3 (see .ci/run)`);
   scratch = mkdtempSync(join(tmpdir(), 'vg-aws-clients-'));
   pki = await makePki(s3Hosts);
-  const cert = join(pki.dir, 'verifier-cert.pem');
-  const key = join(pki.dir, 'verifier-key.pem');
-  logFile = join(pki.dir, 'verifier.jsonl');
-  writeFileSync(cert, pki.good.certPem);
-  writeFileSync(key, pki.good.keyPem);
-  writeFileSync(logFile, '');
-  verifier = spawn(python, [join(repoRoot, 'test/fixtures/s3-verifier.py'), cert, key, logFile], { env: { PATH: process.env.PATH ?? '', S3_VERIFIER_CREDENTIALS: JSON.stringify([REAL, TEMP]) }, stdio: ['ignore', 'pipe', 'inherit'] });
-  verifierPort = await new Promise<number>((resolve, reject) => {
-    verifier.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-    verifier.once('exit', (code) => reject(new Error(`verifier exited ${String(code)}`)));
-  });
+  verifier = await startS3Verifier(pki, [REAL, TEMP]);
   s = await startTestServer({
     env: {
-      VAULTGATE_PROXY_CONNECT_TO: s3Hosts.map((h) => `${h}:443=127.0.0.1:${verifierPort}`).join(','),
+      VAULTGATE_PROXY_CONNECT_TO: s3Hosts.map((h) => `${h}:443=127.0.0.1:${verifier.port}`).join(','),
       VAULTGATE_UPSTREAM_CA_FILE: pki.caFile,
       VAULTGATE_PROXY_ALLOW_PRIVATE: '1',
     },
@@ -99,7 +87,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  verifier?.kill();
+  verifier?.close();
   await s?.close();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
@@ -376,7 +364,7 @@ describe('canary sweep: the real key id and secret key appear nowhere but upstre
     expect(hits).toEqual([]);
     expect(outputs.length).toBeGreaterThan(10);
     // The sweep would find them: the verifier's log (the upstream) holds the real key ids.
-    expect(leaks('verifier log', readFileSync(logFile), REAL.access_key_id)).not.toEqual([]);
-    expect(leaks('verifier log', readFileSync(logFile), TEMP.access_key_id)).not.toEqual([]);
+    expect(leaks('verifier log', readFileSync(verifier.logFile), REAL.access_key_id)).not.toEqual([]);
+    expect(leaks('verifier log', readFileSync(verifier.logFile), TEMP.access_key_id)).not.toEqual([]);
   });
 });

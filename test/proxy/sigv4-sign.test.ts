@@ -3,19 +3,18 @@
 // proxy will, and checked by test/fixtures/s3-verifier.py, which recomputes every signature with
 // botocore. The relay answers the SDK with the verifier's own responses, so the SDK's results prove
 // the round trip too; the verifier's log is what upstream received.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startS3Verifier, type S3Verifier, type VerifierRecord } from '../helpers/s3-verifier.js';
 import { checkSigV4Scope, parseSigV4Authorization } from '../../src/core/sigv4.js';
 import { resignSigV4, type AwsCredentials } from '../../src/proxy/sigv4-sign.js';
 import { makePki, type Pki } from './helpers.js';
@@ -30,17 +29,15 @@ const allowed = { regions: ['us-east-1'], services: ['s3', 'sts'] };
 
 interface Sent { method: string; target: string; headers: [string, string][] }
 interface Relay { port: number; resign: boolean; real: AwsCredentials; sent: Sent[]; refusals: string[]; received: [string, string][][] }
-interface LogRecord { method: string; target: string; host: string; verified: boolean; error?: string; access_key_id?: string; session_token?: boolean; payload_mode?: string; bucket?: string; key?: string; trailers?: Record<string, string> }
+type LogRecord = VerifierRecord;
 
 let pki: Pki;
-let verifier: ChildProcess;
-let verifierPort = 0;
-let logFile = '';
+let verifier: S3Verifier;
 let relay: Relay;
 let relayServer: http.Server;
 
 const pairs = (raw: string[]) => raw.flatMap((v, i) => (i % 2 === 0 ? [[v, raw[i + 1] ?? ''] as [string, string]] : []));
-const readLog = (): LogRecord[] => readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogRecord);
+const readLog = (): LogRecord[] => verifier.log();
 let logStart = 0;
 const newLog = () => readLog().slice(logStart);
 
@@ -71,7 +68,7 @@ async function forward(req: http.IncomingMessage, body: Buffer, res: http.Server
     headers = result.headers;
   }
   relay.sent.push({ method, target, headers });
-  const up = https.request({ host: '127.0.0.1', port: verifierPort, method, path: target, setHost: false, ca: pki.ca.certPem, headers: headers.flat(), agent: false }, (upRes) => {
+  const up = https.request({ host: '127.0.0.1', port: verifier.port, method, path: target, setHost: false, ca: pki.ca.certPem, headers: headers.flat(), agent: false }, (upRes) => {
     res.writeHead(upRes.statusCode ?? 502, upRes.headers);
     upRes.pipe(res);
   });
@@ -110,23 +107,13 @@ async function smithySigned(o: { service: string; method: string; path: string; 
 
 beforeAll(async () => {
   pki = await makePki();
-  const cert = join(pki.dir, 'verifier-cert.pem');
-  const key = join(pki.dir, 'verifier-key.pem');
-  logFile = join(pki.dir, 'verifier.jsonl');
-  writeFileSync(cert, pki.good.certPem);
-  writeFileSync(key, pki.good.keyPem);
-  writeFileSync(logFile, '');
   const credentials = [realWithToken, realNoToken].map((c) => ({ access_key_id: c.accessKeyId, secret_access_key: c.secretAccessKey, session_token: c.sessionToken }));
-  verifier = spawn('/usr/bin/python3', [join(import.meta.dirname, '../fixtures/s3-verifier.py'), cert, key, logFile], { env: { ...process.env, S3_VERIFIER_CREDENTIALS: JSON.stringify(credentials) }, stdio: ['ignore', 'pipe', 'inherit'] });
-  verifierPort = await new Promise<number>((resolve, reject) => {
-    verifier.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-    verifier.once('exit', (code) => reject(new Error(`verifier exited ${String(code)}`)));
-  });
+  verifier = await startS3Verifier(pki, credentials);
   await startRelay();
 });
 
 afterAll(async () => {
-  verifier?.kill();
+  verifier?.close();
   await new Promise((r) => relayServer?.close(r));
 });
 
