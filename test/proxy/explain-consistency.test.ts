@@ -91,7 +91,9 @@ async function consistent(req: Req): Promise<{ explained: Explained; sent: Sent 
     expect(sent.status, sent.text).toBe(403);
     // The audit record's fixed word (rule_denied) keeps the sentence in details.detail; other reasons are the sentence.
     const reason = String(event.details?.detail ?? event.reason);
-    if (req.method !== 'HEAD') expect(sent.json.error).toBe(`request blocked: ${reason}`);
+    // A SigV4-signed request is answered as AWS answers (XML), the others in JSON: the same message.
+    const message = sent.json?.error ?? /<Message>([^<]*)<\/Message>/.exec(sent.text)?.[1];
+    if (req.method !== 'HEAD') expect(message).toBe(`request blocked: ${reason}`);
     expect(first.reason.endsWith(`: ${reason}`), `explain "${first.reason}" vs proxy "${reason}"`).toBe(true);
   }
   return { explained, sent };
