@@ -20,6 +20,9 @@ export interface Config {
   /** The proxy address agents are told to use (behind a load balancer), else the listen address. */
   proxyPublicUrl: string | null;
   logLevel: string;
+  /** `GET /metrics`: off (404), on the API listener (`metricsAddr` null), or on a listener of its own. */
+  metrics: boolean;
+  metricsAddr: ListenAddress | null;
   limits: Limits;
 }
 
@@ -117,6 +120,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (proxyPublicUrl !== null && !/^http:\/\/[^/\s@]+(:\d{1,5})?\/?$/.test(proxyPublicUrl)) {
     throw new ConfigError('VAULTGATE_PROXY_PUBLIC_URL must look like http://host:port (no credentials, no path)');
   }
+  const metrics = optional(env, 'VAULTGATE_METRICS') ?? 'on';
+  if (metrics !== 'on' && metrics !== 'off') throw new ConfigError('VAULTGATE_METRICS must be on or off');
+  const metricsAddrText = optional(env, 'VAULTGATE_METRICS_ADDR');
+  if (metrics === 'off' && metricsAddrText !== undefined) throw new ConfigError('VAULTGATE_METRICS_ADDR is set but VAULTGATE_METRICS is off');
   const adminKey = optional(env, 'VAULTGATE_ADMIN_KEY');
   if (adminKey !== undefined && adminKey.length < 16) throw new ConfigError('VAULTGATE_ADMIN_KEY must be at least 16 characters');
   return Object.freeze({
@@ -131,6 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     proxyAllowPrivate: allowPrivate === '1',
     proxyPublicUrl,
     logLevel,
+    metrics: metrics === 'on',
+    metricsAddr: metricsAddrText === undefined ? null : parseListenAddress('VAULTGATE_METRICS_ADDR', metricsAddrText),
     limits: Object.freeze(loadLimits(env)),
   });
 }

@@ -13,8 +13,10 @@ import type { Keyring } from './crypto/keyring.js';
 import { createLeafMinter } from './crypto/leaf-certs.js';
 import { loadX509 } from './crypto/x509.js';
 import { buildApp } from './http/app.js';
+import { createMetricsServer } from './http/observability.js';
 import { bracketed, listenError } from './net/listen.js';
 import { createLogger } from './logger.js';
+import { createMetrics, timedAppend, type Metrics } from './metrics.js';
 import { createProxyServer } from './proxy/server.js';
 import { createUpstreams, parseConnectTo } from './proxy/upstream.js';
 import { createProxyService } from './services/proxy-service.js';
@@ -37,6 +39,7 @@ import { createSecretsService } from './services/secrets-service.js';
 import { createVaultsService } from './services/vaults-service.js';
 import { describeStoreAt, inspectStore, isMissingDatabase, openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
+import type { AuditDraft } from './storage/types.js';
 import { version } from './version.js';
 
 export class BootError extends Error {
@@ -89,8 +92,10 @@ export async function openVaultgate(config: Config, options: OpenOptions = {}, a
   };
 }
 
-export function createServices(vg: Vaultgate, config: Config) {
-  const { store, deps } = vg;
+/** `metrics`: the serving instance's, which then times audit appends and counts failed authentications. */
+export function createServices(vg: Vaultgate, config: Config, metrics?: Metrics) {
+  const { deps } = vg;
+  const store = metrics ? { ...vg.store, appendAudit: timedAppend(metrics.audit, (drafts: AuditDraft[]) => vg.store.appendAudit(drafts)) } : vg.store;
   const keyringService = createKeyringService({ ...deps, store, keyring: vg.keyring, master: { key: vg.masterKey, source: vg.masterKeySource }, dataDir: config.dataDir });
   const keyring = servingKeyring(vg.keyring);
   const vaults = createVaultsService({ ...deps, store });
@@ -118,7 +123,7 @@ export function createServices(vg: Vaultgate, config: Config) {
   return {
     credentials,
     orgs: createOrgsService({ ...deps, store }),
-    authThrottle: createAuthThrottle({ clock: deps.clock, limit: config.limits.authFailuresPerMinute }),
+    authThrottle: createAuthThrottle({ clock: deps.clock, limit: config.limits.authFailuresPerMinute, ...(metrics && { counted: metrics.authFailed }) }),
     vaults,
     secrets,
     grants,
@@ -143,11 +148,12 @@ export function createServices(vg: Vaultgate, config: Config) {
 /** How long shutdown waits for in-flight requests before cutting their connections. */
 export const shutdownGraceMs = 3000;
 
-async function startProxy(vg: Vaultgate, config: Config, services: ReturnType<typeof createServices>, logger: Logger) {
+async function startProxy(vg: Vaultgate, config: Config, services: ReturnType<typeof createServices>, logger: Logger, metrics: Metrics) {
   const ca = await services.keyring.openProxyCa();
   const upstreams = services.upstreams;
   const leaves = createLeafMinter({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, now: () => vg.deps.clock.now() });
-  const server = createProxyServer({ service: services.proxy, leaves, caCertPem: ca.certPem, upstreams, logger, limits: config.limits, throttle: services.authThrottle });
+  metrics.proxy.watchLeafCache(() => leaves.size);
+  const server = createProxyServer({ service: services.proxy, leaves, caCertPem: ca.certPem, upstreams, logger, limits: config.limits, throttle: services.authThrottle, metrics: metrics.proxy });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.proxyAddr.port, config.proxyAddr.host, () => resolve());
@@ -169,6 +175,8 @@ export interface RunningServer {
   url: string;
   /** `http://host:port` of the egress proxy. */
   proxyUrl: string;
+  /** `http://host:port` of the metrics listener (`VAULTGATE_METRICS_ADDR`), else null. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -189,7 +197,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const vg = await openVaultgate(config);
   let listening: FastifyInstance | null = null;
   try {
-    const services = createServices(vg, config);
+    const metrics = createMetrics();
+    const services = createServices(vg, config, metrics);
     await services.keyring.caCertificate();
     const boot = await services.orgs.bootstrap(config.adminKey);
     if (boot.printedKey) {
@@ -201,17 +210,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       version,
       uiDir: dashboardDir(options.uiDir === undefined ? defaultUiDir : options.uiDir, logger),
       limits: config.limits,
+      metrics,
+      serveMetrics: config.metrics && config.metricsAddr === null,
       ...(options.sseHeartbeatMs ? { sseHeartbeatMs: options.sseHeartbeatMs } : {}),
     });
     listening = app;
     const address = await app.listen({ host: config.apiAddr.host, port: config.apiAddr.port }).catch((err: unknown) => {
       throw listenError(err, 'VAULTGATE_API_ADDR', config.apiAddr);
     });
-    const proxy = await startProxy(vg, config, services, logger).catch((err: unknown) => {
+    const proxy = await startProxy(vg, config, services, logger, metrics).catch((err: unknown) => {
       throw listenError(err, 'VAULTGATE_PROXY_ADDR', config.proxyAddr);
     });
-    const presence = await startPresence(vg, logger).catch(async (err: unknown) => {
+    const metricsListener = await startMetricsListener(config, metrics, logger).catch(async (err: unknown) => {
       await proxy.close();
+      throw err;
+    });
+    const presence = await startPresence(vg, logger).catch(async (err: unknown) => {
+      await Promise.all([proxy.close(), metricsListener?.close()]);
       throw err;
     });
     // Minting leaf certificates needs @peculiar/x509: load it now that the node serves, not before.
@@ -221,6 +236,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       app,
       url: address,
       proxyUrl: proxy.url,
+      metricsUrl: metricsListener?.url ?? null,
       async close() {
         // Drain in-flight requests, but not forever: a client that stalls mid-request would
         // otherwise hold shutdown until Node's request timeout (minutes). After the grace
@@ -228,7 +244,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         const deadline = setTimeout(() => app.server.closeAllConnections(), shutdownGraceMs);
         deadline.unref();
         try {
-          await Promise.all([app.close(), proxy.close()]);
+          await Promise.all([app.close(), proxy.close(), metricsListener?.close()]);
         } finally {
           clearTimeout(deadline);
         }
@@ -243,6 +259,27 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await vg.close();
     throw err;
   }
+}
+
+/** `GET /metrics` on a listener of its own, when `VAULTGATE_METRICS_ADDR` names one. */
+async function startMetricsListener(config: Config, metrics: Metrics, logger: Logger) {
+  const at = config.metricsAddr;
+  if (!config.metrics || at === null) return null;
+  const server = createMetricsServer(metrics, logger);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => resolve());
+  }).catch((err: unknown) => {
+    throw listenError(err, 'VAULTGATE_METRICS_ADDR', at);
+  });
+  return {
+    url: `http://${bracketed(at.host)}:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 /** Run from source without a build, there is no dashboard; the API works all the same. */

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { VaultError } from '../contract/errors.js';
 import { createIdFactory } from '../core/ids.js';
+import type { Metrics } from '../metrics.js';
 import { guardListener, httpServerOptions, type ConnectionLimits } from '../net/connections.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentsService } from '../services/agents-service.js';
@@ -26,6 +27,7 @@ import { registerGrantRoutes } from './routes/grants.js';
 import { registerRuntimeRoutes } from './routes/runtime.js';
 import { registerSecretRoutes } from './routes/secrets.js';
 import { registerVaultRoutes } from './routes/vaults.js';
+import { countRequests, registerMetricsRoute, requestIdOptions } from './observability.js';
 import { registerUi } from './ui.js';
 import { validatorCompiler } from './validation.js';
 
@@ -58,6 +60,9 @@ export interface AppOptions {
   /** The dashboard's built assets, served at `/`; absent or null: no dashboard, `/` is a 404. */
   uiDir?: string | null;
   limits: ConnectionLimits;
+  /** This instance's metrics: counted always; `/metrics` served here when `serveMetrics`. */
+  metrics?: Metrics;
+  serveMetrics?: boolean;
 }
 
 export async function buildApp(services: AppServices, options: AppOptions): Promise<FastifyInstance> {
@@ -65,7 +70,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: bodyLimitBytes,
-    genReqId: () => requestIds('request'),
+    ...requestIdOptions(requestIds),
     return503OnClosing: true,
     http: httpServerOptions(options.limits),
     requestTimeout: options.limits.requestTimeoutMs,
@@ -83,6 +88,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   app.setValidatorCompiler(validatorCompiler);
   registerJsonParser(app);
   registerErrorHandling(app);
+  if (options.metrics) countRequests(app, options.metrics);
   // Set once shutdown begins: requests already in flight then answer with `Connection: close`,
   // so their keep-alive sockets do not hold the process open after the response.
   let closing = false;
@@ -111,6 +117,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
       return reply.code(503).send({ status: 'unavailable' });
     }
   });
+  if (options.metrics && options.serveMetrics) registerMetricsRoute(app, options.metrics);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const openStreams = new Set<() => void>();

@@ -28,7 +28,12 @@ export function errorFormatOf(req: AgentRequest): ErrorFormat {
   return typeof auth === 'string' && auth.trimStart().startsWith('AWS4-') ? 'aws-xml' : 'json';
 }
 
+/** Which error the proxy itself answered an exchange with (its metrics read the outcome from it). */
+const answers = new WeakMap<AgentResponse, ErrorCode>();
+export const answeredWith = (res: AgentResponse): ErrorCode | undefined => answers.get(res);
+
 export function sendError(res: AgentResponse, code: ErrorCode, message?: string, extraHeaders: Record<string, string> = {}, format: ErrorFormat = 'json'): void {
+  if (!res.writableEnded) answers.set(res, code);
   const err = new VaultError(code, message);
   const body =
     format === 'aws-xml'

@@ -1,6 +1,7 @@
 // One request of an HTTP/2 agent sent on the agent's HTTP/2 session to the upstream, and its answer
 // relayed with the same scrubbing as HTTP/1.1, trailers included (gRPC's status travels in them).
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type Http2ServerRequest, type Http2ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { performance } from 'node:perf_hooks';
 import { Transform, pipeline } from 'node:stream';
 import type { CompiledScrub } from '../core/scrub.js';
 import { decodersFor, relayedPairs } from './relay.js';
@@ -14,6 +15,8 @@ export interface H2Exchange {
   scrub: CompiledScrub | null;
   session: ClientHttp2Session;
   idleTimeoutMs: number;
+  /** Seconds from sending the request upstream to its response head (for the metrics). */
+  headReceived?: (seconds: number) => void;
   debug(obj: object, msg: string): void;
   /** The upstream failed before it answered. */
   failed(err: NodeJS.ErrnoException): void;
@@ -59,6 +62,7 @@ export function forwardH2(x: H2Exchange): void {
   const head: OutgoingHttpHeaders = { ':method': x.req.method, ':scheme': 'https', ':path': x.request.path };
   for (const [name, value] of x.request.headers) append(head, name.toLowerCase() === 'host' ? ':authority' : name.toLowerCase(), value);
   const body = x.request.body;
+  const sentAt = performance.now();
   const up = x.session.request(head, { endStream: body === null });
   let answered = false;
   let blocked = false;
@@ -73,6 +77,7 @@ export function forwardH2(x: H2Exchange): void {
     x.res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   });
   up.once('response', (headers, flags) => {
+    x.headReceived?.((performance.now() - sentAt) / 1000);
     answered = true;
     const retry = x.retry;
     if (Number(headers[':status']) === 401 && retry) {

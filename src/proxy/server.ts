@@ -4,20 +4,24 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { pipeline } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorTable, VaultError, type ErrorCode } from '../contract/errors.js';
-import { errorFormatOf, isH2, sendError, upstreamFailure, type AgentRequest, type AgentResponse, type ErrorFormat } from './answers.js';
+import { answeredWith, errorFormatOf, isH2, sendError, upstreamFailure, type AgentRequest, type AgentResponse, type ErrorFormat } from './answers.js';
 import { formatAuthority, parseAuthority, type Destination } from '../core/host-match.js';
 import { createIdFactory } from '../core/ids.js';
+import { keptRequestId } from '../core/request-id.js';
 import type { CompiledScrub } from '../core/scrub.js';
+import type { ProxyMetrics } from '../metrics.js';
 import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } from '../net/connections.js';
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/context.js';
 import type { Blocked, ProxyAccess, ProxySecret, ProxyService } from '../services/proxy-service.js';
 import { TokenEndpointError } from '../services/token-endpoint.js';
+import { countedAudits, outcomeOf } from './proxy-metrics.js';
 import { relayResponse } from './relay.js';
 import { forwardH2 } from './forward-h2.js';
 import { createH2TunnelServer } from './h2-tunnel.js';
@@ -42,6 +46,7 @@ export interface ProxyServerOptions {
   logger: FastifyBaseLogger;
   limits: ProxyLimits;
   throttle: AuthThrottle;
+  metrics?: ProxyMetrics;
 }
 
 export interface ProxyLimits extends ConnectionLimits {
@@ -90,12 +95,17 @@ export function parseProxyAuthorization(header: string | undefined): { agentId: 
 }
 
 export function createProxyServer(opts: ProxyServerOptions): http.Server {
-  const { service, upstreams, logger, limits, throttle } = opts;
+  const { upstreams, logger, limits, throttle } = opts;
+  const metrics = opts.metrics;
+  const service = metrics ? countedAudits(opts.service, metrics) : opts.service;
+  /** Exchanges that carried a value upstream (the rest that reached it passed untouched). */
+  const injectedExchanges = new WeakSet<AgentResponse>();
   const tunnels = new WeakMap<Socket, TunnelInfo>();
   const contexts = new Map<string, Promise<SecureContext>>();
 
   function contextFor(host: string): Promise<SecureContext> {
     let ctx = contexts.get(host);
+    metrics?.certificateCache(ctx !== undefined);
     if (!ctx) {
       ctx = opts.leaves.leafFor(host).then((leaf) => createSecureContext({ key: leaf.keyPem, cert: `${leaf.certPem.trimEnd()}\n${opts.caCertPem.trimEnd()}\n` }));
       contexts.set(host, ctx);
@@ -108,10 +118,12 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     return ctx;
   }
 
-  async function authenticate(address: string, header: string | undefined): Promise<AgentCaller | null> {
+  /** `requestIdHeader`: the request's `X-Request-Id`, kept as its id when valid (SPEC §11). */
+  async function authenticate(address: string, header: string | undefined, requestIdHeader: string | string[] | undefined): Promise<AgentCaller | null> {
     const creds = parseProxyAuthorization(header);
-    const caller = creds && (await service.authenticate(creds.agentId, creds.token, { requestId: requestIds('request'), sourceIp: address }));
-    if (!caller) throttle.failed(address);
+    const requestId = keptRequestId(requestIdHeader) ?? requestIds('request');
+    const caller = creds && (await service.authenticate(creds.agentId, creds.token, { requestId, sourceIp: address }));
+    if (!caller) throttle.failed(address, 'proxy');
     return caller ?? null;
   }
 
@@ -119,8 +131,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
    * The tunnel's credentials checked again, for each of its requests, streams and placeholder-carrying
    * frames: a token revoked while its tunnel is open must not keep working on it.
    */
-  async function tunnelCaller(info: TunnelInfo): Promise<AgentCaller | null> {
-    const caller = await authenticate(info.address, info.proxyAuthorization);
+  async function tunnelCaller(info: TunnelInfo, req: AgentRequest): Promise<AgentCaller | null> {
+    const caller = await authenticate(info.address, info.proxyAuthorization, req.headers['x-request-id']);
     return caller && caller.agentId === info.caller.agentId ? caller : null;
   }
 
@@ -139,7 +151,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   async function refuse(at: RefusedAt, res: AgentResponse, reason: string, o: RefuseOptions = {}): Promise<void> {
     await service.auditBlocked(at.caller, at.destination, { reason, secret: o.secret ?? null, cause: o.cause, ...(at.request ? { request: at.request } : {}) });
     logger.warn({ agent_id: at.caller.agentId, host: at.destination.host, reason }, 'proxy.blocked');
-    sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { ...o.headers, connection: 'close' }, o.format);
+    const requestId: Record<string, string> = at.caller.requestId ? { 'x-request-id': at.caller.requestId } : {};
+    sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { ...o.headers, ...requestId, connection: 'close' }, o.format);
   }
 
   /**
@@ -160,6 +173,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const log = (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, err: err.message }, 'proxy exchange fault');
     req.on('error', log);
     res.on('error', log);
+    if (metrics) res.once('close', () => metrics.request(outcomeOf(answeredWith(res), injectedExchanges.has(res))));
   }
 
   /** One request to a destination: rewrite, audit, forward, relay. */
@@ -186,6 +200,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     }
     // Fail closed: the injection is on record before the value leaves.
     await service.auditInjected(ctx, request.injected);
+    if (request.injected.size > 0) injectedExchanges.add(res);
     if (res.destroyed) return;
     if (isH2(res)) return forwardOnH2(req as Http2ServerRequest, res, ctx, request, responseScrub(ownEchoScrub(request), ctx.echo));
     // SPEC §10: after a 401, an idempotent request that carried an OAuth access token is sent once
@@ -212,7 +227,9 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
         setHost: false,
         ...(tls ? { servername: destination.isIp ? undefined : destination.host, agent: upstreams.httpsAgent(caller.agentId) } : { agent: upstreams.httpAgent(caller.agentId) }),
       };
+      const sentAt = performance.now();
       const upstreamReq = (tls ? https : http).request(options as https.RequestOptions, (upRes) => {
+        metrics?.upstreamHead((performance.now() - sentAt) / 1000);
         upRes.on('error', (err) => logger.debug({ err: err.message }, 'upstream response fault'));
         if (upRes.statusCode === 401 && retry) {
           const renew = retry;
@@ -319,6 +336,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       scrub,
       session,
       idleTimeoutMs: limits.idleTimeoutMs,
+      ...(metrics && { headReceived: (seconds: number) => metrics.upstreamHead(seconds) }),
       debug: (obj, msg) => logger.debug(obj, msg),
       failed: (err) => {
         logger.warn({ agent_id: ctx.caller.agentId, host: ctx.destination.host, code: err.code }, 'upstream error');
@@ -368,7 +386,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     if (gone()) return;
     const check = checkH2Request(req, info.destination);
     if (check) return refuse(info, res, check);
-    const caller = await tunnelCaller(info);
+    const caller = await tunnelCaller(info, req);
     if (!caller) return sendError(res, 'proxy_auth_required');
     if (gone()) return;
     await forward(req, res, caller, info.destination, true, req.headers[':path'] ?? '/', info.authority);
@@ -403,7 +421,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   async function handleTunnelUpgrade(req: IncomingMessage, res: ServerResponse, socket: Duplex, head: Buffer, info: TunnelInfo) {
     const check = checkTunnelRequest(req, info.destination, { upgrade: true });
     if (check) return refuse(info, res, check);
-    const caller = await tunnelCaller(info);
+    const caller = await tunnelCaller(info, req);
     if (!caller) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
     const line = { method: req.method ?? 'GET', target: req.url ?? '/' };
     const ctx = await service.prepare(caller, info.destination, true, line);
@@ -423,7 +441,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
       refuse: (reason, o) => refuse(ctx, res, reason, o),
       // Each frame carrying a placeholder re-checks the token and re-reads status and values, as a request would.
       refresh: async () => {
-        const again = await tunnelCaller(info);
+        const again = await tunnelCaller(info, req);
         return again ? service.prepare(again, info.destination, true, line) : null;
       },
     });
@@ -432,7 +450,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
   async function handleTunnelRequest(req: IncomingMessage, res: ServerResponse, info: TunnelInfo) {
     const check = checkTunnelRequest(req, info.destination);
     if (check) return refuse(info, res, check);
-    const caller = await tunnelCaller(info);
+    const caller = await tunnelCaller(info, req);
     if (!caller) return sendError(res, 'proxy_auth_required', undefined, { connection: 'close' });
     let path = req.url ?? '/';
     if (!path.startsWith('/')) path = new URL(path).pathname + new URL(path).search;
@@ -456,7 +474,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const address = req.socket.remoteAddress ?? '';
     const wait = throttled(address);
     if (wait) return sendError(res, 'auth_throttled', undefined, { 'retry-after': String(wait.retryAfter), connection: 'close' });
-    const caller = await authenticate(address, req.headers['proxy-authorization']);
+    const caller = await authenticate(address, req.headers['proxy-authorization'], req.headers['x-request-id']);
     if (!caller) return sendError(res, 'proxy_auth_required', undefined, { 'proxy-authenticate': 'Basic realm="vaultgate"' });
     let url: URL;
     try {
@@ -486,7 +504,7 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     };
     const wait = throttled(address);
     if (wait) return reject('429 Too Many Requests', wait.body, `Retry-After: ${wait.retryAfter}\r\n`);
-    const caller = await authenticate(address, req.headers['proxy-authorization']);
+    const caller = await authenticate(address, req.headers['proxy-authorization'], req.headers['x-request-id']);
     if (!caller) return reject('407 Proxy Authentication Required', JSON.stringify({ error: 'proxy authentication required', code: 'proxy_auth_required' }), 'Proxy-Authenticate: Basic realm="vaultgate"\r\n');
     // Before anything else looks at the authority: no leaf is minted and no name resolved for it.
     if (namesPlaceholder(req.url ?? '')) {
@@ -531,6 +549,10 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const hostHeader = formatAuthority(destination, 443);
     const info: TunnelInfo = { caller, destination, authority: hostHeader, proxyAuthorization: req.headers['proxy-authorization'], address, timers: null };
     tunnels.set(tlsSocket, info);
+    if (metrics) {
+      metrics.tunnelOpened();
+      tlsSocket.once('close', () => metrics.tunnelClosed());
+    }
     tlsSocket.once('secure', () => {
       if (tlsSocket.alpnProtocol === 'h2') {
         // Node clears this flag only for sockets a TLS server accepted; an HTTP/2 session waits for

@@ -21,7 +21,7 @@ describe('createAuthThrottle', () => {
     const t = createAuthThrottle({ clock, limit: 3 });
     for (let i = 0; i < 3; i++) {
       expect(t.retryAfter('10.0.0.1')).toBeNull();
-      t.failed('10.0.0.1');
+      t.failed('10.0.0.1', 'api');
     }
     expect(t.retryAfter('10.0.0.1')).toBe(60);
     expect(t.retryAfter('10.0.0.2')).toBeNull();
@@ -32,16 +32,16 @@ describe('createAuthThrottle', () => {
     clock.advance(500);
     expect(t.retryAfter('10.0.0.1')).toBeNull();
     // A new window starts from zero.
-    t.failed('10.0.0.1');
+    t.failed('10.0.0.1', 'api');
     expect(t.retryAfter('10.0.0.1')).toBeNull();
   });
 
   it('counts failures only: an address under the limit is never refused', () => {
     const clock = fakeClock();
     const t = createAuthThrottle({ clock, limit: 20 });
-    for (let i = 0; i < 19; i++) t.failed('::1');
+    for (let i = 0; i < 19; i++) t.failed('::1', 'api');
     expect(t.retryAfter('::1')).toBeNull();
-    t.failed('::1');
+    t.failed('::1', 'api');
     expect(t.retryAfter('::1')).toBe(authWindowMs / 1000);
   });
 });

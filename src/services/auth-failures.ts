@@ -7,18 +7,21 @@ export const authWindowMs = 60_000;
 /** Addresses remembered at once; past it the oldest window is forgotten (memory stays bounded). */
 const maxTracked = 100_000;
 
+/** Where a credential was refused: the operator API, the agent API, or the egress proxy. */
+export type AuthSurface = 'api' | 'agent' | 'proxy';
+
 export interface AuthThrottle {
   /** Whole seconds until `address` may try again, or null when it is not throttled. */
   retryAfter(address: string): number | null;
   /** Counts one failed authentication (a 401 or 407) from `address`. */
-  failed(address: string): void;
+  failed(address: string, surface: AuthSurface): void;
 }
 
 /**
  * Fixed windows per address: the first failure opens a one-minute window; once it holds `limit`
  * failures, the address is refused until the window ends, without its credentials being checked.
  */
-export function createAuthThrottle(deps: { clock: Clock; limit: number }): AuthThrottle {
+export function createAuthThrottle(deps: { clock: Clock; limit: number; counted?: (surface: AuthSurface) => void }): AuthThrottle {
   const windows = new Map<string, { start: number; count: number }>();
   const now = () => deps.clock.now().getTime();
   const current = (address: string, at: number) => {
@@ -34,7 +37,8 @@ export function createAuthThrottle(deps: { clock: Clock; limit: number }): AuthT
       if (!w || w.count < deps.limit) return null;
       return Math.max(1, Math.ceil((w.start + authWindowMs - at) / 1000));
     },
-    failed(address) {
+    failed(address, surface) {
+      deps.counted?.(surface);
       const at = now();
       const w = current(address, at);
       if (w) {
