@@ -84,8 +84,38 @@ describe('login', () => {
   });
 });
 
+describe('logout', () => {
+  it('removes the profile login wrote, says what it removed (never the key), and later commands have no key', async () => {
+    const env = bare();
+    const profile = join(env.XDG_CONFIG_HOME!, 'vaultgate', 'config.json');
+    expect((await runCli(['login', '--url', s.url], { env, input: s.apiKey })).code).toBe(0);
+    const r = await runCli(['logout'], { env });
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, `logged out of ${s.url}; removed the saved URL and API key (${profile})\n`, '']);
+    expect(existsSync(profile)).toBe(false);
+    expect(r.stdout + r.stderr).not.toContain(s.apiKey);
+    expect((await runCli(['vaults', 'list'], { env })).code).toBe(3);
+
+    // Not logged in: said on stderr, exit 0 all the same.
+    const again = await runCli(['logout'], { env });
+    expect([again.code, again.stdout, again.stderr]).toEqual([0, '', `vaultgate: not logged in: there is no profile at ${profile}\n`]);
+    expect(okJson(await runCli(['logout', '--json'], { env }))).toEqual({ removed: false, profile, url: null });
+  });
+
+  it('removes a corrupt profile too, and notes a VAULTGATE_API_KEY that stays in force', async () => {
+    const env = bare();
+    const profile = join(env.XDG_CONFIG_HOME!, 'vaultgate', 'config.json');
+    mkdirSync(join(env.XDG_CONFIG_HOME!, 'vaultgate'), { recursive: true });
+    writeFileSync(profile, '{not json');
+    const r = await runCli(['logout', '--json'], { env: { ...env, VAULTGATE_API_KEY: s.apiKey } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ removed: true, profile, url: null });
+    expect(r.stderr).toBe('vaultgate: note: VAULTGATE_API_KEY is still set in this environment, and commands keep using it\n');
+    expect(existsSync(profile)).toBe(false);
+  });
+});
+
 describe('completion', () => {
-  const topLevel = ['serve', 'admin', 'login', 'vaults', 'secrets', 'vault', 'agents', 'grants', 'explain', 'audit', 'run', 'completion'];
+  const topLevel = ['serve', 'admin', 'login', 'logout', 'vaults', 'secrets', 'vault', 'agents', 'grants', 'explain', 'audit', 'run', 'completion'];
 
   it('bash: completes commands, subcommands and flags from the real command tree', async () => {
     const r = await runCli(['completion', 'bash'], { env: bare() });
