@@ -124,7 +124,7 @@ describe('completion', () => {
     const complete = (words: string[]) =>
       execFileSync('bash', ['-c', `eval "$(cat)"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _vaultgate; printf '%s\\n' "\${COMPREPLY[@]}"`], { input: r.stdout }).toString();
     expect(complete(['vaultgate', '']).split('\n').filter(Boolean)).toEqual(topLevel);
-    expect(complete(['vaultgate', 'secrets', '']).split('\n').filter(Boolean)).toEqual(['add', 'set', 'list', 'get', 'versions', 'reveal', 'delete']);
+    expect(complete(['vaultgate', 'secrets', '']).split('\n').filter(Boolean)).toEqual(['add', 'import', 'set', 'list', 'get', 'versions', 'reveal', 'delete']);
     expect(complete(['vaultgate', 'vault', 'add', '--name', 'K', '--fr']).split('\n').filter(Boolean)).toEqual(['--from-file']);
     expect(complete(['vaultgate', 'agents', 't'])).toBe('token\n');
   });
