@@ -14,6 +14,8 @@ export interface Config {
   apiAddr: ListenAddress;
   proxyAddr: ListenAddress;
   adminKey: string | undefined;
+  /** Where a minted bootstrap admin key is written (a new 0600 file) instead of stderr. */
+  adminKeyFile: string | null;
   upstreamCaFile: string | null;
   proxyConnectTo: string | null;
   proxyAllowPrivate: boolean;
@@ -126,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (metrics === 'off' && metricsAddrText !== undefined) throw new ConfigError('VAULTGATE_METRICS_ADDR is set but VAULTGATE_METRICS is off');
   const adminKey = optional(env, 'VAULTGATE_ADMIN_KEY');
   if (adminKey !== undefined && adminKey.length < 16) throw new ConfigError('VAULTGATE_ADMIN_KEY must be at least 16 characters');
+  const adminKeyFile = optional(env, 'VAULTGATE_ADMIN_KEY_FILE');
   return Object.freeze({
     dataDir: resolve(optional(env, 'VAULTGATE_DATA_DIR') ?? './.vaultgate'),
     databaseUrl,
@@ -133,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     apiAddr: parseListenAddress('VAULTGATE_API_ADDR', optional(env, 'VAULTGATE_API_ADDR') ?? '127.0.0.1:7400'),
     proxyAddr: parseListenAddress('VAULTGATE_PROXY_ADDR', optional(env, 'VAULTGATE_PROXY_ADDR') ?? '127.0.0.1:7401'),
     adminKey,
+    adminKeyFile: adminKeyFile === undefined ? null : resolve(adminKeyFile),
     upstreamCaFile: optional(env, 'VAULTGATE_UPSTREAM_CA_FILE') ?? null,
     proxyConnectTo: optional(env, 'VAULTGATE_PROXY_CONNECT_TO') ?? null,
     proxyAllowPrivate: allowPrivate === '1',

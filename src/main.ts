@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { createAdminKeyOutput } from './admin-key-output.js';
 import type { Config } from './config.js';
 import { createIdFactory } from './core/ids.js';
 import type { Keyring } from './crypto/keyring.js';
@@ -182,7 +183,7 @@ export interface RunningServer {
 
 export interface StartOptions {
   logger?: Logger;
-  /** Where the one-time admin key banner goes (stdout by default). */
+  /** Where the one-time admin key banner goes (stderr by default; never the JSON log). */
   print?: (text: string) => void;
   sseHeartbeatMs?: number;
   /** The dashboard's built assets (default: `web/` beside this module, i.e. `dist/web`); null: none. */
@@ -200,11 +201,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const metrics = createMetrics();
     const services = createServices(vg, config, metrics);
     await services.keyring.caCertificate();
-    const boot = await services.orgs.bootstrap(config.adminKey);
-    if (boot.printedKey) {
-      const print = options.print ?? ((text: string) => process.stdout.write(text));
-      print(`\nVaultgate created the default org ${boot.org.id}.\nAdmin API key (shown once, store it now):\n\n  ${boot.printedKey}\n\n`);
-    }
+    const keyOutput = createAdminKeyOutput(config.adminKeyFile, options.print ?? ((text: string) => process.stderr.write(text)));
+    const boot = await services.orgs.bootstrap(config.adminKey, { beforeMint: () => keyOutput.reserve() }).catch((err: unknown) => {
+      keyOutput.release();
+      throw err;
+    });
+    if (boot.printedKey) keyOutput.deliver(boot.org.id, boot.printedKey);
+    else keyOutput.release();
+    if (boot.adminKeyIgnored) logger.warn('VAULTGATE_ADMIN_KEY is ignored: it only sets the first admin key of an empty store, and this store has one (create more with "vaultgate admin key create")');
     const app = await buildApp(services, {
       logger,
       version,

@@ -8,7 +8,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerExplainCommand } from './commands/explain.js';
 import { registerGrantCommands } from './commands/grants.js';
-import { registerLoginCommand } from './commands/login.js';
+import { registerLoginCommand, registerLogoutCommand } from './commands/login.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSecretCommands } from './commands/secrets.js';
 import { registerVaultAliases } from './commands/vault-aliases.js';
@@ -36,6 +36,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerAdminCommands(program);
   registerLoginCommand(program);
+  registerLogoutCommand(program);
   registerVaultCommands(program);
   registerSecretCommands(program);
   registerVaultAliases(program);

@@ -35,37 +35,32 @@ export function createOrgsService(deps: ServiceDeps & { store: OrgsStore }) {
 
   return {
     /**
-     * Ensures the default org exists. Its first admin key is `adminKey` when given, else a new
-     * one that is returned once so the caller can print it. A given key missing from an existing
-     * store is added (automation may set it later); a revoked one stays revoked.
+     * Ensures the default org exists. On an empty store its first admin key is `adminKey` when
+     * given, else a new one, returned once so the caller can hand it over (`beforeMint` runs first:
+     * the caller may refuse, and then nothing is created). `adminKey` is honoured only there: on a
+     * store that has a default org, a key it does not hold is ignored (`adminKeyIgnored`), never
+     * added, so a stray variable cannot grant a permanent admin key (SPEC §11).
      */
-    async bootstrap(adminKey: string | undefined): Promise<{ org: OrgRow; printedKey: string | null }> {
+    async bootstrap(adminKey: string | undefined, hooks: { beforeMint?: () => void } = {}): Promise<{ org: OrgRow; printedKey: string | null; adminKeyIgnored: boolean }> {
       if (adminKey !== undefined && adminKey.length < minAdminKeyLength) {
         throw new VaultError('invalid_request', `VAULTGATE_ADMIN_KEY must be at least ${minAdminKeyLength} characters`);
       }
       let existing = await store.getDefaultOrg();
       if (!existing) {
+        if (adminKey === undefined) hooks.beforeMint?.();
         const token = adminKey ?? mintApiKey();
         try {
           const { org } = await createOrgWithKey('default', true, token);
-          return { org, printedKey: adminKey === undefined ? token : null };
+          return { org, printedKey: adminKey === undefined ? token : null, adminKeyIgnored: false };
         } catch (err) {
           // Several nodes starting at once on one empty database: one creates the default org,
-          // the others use it (and add the admin key below if theirs differs).
+          // the others use it.
           existing = await store.getDefaultOrg();
           if (!existing) throw err;
         }
       }
-      if (adminKey !== undefined && !(await store.findApiKeyByHash(hashToken(adminKey)))) {
-        const key = keyRow(existing.id, adminKey, 'bootstrap');
-        try {
-          await store.createApiKey(key, [draftEvent(deps, adminCaller(existing.id), 'api_key.created', { target_id: key.id })]);
-        } catch (err) {
-          // Another node added the same key at the same moment.
-          if (!(await store.findApiKeyByHash(hashToken(adminKey)))) throw err;
-        }
-      }
-      return { org: existing, printedKey: null };
+      const adminKeyIgnored = adminKey !== undefined && !(await store.findApiKeyByHash(hashToken(adminKey)));
+      return { org: existing, printedKey: null, adminKeyIgnored };
     },
 
     async createOrg(name: string): Promise<{ org_id: string; api_key: string }> {

@@ -130,7 +130,8 @@ describe('kill -9 during rotate-master-key', () => {
     const config = loadConfig({ VAULTGATE_DATA_DIR: dataDir });
     const vg = await openVaultgate(config);
     const s = createServices(vg, config);
-    const { org } = await s.orgs.bootstrap(newAdminKey());
+    const adminKey = newAdminKey();
+    const { org } = await s.orgs.bootstrap(adminKey);
     const caller = { orgId: org.id, actor: 'admin', requestId: null, sourceIp: null };
     const vault = await s.vaults.create(caller, { name: 'bulk' });
     const versions: { id: string; version: number; value: string }[] = [];
@@ -144,7 +145,7 @@ describe('kill -9 during rotate-master-key', () => {
       }
     }
     await vg.close();
-    return { orgId: org.id, vaultId: vault.id, versions };
+    return { orgId: org.id, vaultId: vault.id, versions, adminKey };
   }
 
   /** Boots the store (adopting master.key.next if the rotation committed) and opens every version. */
@@ -216,7 +217,7 @@ describe('kill -9 during rotate-master-key', () => {
       expect(existsSync(join(dataDir, 'master.key'))).toBe(true);
     }
     // After all that, a real server boots and reveals over HTTP.
-    const srv = await startTestServer({ dataDir, env: ephemeralAddrs });
+    const srv = await startTestServer({ dataDir, apiKey: seeded.adminKey, env: ephemeralAddrs });
     try {
       for (const v of seeded.versions.filter((_, i) => i % 500 === 0)) {
         const res = await srv.call('GET', `/secrets/${v.id}`);

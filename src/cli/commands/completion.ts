@@ -1,4 +1,4 @@
-// `vaultgate completion bash|zsh`: a completion script generated from the command tree itself.
+// `vaultgate completion bash|zsh|fish`: a completion script generated from the command tree itself.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { example } from '../options.js';
@@ -102,12 +102,60 @@ fi
 `;
 }
 
+/** fish's single quotes: only \\ and \' are special. */
+const fishQuote = (s: string) => `'${s.replace(/[\\']/g, '\\$&')}'`;
+
+/** One `complete` line per subcommand and per flag, each guarded by the command path typed so far. */
+export function fishScript(tree: Node[]): string {
+  const children = tree.filter((n) => n.children.length > 0).map((n) => `        case ${fishQuote(n.path)}\n            printf '%s\\n' ${n.children.map((c) => fishQuote(c.name)).join(' ')}`).join('\n');
+  const lines: string[] = [];
+  for (const n of tree) {
+    const at = `-n ${fishQuote(`__vaultgate_at ${fishQuote(n.path)}`)}`;
+    for (const c of n.children) lines.push(`complete -c vaultgate -f ${at} -a ${fishQuote(c.name)} -d ${fishQuote(c.description.replace(/\s+/g, ' '))}`);
+    for (const o of n.options) {
+      const flag = o.startsWith('--') ? `-l ${fishQuote(o.slice(2))}` : `-s ${fishQuote(o.slice(1))}`;
+      lines.push(`complete -c vaultgate ${at} ${flag}${fileFlags.includes(o) ? ' -r -F' : ''}`);
+    }
+  }
+  return `# vaultgate fish completion. Load it with:  vaultgate completion fish | source
+# (or save it as ~/.config/fish/completions/vaultgate.fish)
+function __vaultgate_children
+    switch $argv[1]
+${children}
+    end
+end
+# The command path typed so far: the words that name subcommands, flags and their values left out.
+function __vaultgate_path
+    set -l path ''
+    for w in (commandline -opc)[2..-1]
+        # After --, the words belong to the command \`run\` starts: no path matches (fish completes files).
+        string match -q -- '--' $w; and begin; printf '%s\\n' --; return; end
+        string match -q -- '-*' $w; and continue
+        contains -- $w (__vaultgate_children $path); and set path (string trim -- "$path $w")
+    end
+    echo $path
+end
+function __vaultgate_at
+    set -l p (__vaultgate_path)
+    test "x$p" = "x$argv[1]"
+end
+complete -c vaultgate -e
+${lines.join('\n')}
+`;
+}
+
 export function registerCompletionCommand(program: Command): void {
-  const cmd = program.command('completion <shell>').description('print a completion script for bash or zsh');
-  example(cmd, 'source <(vaultgate completion bash)        # in ~/.bashrc', 'source <(vaultgate completion zsh)         # in ~/.zshrc').action((shell: string) => {
+  const cmd = program.command('completion <shell>').description('print a completion script for bash, zsh or fish');
+  example(
+    cmd,
+    'source <(vaultgate completion bash)        # in ~/.bashrc',
+    'source <(vaultgate completion zsh)         # in ~/.zshrc',
+    'vaultgate completion fish | source         # in ~/.config/fish/config.fish',
+  ).action((shell: string) => {
     const tree = commandTree(program);
     if (shell === 'bash') writeOut(bashScript(tree));
     else if (shell === 'zsh') writeOut(zshScript(tree));
-    else throw new UsageError('completion supports bash and zsh');
+    else if (shell === 'fish') writeOut(fishScript(tree));
+    else throw new UsageError('completion supports bash, zsh and fish');
   });
 }

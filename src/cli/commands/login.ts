@@ -1,9 +1,10 @@
-// `vaultgate login`: check a URL and API key against the server, then save them to a 0600 profile.
+// `vaultgate login` checks a URL and API key against the server, then saves them to a 0600 profile; `logout` removes it.
+import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { clientProfilePath, isHttpUrl, loadClientConfig } from '../../config.js';
 import { createClient } from '../../sdk/index.js';
 import { UsageError } from '../errors.js';
-import { clientConfig, writeProfile } from '../client.js';
+import { clientConfig, readProfile, writeProfile } from '../client.js';
 import { addJson, example } from '../options.js';
 import { printJson, writeErr, writeOut } from '../output.js';
 import { promptHidden, promptLine, readStdin, stdinIsTerminal } from '../values.js';
@@ -48,4 +49,35 @@ export function registerLoginCommand(program: Command): void {
     const env = loadClientConfig(undefined, {});
     if (env.apiKey !== undefined) writeErr('vaultgate: note: VAULTGATE_API_KEY is set and overrides the saved key\n');
   });
+}
+
+/** The URL a profile names, or null when it names none or cannot be read (a corrupt profile is removed all the same). */
+function profileUrl(path: string): string | null {
+  try {
+    return readProfile(path).url ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function registerLogoutCommand(program: Command): void {
+  const logout = addJson(program.command('logout').description('remove the profile `vaultgate login` saved (its URL and API key)'));
+  example(logout, 'vaultgate logout').action((opts: { json?: boolean }) => {
+    const path = clientProfilePath();
+    const removed = existsSync(path);
+    const url = removed ? profileUrl(path) : null;
+    if (removed) rmSync(path, { force: true });
+    if (opts.json) printJson({ removed, profile: path, url });
+    else if (removed) writeOut(`logged out${url === null ? '' : ` of ${url}`}; removed the saved URL and API key (${path})\n`);
+    else writeErr(`vaultgate: not logged in: there is no profile at ${path}\n`);
+    if (envKeySet()) writeErr('vaultgate: note: VAULTGATE_API_KEY is still set in this environment, and commands keep using it\n');
+  });
+}
+
+function envKeySet(): boolean {
+  try {
+    return loadClientConfig(undefined, {}).apiKey !== undefined;
+  } catch {
+    return false; // a malformed VAULTGATE_URL is no concern of logout
+  }
 }

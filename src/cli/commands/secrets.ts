@@ -1,4 +1,4 @@
-// `vaultgate secrets add|set|list|get|versions|reveal|delete`, and the actions the `vault` aliases share.
+// `vaultgate secrets add|set|list|get|versions|reveal|delete` (and `import`, in secrets-import.ts), and the actions the `vault` aliases share.
 import type { Command } from 'commander';
 import type { CredentialType, RateLimit, RequestRule, Secret, VaultgateClient } from '../../sdk/index.js';
 import { UsageError } from '../errors.js';
@@ -8,6 +8,7 @@ import { addFromFile, addIfVersion, addJson, collect, collectList, example, from
 import { listText, printDetails, printResult, printTable, relativeTime, writeErr, writeOut } from '../output.js';
 import { changeRestriction, newSecretRestriction, unrestrictedWarning } from '../unrestricted.js';
 import { readOptionalValue, readValue } from '../values.js';
+import { registerSecretsImport } from './secrets-import.js';
 
 /** SPEC §10's fields, on both `add` and `set`. */
 interface CredentialOptions {
@@ -215,6 +216,8 @@ export function registerSecretCommands(program: Command): void {
     const client = operatorClient();
     await createSecret(client, await resolveVaultId(client, opts.vault), opts.envKey, opts);
   });
+
+  registerSecretsImport(secrets);
 
   const set = addSetSecretOptions(secrets.command('set <secret_id>').description('change a secret: a new value (stdin, --from-file, prompt) and/or its fields'));
   example(
