@@ -10,6 +10,9 @@ export interface RequestRule {
   paths?: readonly string[];
 }
 
+/** What a rule's method, and an explained request's, may be: an HTTP method name. */
+export const methodName = /^[A-Za-z]{1,20}$/;
+
 /** A refusal's `reason` is always `rule_denied` (the audit record's); `detail` says which part failed. */
 export type RuleVerdict = { allow: true } | { allow: false; reason: 'rule_denied'; detail: string };
 

@@ -20,7 +20,6 @@ import { guardHttpServer, httpServerOptions, ownSocket, type ConnectionLimits } 
 import type { AuthThrottle } from '../services/auth-failures.js';
 import type { AgentCaller } from '../services/context.js';
 import type { Blocked, ProxyAccess, ProxySecret, ProxyService } from '../services/proxy-service.js';
-import { TokenEndpointError } from '../services/token-endpoint.js';
 import { countedAudits, outcomeOf } from './proxy-metrics.js';
 import { relayResponse } from './relay.js';
 import { forwardH2 } from './forward-h2.js';
@@ -155,15 +154,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     sendError(res, o.code ?? 'proxy_blocked', o.message ?? `request blocked: ${reason}`, { ...o.headers, ...requestId, connection: 'close' }, o.format);
   }
 
-  /**
-   * A request that failed past its checks. An oauth2 secret's token endpoint refusing or unreachable
-   * is an upstream's failure (502; its message is scrubbed of the secret's credentials); anything else is ours.
-   */
+  /** A request that failed past its checks: ours (a token endpoint's failure is answered where the token is decided). */
   function failed(res: AgentResponse, err: unknown, what: string): void {
-    if (err instanceof TokenEndpointError) {
-      logger.warn({ err: err.message, endpoint_status: err.endpointStatus }, 'oauth2 token endpoint failed');
-      return sendError(res, 'upstream_failed');
-    }
     logger.error({ err }, what);
     sendError(res, 'internal');
   }
@@ -302,7 +294,8 @@ export function createProxyServer(opts: ProxyServerOptions): http.Server {
     const used = [...ctx.held.values()].filter(({ secret, value }) => secret.type === 'oauth2' && value !== null && request.injected.has(secret.id));
     if (used.length === 0) return null;
     return async () => {
-      for (const { secret, value } of used) await service.renewAccessToken(secret, value!.toString('utf8'));
+      for (const { secret, value } of used) await service.dropAccessToken(secret, value!.toString('utf8'));
+      // Prepared again: the new tokens (obtained there, once) and a scrub that knows them.
       const next = await service.prepare(ctx.caller, ctx.destination, ctx.tls, ctx.request);
       if (next.stopped) return null;
       let again = request;

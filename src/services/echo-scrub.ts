@@ -46,6 +46,8 @@ export interface ScrubbedSecret {
 export function echoValuesOf(secret: SecretRow, text: string, placeholders: ReadonlyMap<CredentialPart, Buffer>): ScrubValue[] {
   const out: ScrubValue[] = [];
   const add = (value: string | undefined, part: CredentialPart) => {
+    // A part whose own placeholder the agent does not hold (plain env shadows it) is still scrubbed,
+    // shown as another placeholder of the same secret.
     const placeholder = placeholders.get(part) ?? placeholders.get('value') ?? placeholders.values().next().value;
     if (value && placeholder) out.push({ value: Buffer.from(value, 'utf8'), placeholder });
   };

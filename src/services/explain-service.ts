@@ -18,6 +18,7 @@ import {
 } from '../core/access.js';
 import { parseAuthority, type Destination } from '../core/host-match.js';
 import { placeholderFor, placeholderPattern } from '../core/placeholders.js';
+import { methodName } from '../core/request-rules.js';
 import { parseSigV4Authorization } from '../core/sigv4.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store.js';
@@ -140,7 +141,7 @@ export function createExplainService(deps: { store: ExplainStore; keyring: Keyri
 export type ExplainService = ReturnType<typeof createExplainService>;
 
 function checkRequest(input: ExplainBody): { destination: Destination; tls: boolean; line: RequestLine } {
-  if (!/^[A-Za-z]{1,20}$/.test(input.method)) throw invalid('method must be an HTTP method name');
+  if (!methodName.test(input.method)) throw invalid('method must be an HTTP method name');
   let url: URL;
   try {
     if (/\s/.test(input.url)) throw new TypeError('whitespace');

@@ -74,6 +74,11 @@ export interface RateCounter {
   peek(orgId: string, secretId: string, agentId: string, limit: RateLimit | null, now: Date): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }>;
 }
 
+/** The secrets behind the placeholders a request holds, by id. */
+function secretsHeld(access: ProxyAccess): Map<string, SecretRow> {
+  return new Map([...access.held.values()].map(({ secret }) => [secret.id, secret]));
+}
+
 /** What a refused request says about a token endpoint that failed: its status and OAuth error code, never a token. */
 function tokenFailure(err: unknown): string {
   return err instanceof VaultError ? `the OAuth token endpoint failed: ${err.message}` : 'the OAuth token endpoint failed';
@@ -180,7 +185,7 @@ export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyr
      * signed). The first secret over its limit refuses the request with the seconds until a slot frees.
      */
     async admit(access: ProxyAccess, secretIds: Iterable<string>): Promise<{ ok: true } | { ok: false; secret: SecretRow; retryAfterSeconds: number }> {
-      const secrets = new Map([...access.held.values()].map(({ secret }) => [secret.id, secret]));
+      const secrets = secretsHeld(access);
       const now = deps.clock.now();
       const limited = [...secretIds].map((id) => secrets.get(id)).filter((secret): secret is SecretRow => Boolean(secret?.rate_limit));
       // A request refused by one secret's limit is not sent, so it must take no slot of another: with
@@ -199,10 +204,9 @@ export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyr
       return { ok: true };
     },
 
-    /** After a 401 for a request that carried `token`: drops it if it is still the current one, and returns the next. */
-    async renewAccessToken(secret: SecretRow, token: string): Promise<string> {
+    /** After a 401 for a request that carried `token`: drops it if it is still the current one (the next `prepare` obtains a new one). */
+    async dropAccessToken(secret: SecretRow, token: string): Promise<void> {
       await tokens.invalidate(secret, token);
-      return (await tokens.accessToken(secret)).token;
     },
 
     /** `proxy.blocked`, under the destination's authority; resolves after the audit commit. */
@@ -223,7 +227,7 @@ export function createProxyService(deps: ServiceDeps & { store: ProxyStore; keyr
     async auditInjected(access: ProxyAccess, surfaces: ReadonlyMap<string, ReadonlySet<Surface>>): Promise<void> {
       if (surfaces.size === 0) return;
       const host = formatAuthority(access.destination, 443);
-      const secrets = new Map([...access.held.values()].map(({ secret }) => [secret.id, secret]));
+      const secrets = secretsHeld(access);
       await store.appendAudit(
         [...surfaces].map(([secretId, used]) => {
           const secret = secrets.get(secretId);

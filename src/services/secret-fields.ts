@@ -4,7 +4,7 @@ import { injectSurfaces, type InjectSurface, type RateLimit, type RequestRule } 
 import { checkRateLimitInput } from '../core/rate-limit.js';
 import { normalizeAllowedDomains } from '../core/allowed-domains.js';
 import { isValidEnvKey } from '../core/env-key.js';
-import { patternProblem } from '../core/request-rules.js';
+import { methodName, patternProblem } from '../core/request-rules.js';
 
 export const maxValueBytes = 64 * 1024;
 export const maxDescriptionLength = 1024;
@@ -68,7 +68,6 @@ export function checkLabels(input: Record<string, string> | undefined): Record<s
 
 const maxRules = 32;
 const maxRuleEntries = 32;
-const methodToken = /^[A-Za-z]{1,20}$/;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -89,7 +88,7 @@ export function checkRules(input: unknown): RequestRule[] | null {
     if (unknown !== undefined) throw invalid(`${at} has an unknown field (only methods and paths are allowed)`);
     if (rule.methods === undefined && rule.paths === undefined) throw invalid(`${at} must have methods, paths or both`);
     const out: RequestRule = {};
-    if (rule.methods !== undefined) out.methods = checkRuleList(`${at}.methods`, rule.methods, (m) => (methodToken.test(m) ? null : 'must be an HTTP method name')).map((m) => m.toUpperCase());
+    if (rule.methods !== undefined) out.methods = checkRuleList(`${at}.methods`, rule.methods, (m) => (methodName.test(m) ? null : 'must be an HTTP method name')).map((m) => m.toUpperCase());
     if (rule.paths !== undefined) out.paths = checkRuleList(`${at}.paths`, rule.paths, patternProblem);
     return out;
   });

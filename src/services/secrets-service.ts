@@ -231,9 +231,11 @@ export function createSecretsService(deps: SecretsServiceDeps) {
           checkTypedFields(type, nextDomains, body.inject_in);
           const typed = body.value === undefined ? undefined : checkTypedValue(type, body.value);
           const newValue = typed?.text;
-          const signing = type === 'aws_sigv4' || body.regions !== undefined || body.services !== undefined
-            ? signingScope(type, { regions: body.regions ?? current.signing?.regions, services: body.services ?? current.signing?.services }, typed ? typed.sessionToken : current.signing?.session_token === true)
-            : current.signing;
+          const signing = signingScope(
+            type,
+            { regions: body.regions ?? current.signing?.regions, services: body.services ?? current.signing?.services },
+            typed?.sessionToken ?? current.signing?.session_token === true,
+          );
 
           const changed: string[] = [];
           if (newValue !== undefined && keyring.fingerprint(secretId, newValue) !== currentVersion.fingerprint) changed.push('value');
